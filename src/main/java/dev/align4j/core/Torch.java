@@ -1,0 +1,134 @@
+package dev.align4j.core;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.List;
+
+/**
+ * The one door to libtorch: safe native loading, thread settings and small helpers that move data
+ * between Java arrays and tensors. Deliberately not a tensor library: model and loss code call
+ * {@code org.bytedeco.pytorch.global.torch} directly.
+ */
+public final class Torch {
+    private static volatile boolean loaded;
+
+    private Torch() {}
+
+    /**
+     * Loads the natives once. On a cold JavaCPP cache the first load can SIGSEGV; extracting the
+     * native resource folders first avoids it (see BACKEND-NOTES.md). Intra-op threads default to all
+     * cores; the {@code ALIGN4J_THREADS} environment variable or {@link #setThreads} overrides.
+     */
+    public static synchronized void init() {
+        if (loaded) return;
+        try {
+            for (String dir : List.of("/org/bytedeco/openblas/linux-x86_64/", "/org/bytedeco/pytorch/linux-x86_64/"))
+                Loader.cacheResources(Loader.class, dir);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not extract libtorch natives into the JavaCPP cache: " + e, e);
+        }
+        Loader.load(torch.class);
+        String env = System.getenv("ALIGN4J_THREADS");
+        int threads = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : Runtime.getRuntime().availableProcessors();
+        torch.set_num_threads(threads);
+        loaded = true;
+    }
+
+    public static void setThreads(int n) {
+        init();
+        if (n <= 0) throw new IllegalArgumentException("threads must be > 0: " + n);
+        torch.set_num_threads(n);
+    }
+
+    public static int threads() { init(); return torch.get_num_threads(); }
+
+    public static Scalar s(double v) { return new Scalar(v); }
+
+    public static Scalar s(long v) { return new Scalar(v); }
+
+    public static TensorOptions opts(ScalarType t) { return new TensorOptions(t); }
+
+    /** A new tensor (owned by the caller) holding a copy of {@code data} with the given shape. */
+    public static Tensor longs(long[] data, long... shape) {
+        try (LongPointer p = new LongPointer(data)) {
+            return torch.from_blob(p, shape, opts(ScalarType.Long)).clone();
+        }
+    }
+
+    public static Tensor floats(float[] data, long... shape) {
+        try (FloatPointer p = new FloatPointer(data)) {
+            return torch.from_blob(p, shape, opts(ScalarType.Float)).clone();
+        }
+    }
+
+    public static Tensor bools(boolean[] data, long... shape) {
+        byte[] b = new byte[data.length];
+        for (int i = 0; i < data.length; i++) b[i] = (byte) (data[i] ? 1 : 0);
+        try (BytePointer p = new BytePointer(b)) {
+            return torch.from_blob(p, shape, opts(ScalarType.Bool)).clone();
+        }
+    }
+
+    /** Rows of token ids of equal length as a (rows, cols) long tensor. */
+    public static Tensor longs2d(long[][] rows) {
+        int b = rows.length, t = rows.length == 0 ? 0 : rows[0].length;
+        long[] flat = new long[b * t];
+        for (int i = 0; i < b; i++) System.arraycopy(rows[i], 0, flat, i * t, t);
+        return longs(flat, b, t);
+    }
+
+    /** A copy of the tensor's values as floats (any floating dtype, any shape, row-major). */
+    public static float[] toFloats(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Float).contiguous()) {
+            float[] out = new float[(int) c.numel()];
+            if (out.length > 0) c.data_ptr_float().get(out);
+            return out;
+        }
+    }
+
+    public static long[] toLongs(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Long).contiguous()) {
+            long[] out = new long[(int) c.numel()];
+            if (out.length > 0) c.data_ptr_long().get(out);
+            return out;
+        }
+    }
+
+    public static double item(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Double)) {
+            return c.item_double();
+        }
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
+        return s;
+    }
+
+    public static ScalarType dtype(String name) {
+        return switch (name.toLowerCase()) {
+            case "float32", "fp32", "float", "f32" -> ScalarType.Float;
+            case "bfloat16", "bf16" -> ScalarType.BFloat16;
+            case "float16", "fp16", "half", "f16" -> ScalarType.Half;
+            default -> throw new UserError("unknown dtype '" + name + "': expected float32, bfloat16 or float16");
+        };
+    }
+
+    public static String dtypeName(ScalarType t) {
+        return switch (t) {
+            case Float -> "float32";
+            case BFloat16 -> "bfloat16";
+            case Half -> "float16";
+            default -> t.name().toLowerCase();
+        };
+    }
+}

@@ -1,0 +1,158 @@
+package dev.align4j.generate;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.model.KVCache;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Tokenizer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.*;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Batched sampling with a preallocated KV cache. Prompts of different lengths are left-padded so they
+ * end together; the prompt is run once (prefill), then one token per step for the rows still going.
+ * Rows that finish (EOS, a stop string) are dropped from the batch and the cache, so the remaining
+ * rows run at their own batch size. Sampling (temperature, top-k, top-p, multinomial) stays on the
+ * native side; only the B chosen ids cross into Java each step. Never takes gradients.
+ *
+ * <p>Shapes: B rows still active, P prompt length (max), V vocab.
+ */
+public final class Sampler {
+    private Sampler() {}
+
+    public static List<Completion> generate(LlamaModel model, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
+        Torch.init();
+        int n = prompts.size();
+        if (n == 0) return List.of();
+        int maxPrompt = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) throw new UserError("a prompt has no tokens (add a BOS token or some text)");
+            maxPrompt = Math.max(maxPrompt, p.length);
+        }
+        int capacity = maxPrompt + cfg.maxNewTokens();
+        if (capacity > model.config.maxPositionEmbeddings())
+            throw new UserError("prompt (" + maxPrompt + " tokens) + max-new-tokens (" + cfg.maxNewTokens() + ") exceeds the model's max_position_embeddings "
+                    + model.config.maxPositionEmbeddings());
+        List<List<Integer>> out = new ArrayList<>(n);
+        List<List<Float>> lps = new ArrayList<>(n);
+        String[] reason = new String[n], text = new String[n];
+        for (int i = 0; i < n; i++) { out.add(new ArrayList<>()); lps.add(new ArrayList<>()); }
+        int[] active = new int[n];                                     // batch row → original row
+        for (int i = 0; i < n; i++) active[i] = i;
+
+        long[] ids = new long[n * maxPrompt];
+        boolean[] km = new boolean[n * capacity];
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i);
+            int off = maxPrompt - p.length;
+            Arrays.fill(ids, i * maxPrompt, i * maxPrompt + off, tok.padId);
+            for (int j = 0; j < p.length; j++) { ids[i * maxPrompt + off + j] = p[j]; km[i * capacity + off + j] = true; }
+        }
+        boolean anyPad = false;
+        for (int[] p : prompts) anyPad |= p.length != maxPrompt;
+
+        Generator gen = torch.make_generator_cpu(cfg.seed());
+        try (NoGradGuard ng = new NoGradGuard();
+             KVCache cache = new KVCache(model.config, n, capacity, model.dtype)) {
+            Tensor keyMask = Torch.bools(km, n, capacity);             // (B, capacity), true at real tokens
+            Tensor input = Torch.longs(ids, n, maxPrompt);             // (B, P) then (B, 1)
+            for (int step = 0; step < cfg.maxNewTokens() && active.length > 0; step++) {
+                long[] next;
+                float[] nextLp;
+                try (PointerScope scope = new PointerScope()) {
+                    int len = cache.length() + (int) input.size(1);
+                    Tensor mask = anyPad ? keyMask.narrow(1, 0, len) : null;
+                    Tensor h = model.hidden(input, mask, cache);        // (B, t, H)
+                    Tensor logits = model.lmHead(h.narrow(1, h.size(1) - 1, 1)).squeeze(1); // (B, V)
+                    Tensor choice = sample(logits, cfg, gen);           // (B)
+                    Tensor lp = torch.log_softmax(logits, -1).gather(-1, choice.unsqueeze(-1)).squeeze(-1);
+                    next = Torch.toLongs(choice);
+                    nextLp = Torch.toFloats(lp);
+                }
+                // record tokens; decide which rows finish
+                boolean[] done = new boolean[active.length];
+                int still = 0;
+                for (int b = 0; b < active.length; b++) {
+                    int row = active[b];
+                    int token = (int) next[b];
+                    out.get(row).add(token);
+                    lps.get(row).add(nextLp[b]);
+                    if (tok.isEos(token)) { reason[row] = "eos"; done[b] = true; }
+                    else if (!cfg.stopStrings().isEmpty()) {
+                        String s = tok.decode(toArray(out.get(row)), true);
+                        for (String stop : cfg.stopStrings()) {
+                            int at = s.indexOf(stop);
+                            if (at >= 0) { reason[row] = "stop"; text[row] = s.substring(0, at); done[b] = true; break; }
+                        }
+                    }
+                    if (!done[b]) still++;
+                }
+                if (still == 0 || step == cfg.maxNewTokens() - 1) break;
+                // next input: the chosen tokens of the rows still going; compact batch and cache if any finished
+                long[] keepIdx = new long[still];
+                long[] nextIds = new long[still];
+                int[] newActive = new int[still];
+                for (int b = 0, k = 0; b < active.length; b++)
+                    if (!done[b]) { keepIdx[k] = b; nextIds[k] = next[b]; newActive[k] = active[b]; k++; }
+                if (still < active.length) {
+                    try (Tensor rows = Torch.longs(keepIdx, still)) {
+                        cache.keepRows(rows);
+                        Tensor km2 = keyMask.index_select(0, rows);
+                        keyMask.close();
+                        keyMask = km2;
+                    }
+                }
+                active = newActive;
+                try (Tensor col = keyMask.narrow(1, cache.length(), 1)) {
+                    col.fill_(Torch.s(1L));
+                }
+                input.close();
+                input = Torch.longs(nextIds, still, 1);
+            }
+            input.close();
+            keyMask.close();
+        }
+        List<Completion> result = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int[] t = toArray(out.get(i));
+            float[] l = new float[t.length];
+            for (int j = 0; j < l.length; j++) l[j] = lps.get(i).get(j);
+            String r = reason[i] == null ? "length" : reason[i];
+            String s = text[i] != null ? text[i] : tok.decode(t, true);
+            result.add(new Completion(t, s, l, r));
+        }
+        return result;
+    }
+
+    /** Chosen token ids (B) from logits (B, V): argmax at temperature 0, else top-k / top-p / multinomial. */
+    static Tensor sample(Tensor logits, SamplingConfig cfg, Generator gen) {
+        if (cfg.temperature() == 0) return logits.argmax(new LongOptional(-1), false);
+        Tensor l = logits.div(Torch.s(cfg.temperature()));
+        long v = l.size(-1);
+        if (cfg.topK() > 0 && cfg.topK() < v) {
+            Tensor kth = l.topk(cfg.topK()).get0().narrow(-1, cfg.topK() - 1, 1);         // (B, 1)
+            l = l.masked_fill(l.lt(kth), Torch.s(Double.NEGATIVE_INFINITY));
+        }
+        if (cfg.topP() < 1) {
+            T_TensorTensor_T sorted = torch.sort(l, -1, true);
+            Tensor sl = sorted.get0(), si = sorted.get1();                                    // (B, V) descending
+            Tensor probs = torch.softmax(sl, -1);
+            Tensor before = torch.cumsum(probs, -1).sub(probs);                               // mass strictly before each token
+            sl = sl.masked_fill(before.ge(Torch.s(cfg.topP())), Torch.s(Double.NEGATIVE_INFINITY)); // the top token always stays
+            l = torch.full(Torch.shape(l), Torch.s(Double.NEGATIVE_INFINITY), Torch.opts(ScalarType.Float)).scatter(-1, si, sl);
+        }
+        return torch.multinomial(torch.softmax(l, -1), 1, false, new GeneratorOptional(gen)).squeeze(-1);
+    }
+
+    private static int[] toArray(List<Integer> l) {
+        int[] a = new int[l.size()];
+        for (int i = 0; i < a.length; i++) a[i] = l.get(i);
+        return a;
+    }
+}

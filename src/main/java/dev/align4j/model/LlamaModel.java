@@ -1,0 +1,323 @@
+package dev.align4j.model;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import org.bytedeco.pytorch.*;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.*;
+
+/**
+ * A Llama-family decoder (Llama, Qwen2, Mistral, SmolLM layouts) over libtorch. Parameters live in one
+ * ordered map under their Hugging Face names, so checkpoint IO is a plain copy; the forward pass is a
+ * readable sequence of torch calls: embed → N × (RMSNorm → GQA attention with RoPE → residual →
+ * RMSNorm → SwiGLU → residual) → RMSNorm → LM head or score head.
+ *
+ * <p>Shapes: B batch, T new tokens, P cached tokens, S = P + T keys, H hidden, Hq/Hkv heads, D head
+ * dim, V vocab, L labels. Not here: training loops, sampling, tokenization.
+ */
+public final class LlamaModel implements AutoCloseable {
+    public final ModelConfig config;
+    public final ScalarType dtype;
+    private final LinkedHashMap<String, Tensor> params;
+    private final Tensor invFreq; // (D/2) float32 rotary frequencies, after rope_scaling
+    private final Layer[] layers;
+
+    /** Handles into {@link #params} for one decoder block; biases are null where the layout has none. */
+    private record Layer(Tensor inNorm, Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
+                         Tensor postNorm, Tensor gate, Tensor gateB, Tensor up, Tensor upB, Tensor down, Tensor downB) {}
+
+    private LlamaModel(ModelConfig config, LinkedHashMap<String, Tensor> params, ScalarType dtype) {
+        this.config = config;
+        this.dtype = dtype;
+        this.params = params;
+        float[] f = rotaryFrequencies(config);
+        this.invFreq = Torch.floats(f, f.length);
+        this.layers = new Layer[config.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "model.layers." + i + ".";
+            layers[i] = new Layer(params.get(p + "input_layernorm.weight"),
+                    params.get(p + "self_attn.q_proj.weight"), params.get(p + "self_attn.q_proj.bias"),
+                    params.get(p + "self_attn.k_proj.weight"), params.get(p + "self_attn.k_proj.bias"),
+                    params.get(p + "self_attn.v_proj.weight"), params.get(p + "self_attn.v_proj.bias"),
+                    params.get(p + "self_attn.o_proj.weight"), params.get(p + "self_attn.o_proj.bias"),
+                    params.get(p + "post_attention_layernorm.weight"),
+                    params.get(p + "mlp.gate_proj.weight"), params.get(p + "mlp.gate_proj.bias"),
+                    params.get(p + "mlp.up_proj.weight"), params.get(p + "mlp.up_proj.bias"),
+                    params.get(p + "mlp.down_proj.weight"), params.get(p + "mlp.down_proj.bias"));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- construction
+
+    /** The Hugging Face tensor names of this config and their shapes, in checkpoint order. */
+    public static LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
+        LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
+        long h = c.hiddenSize(), qd = (long) c.numHeads() * c.headDim(), kvd = (long) c.numKvHeads() * c.headDim(), f = c.intermediateSize();
+        s.put("model.embed_tokens.weight", new long[]{c.vocabSize(), h});
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            s.put(p + "input_layernorm.weight", new long[]{h});
+            s.put(p + "self_attn.q_proj.weight", new long[]{qd, h});
+            s.put(p + "self_attn.k_proj.weight", new long[]{kvd, h});
+            s.put(p + "self_attn.v_proj.weight", new long[]{kvd, h});
+            if (c.attentionBias()) {
+                s.put(p + "self_attn.q_proj.bias", new long[]{qd});
+                s.put(p + "self_attn.k_proj.bias", new long[]{kvd});
+                s.put(p + "self_attn.v_proj.bias", new long[]{kvd});
+            }
+            s.put(p + "self_attn.o_proj.weight", new long[]{h, qd});
+            if (c.oProjBias()) s.put(p + "self_attn.o_proj.bias", new long[]{h});
+            s.put(p + "post_attention_layernorm.weight", new long[]{h});
+            s.put(p + "mlp.gate_proj.weight", new long[]{f, h});
+            s.put(p + "mlp.up_proj.weight", new long[]{f, h});
+            s.put(p + "mlp.down_proj.weight", new long[]{h, f});
+            if (c.mlpBias()) {
+                s.put(p + "mlp.gate_proj.bias", new long[]{f});
+                s.put(p + "mlp.up_proj.bias", new long[]{f});
+                s.put(p + "mlp.down_proj.bias", new long[]{h});
+            }
+        }
+        s.put("model.norm.weight", new long[]{h});
+        if (!c.isCausalLm()) s.put("score.weight", new long[]{c.numLabels(), h});
+        else if (!c.tieWordEmbeddings()) s.put("lm_head.weight", new long[]{c.vocabSize(), h});
+        return s;
+    }
+
+    /** Fresh weights as Hugging Face initialises them: normal(0, initializer_range), norms 1, biases 0. */
+    public static LlamaModel init(ModelConfig c, long seed, ScalarType dtype) {
+        Torch.init();
+        Generator g = torch.make_generator_cpu(seed);
+        LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
+        for (var e : expectedShapes(c).entrySet()) {
+            String n = e.getKey();
+            Tensor t;
+            if (n.endsWith("norm.weight")) t = torch.ones(e.getValue(), Torch.opts(ScalarType.Float));
+            else if (n.endsWith(".bias")) t = torch.zeros(e.getValue(), Torch.opts(ScalarType.Float));
+            else {
+                t = torch.zeros(e.getValue(), Torch.opts(ScalarType.Float));
+                t.normal_(0.0, c.initializerRange(), new GeneratorOptional(g));
+            }
+            p.put(n, t.to(dtype));
+        }
+        return new LlamaModel(c, p, dtype);
+    }
+
+    /**
+     * Takes ownership of {@code tensors} (HF names), checking that every expected name is present with
+     * the right shape. {@code source} names the checkpoint in error messages.
+     */
+    public static LlamaModel fromTensors(ModelConfig c, Map<String, Tensor> tensors, ScalarType dtype, String source) {
+        LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
+        Map<String, long[]> want = expectedShapes(c);
+        for (var e : want.entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t == null && e.getKey().equals("score.weight") && tensors.containsKey("v_head.summary.weight"))
+                t = tensors.get("v_head.summary.weight");
+            if (t == null) throw new UserError(source + ": missing tensor '" + e.getKey() + "'");
+            if (!Arrays.equals(Torch.shape(t), e.getValue()))
+                throw new UserError(source + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(Torch.shape(t))
+                        + " but the config expects " + Arrays.toString(e.getValue()));
+            p.put(e.getKey(), t.scalar_type() == dtype ? t : t.to(dtype));
+        }
+        for (String n : tensors.keySet())
+            if (!want.containsKey(n) && !n.endsWith("rotary_emb.inv_freq") && !n.equals("lm_head.weight") && !n.startsWith("v_head."))
+                throw new UserError(source + ": unexpected tensor '" + n + "' for " + c.architecture());
+        return new LlamaModel(c, p, dtype);
+    }
+
+    /** Rotary inverse frequencies θ^(−2i/D), rescaled as rope_scaling says (HF's _compute_llama3_parameters). */
+    static float[] rotaryFrequencies(ModelConfig c) {
+        int half = c.headDim() / 2;
+        float[] f = new float[half];
+        ModelConfig.RopeScaling rs = c.ropeScaling();
+        for (int i = 0; i < half; i++) {
+            double inv = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim());
+            if (rs != null && rs.type().equals("linear")) inv /= rs.factor();
+            else if (rs != null && rs.type().equals("llama3")) {
+                double old = rs.originalMaxPositionEmbeddings();
+                double lowWavelen = old / rs.lowFreqFactor(), highWavelen = old / rs.highFreqFactor();
+                double wavelen = 2 * Math.PI / inv;
+                if (wavelen > lowWavelen) inv = inv / rs.factor();              // low frequencies: fully scaled
+                else if (wavelen >= highWavelen) {                               // medium: smooth interpolation
+                    double smooth = (old / wavelen - rs.lowFreqFactor()) / (rs.highFreqFactor() - rs.lowFreqFactor());
+                    inv = (1 - smooth) * inv / rs.factor() + smooth * inv;
+                }                                                                // high frequencies: unchanged
+            }
+            f[i] = (float) inv;
+        }
+        return f;
+    }
+
+    // ------------------------------------------------------------------------------------------ forward
+
+    /**
+     * Final hidden states (B, T, H) for {@code ids} (B, T).
+     *
+     * @param keyMask (B, P + T) bool, true where a key is a real token (false at padding); null = all real
+     * @param cache   null for a full forward; otherwise keys/values are appended at {@code cache.length}
+     */
+    public Tensor hidden(Tensor ids, Tensor keyMask, KVCache cache) {
+        long b = ids.size(0), t = ids.size(1);
+        int past = cache == null ? 0 : cache.length;
+        Tensor positions = positions(b, t, past, keyMask);                      // (B, T)
+        Tensor mask = attentionMask(t, past, keyMask);                          // (B|1, 1, T, S) or null → causal
+        boolean causal = mask == null && t > 1;
+        Tensor[] cs = rotary(positions);                                        // cos, sin: (B, 1, T, D)
+        Tensor x = torch.embedding(params.get("model.embed_tokens.weight"), ids); // (B, T, H)
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            Tensor a = attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past);
+            x = x.add(a);
+            Tensor hN = rmsNorm(x, w.postNorm);
+            Tensor mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
+            x = x.add(mlp);
+        }
+        if (cache != null) cache.length = past + (int) t;
+        return rmsNorm(x, params.get("model.norm.weight"));
+    }
+
+    private Tensor attention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past) {
+        long b = x.size(0), t = x.size(1);
+        int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
+        Tensor q = linear(x, w.q, w.qb).view(b, t, hq, d).transpose(1, 2);    // (B, Hq, T, D)
+        Tensor k = linear(x, w.k, w.kb).view(b, t, hkv, d).transpose(1, 2);   // (B, Hkv, T, D)
+        Tensor v = linear(x, w.v, w.vb).view(b, t, hkv, d).transpose(1, 2);
+        q = applyRotary(q, cos, sin);
+        k = applyRotary(k, cos, sin);
+        if (cache != null) {
+            cache.k[l].narrow(2, past, t).copy_(k);
+            cache.v[l].narrow(2, past, t).copy_(v);
+            k = cache.k[l].narrow(2, 0, past + t);                             // (B, Hkv, S, D)
+            v = cache.v[l].narrow(2, 0, past + t);
+        }
+        Tensor o = torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
+                0.0, causal, new DoubleOptional(), hkv != hq);                  // (B, Hq, T, D)
+        return linear(o.transpose(1, 2).reshape(b, t, (long) hq * d), w.o, w.ob);
+    }
+
+    /** Position of each new token: its index among the row's real tokens (left padding aware). */
+    private Tensor positions(long b, long t, int past, Tensor keyMask) {
+        if (keyMask == null) return torch.arange(Torch.s((long) past), Torch.s(past + t), Torch.opts(ScalarType.Long)).unsqueeze(0).expand(b, t);
+        Tensor pos = torch.cumsum(keyMask.to(ScalarType.Long), 1).sub(Torch.s(1L)).clamp_min(Torch.s(0L)); // (B, S)
+        return pos.narrow(1, past, t);
+    }
+
+    /**
+     * Boolean mask (B, 1, T, S): key j visible to query i when j ≤ i (causal), j is a real token, and
+     * within the sliding window. A query on padding sees itself, so no row is empty (SDPA would give NaN).
+     * Returns null when plain causal attention (or no mask at all, for one new token) is exact.
+     */
+    private Tensor attentionMask(long t, int past, Tensor keyMask) {
+        int window = config.slidingWindow();
+        boolean windowMatters = window > 0 && past + t > window;
+        if (keyMask == null && !windowMatters && (past == 0 || t == 1)) return null;
+        long s = past + t;
+        Tensor qPos = torch.arange(Torch.s((long) past), Torch.s(s), Torch.opts(ScalarType.Long)).unsqueeze(1); // (T, 1)
+        Tensor kPos = torch.arange(Torch.s(0L), Torch.s(s), Torch.opts(ScalarType.Long)).unsqueeze(0);         // (1, S)
+        Tensor m = kPos.le(qPos);                                                                          // (T, S)
+        if (windowMatters) m = m.logical_and(kPos.gt(qPos.sub(Torch.s((long) window))));
+        m = m.unsqueeze(0);                                                                                // (1, T, S)
+        if (keyMask != null) m = m.logical_and(keyMask.unsqueeze(1));                                      // (B, T, S)
+        m = m.logical_or(kPos.eq(qPos).unsqueeze(0));
+        return m.unsqueeze(1);
+    }
+
+    /** cos and sin (B, 1, T, D) of positions × inverse frequencies, duplicated over both halves as HF does. */
+    private Tensor[] rotary(Tensor positions) {
+        Tensor freqs = positions.to(ScalarType.Float).unsqueeze(-1).mul(invFreq);   // (B, T, D/2)
+        Tensor emb = torch.cat(new TensorVector(freqs, freqs), -1).unsqueeze(1);    // (B, 1, T, D)
+        return new Tensor[]{emb.cos().to(dtype), emb.sin().to(dtype)};
+    }
+
+    private static Tensor applyRotary(Tensor x, Tensor cos, Tensor sin) {
+        long half = x.size(-1) / 2;
+        Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+        Tensor rotated = torch.cat(new TensorVector(x2.neg(), x1), -1);            // rotate_half
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    /** RMSNorm computed in fp32: w · x / sqrt(mean(x²) + eps), cast back to the input dtype before the weight. */
+    private Tensor rmsNorm(Tensor x, Tensor w) {
+        Tensor xf = x.to(ScalarType.Float);
+        Tensor var = xf.pow(Torch.s(2.0)).mean(new long[]{-1}, true, new ScalarTypeOptional());
+        return w.mul(xf.mul(torch.rsqrt(var.add(Torch.s(config.rmsNormEps())))).to(x.scalar_type()));
+    }
+
+    private static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        return b == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(b));
+    }
+
+    /** Next-token logits (B, T, V) in fp32 from hidden states; a causal LM only. */
+    public Tensor lmHead(Tensor hidden) {
+        if (!config.isCausalLm()) throw new IllegalStateException(config.architecture() + " has no LM head");
+        Tensor w = params.getOrDefault("lm_head.weight", params.get("model.embed_tokens.weight"));
+        return torch.linear(hidden, w).to(ScalarType.Float);
+    }
+
+    /** Score-head outputs (B, T, L) in fp32; a sequence-classification (reward / value) model only. */
+    public Tensor scoreHead(Tensor hidden) {
+        Tensor w = params.get("score.weight");
+        if (w == null) throw new IllegalStateException(config.architecture() + " has no score head");
+        return torch.linear(hidden, w).to(ScalarType.Float);
+    }
+
+    /** Convenience: full-sequence logits (B, T, V). */
+    public Tensor logits(Tensor ids, Tensor keyMask) {
+        return lmHead(hidden(ids, keyMask, null));
+    }
+
+    // ---------------------------------------------------------------------------------------- parameters
+
+    /** Parameters by HF name (live tensors: do not close them). */
+    public Map<String, Tensor> parameters() { return Collections.unmodifiableMap(params); }
+
+    public List<Tensor> parameterList() { return new ArrayList<>(params.values()); }
+
+    public void requiresGrad(boolean on) {
+        for (Tensor t : params.values()) t.requires_grad_(on);
+    }
+
+    public long parameterCount() {
+        long n = 0;
+        for (Tensor t : params.values()) n += t.numel();
+        return n;
+    }
+
+    /** A deep copy with its own storage (e.g. a frozen reference policy); never requires grad. */
+    public LlamaModel copy(ScalarType newDtype) {
+        LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (var e : params.entrySet()) p.put(e.getKey(), e.getValue().detach().to(newDtype).clone());
+        }
+        return new LlamaModel(config, p, newDtype);
+    }
+
+    /** The same trunk with a new score head of {@code labels} outputs (reward model / critic), initialised like HF. */
+    public LlamaModel withScoreHead(int labels, long seed) {
+        ModelConfig c = config.withNumLabels(labels);
+        LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (var e : params.entrySet())
+                if (!e.getKey().equals("lm_head.weight") && !e.getKey().equals("score.weight")) p.put(e.getKey(), e.getValue().detach().clone());
+            Tensor s = torch.zeros(new long[]{labels, c.hiddenSize()}, Torch.opts(ScalarType.Float));
+            s.normal_(0.0, c.initializerRange(), new GeneratorOptional(torch.make_generator_cpu(seed)));
+            p.put("score.weight", s.to(dtype));
+        }
+        return new LlamaModel(c, p, dtype);
+    }
+
+    /** Copies every parameter's values from {@code other} (same config), in place. */
+    public void loadFrom(LlamaModel other) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (var e : params.entrySet()) e.getValue().copy_(other.params.get(e.getKey()));
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : params.values()) t.close();
+        invFreq.close();
+    }
+}

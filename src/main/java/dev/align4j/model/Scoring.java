@@ -1,0 +1,67 @@
+package dev.align4j.model;
+
+import dev.align4j.core.Torch;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Sequence scoring, the primitive under every trainer: per-token log-probabilities of the completion
+ * tokens, their per-sequence sums and means, and per-token entropy. Gradients flow when autograd is on
+ * (the caller decides with a NoGradGuard). The logits at position t score token t + 1.
+ *
+ * <p>Shapes: B batch, T tokens, V vocab. Token-level outputs have T − 1 columns: column j scores token j + 1.
+ */
+public final class Scoring {
+    private Scoring() {}
+
+    /**
+     * @param tokenLogps (B, T−1) log π(x_{j+1} | x_{≤j}), zero where {@code mask} is 0
+     * @param mask       (B, T−1) float, 1 at completion tokens
+     * @param sum        (B) Σ_j tokenLogps
+     * @param mean       (B) sum / number of completion tokens
+     * @param entropy    (B, T−1) H(π(·| x_{≤j})) masked, or null when not asked for
+     * @param logits     (B, T, V) fp32, or null when not kept
+     */
+    public record Scores(Tensor tokenLogps, Tensor mask, Tensor sum, Tensor mean, Tensor entropy, Tensor logits) {}
+
+    public static Scores score(LlamaModel model, SeqBatch batch, boolean entropy) {
+        return score(model, batch, entropy, false);
+    }
+
+    public static Scores score(LlamaModel model, SeqBatch batch, boolean entropy, boolean keepLogits) {
+        Tensor logits = model.logits(batch.ids(), null);                         // (B, T, V); right padding: causal is exact
+        long t = logits.size(1);
+        Tensor shifted = logits.narrow(1, 0, t - 1);                             // (B, T−1, V) predicts tokens 1..T−1
+        Tensor targets = batch.ids().narrow(1, 1, t - 1);                        // (B, T−1)
+        Tensor mask = batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float);
+        Tensor lse = shifted.logsumexp(new long[]{-1}, false);                   // (B, T−1)
+        Tensor tok = shifted.gather(-1, targets.unsqueeze(-1)).squeeze(-1).sub(lse).mul(mask);
+        Tensor sum = tok.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor count = mask.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).clamp_min(Torch.s(1.0));
+        Tensor ent = null;
+        if (entropy) {
+            // H = logsumexp(l) − Σ softmax(l)·l
+            Tensor p = torch.softmax(shifted, -1);
+            ent = lse.sub(p.mul(shifted).sum(new long[]{-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())).mul(mask);
+        }
+        return new Scores(tok, mask, sum, sum.div(count), ent, keepLogits ? logits : null);
+    }
+
+    /** log-softmax of {@code logits} (…, V) at {@code ids} (…): the naive definition, for tests and one-off use. */
+    public static Tensor gatherLogps(Tensor logits, Tensor ids) {
+        return torch.log_softmax(logits, -1).gather(-1, ids.unsqueeze(-1)).squeeze(-1);
+    }
+
+    /**
+     * Score-head output at each row's last real token (B, L): how a reward model reads a sequence.
+     */
+    public static Tensor lastTokenScores(LlamaModel model, SeqBatch batch) {
+        Tensor h = model.hidden(batch.ids(), null, null);                       // (B, T, H)
+        Tensor last = batch.attention().to(ScalarType.Long).sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+                .sub(Torch.s(1L));                                              // (B)
+        Tensor idx = last.view(-1, 1, 1).expand(h.size(0), 1, h.size(2));
+        Tensor hl = h.gather(1, idx);                                           // (B, 1, H)
+        return model.scoreHead(hl).squeeze(1);                                  // (B, L)
+    }
+}

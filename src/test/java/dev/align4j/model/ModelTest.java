@@ -1,0 +1,139 @@
+package dev.align4j.model;
+
+import dev.align4j.core.Torch;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The fused libtorch forward against the loop-level reference, and the scorer's indexing. */
+class ModelTest {
+
+    /** Random values everywhere (norm gains and biases too), so an ignored weight shows. */
+    static LlamaModel randomModel(ModelConfig c, long seed) {
+        LlamaModel m = LlamaModel.init(c, seed, ScalarType.Float);
+        var g = torch.make_generator_cpu(seed + 1);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (var e : m.parameters().entrySet()) {
+                Tensor t = e.getValue();
+                if (e.getKey().endsWith("norm.weight")) t.uniform_(0.5, 1.5, new GeneratorOptional(g));
+                else t.normal_(0.0, 0.3, new GeneratorOptional(g));
+            }
+        }
+        return m;
+    }
+
+    static void assertMatchesNaive(ModelConfig c, int[] ids) {
+        try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(c, 7)) {
+            double[][] want = new NaiveLlama(m).logits(ids);
+            long[] l = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+            float[] got = Torch.toFloats(m.logits(Torch.longs(l, 1, ids.length), null));
+            double maxDiff = 0;
+            for (int t = 0; t < ids.length; t++)
+                for (int v = 0; v < c.vocabSize(); v++) maxDiff = Math.max(maxDiff, Math.abs(want[t][v] - got[t * c.vocabSize() + v]));
+            assertTrue(maxDiff <= 1e-4, c.architecture() + ": max |fused − naive| = " + maxDiff);
+        }
+    }
+
+    static final int[] SEQ = {1, 5, 9, 33, 17, 4, 60, 2, 11, 12, 13, 40};
+
+    @Test
+    void llamaWithLlama3RopeScalingMatchesNaive() {
+        assertMatchesNaive(TestModels.llama(64), SEQ);
+    }
+
+    @Test
+    void qwen2WithGqaBiasesAndTiedEmbeddingsMatchesNaive() {
+        ModelConfig c = TestModels.qwen2(64);
+        assertTrue(c.numKvHeads() < c.numHeads() && c.tieWordEmbeddings() && c.attentionBias());
+        assertMatchesNaive(c, SEQ);
+    }
+
+    @Test
+    void mistralWithSlidingWindowAndLinearRopeMatchesNaive() {
+        ModelConfig c = TestModels.mistral(64);
+        assertTrue(SEQ.length > c.slidingWindow());
+        assertMatchesNaive(c, SEQ);
+    }
+
+    @Test
+    void leftPaddedRowEqualsUnpaddedRow() {
+        try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(TestModels.qwen2(64), 3)) {
+            float[] alone = Torch.toFloats(m.logits(Torch.longs(new long[]{5, 6, 7}, 1, 3), null));
+            Tensor ids = Torch.longs(new long[]{0, 0, 5, 6, 7}, 1, 5);
+            Tensor mask = Torch.bools(new boolean[]{false, false, true, true, true}, 1, 5);
+            float[] padded = Torch.toFloats(m.logits(ids, mask).narrow(1, 2, 3));
+            assertArrayEquals(alone, padded, 1e-5f);
+        }
+    }
+
+    @Test
+    void scorerLogProbsAreLogSoftmaxAtThePreviousPosition() {
+        try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(TestModels.llama(64), 5)) {
+            // prompt [1, 7, 8], completion [9, 10]; second row prompt [1, 4], completion [20, 21, 22] → T = 5
+            SeqBatch b = SeqBatch.of(java.util.List.of(new int[]{1, 7, 8}, new int[]{1, 4}),
+                    java.util.List.of(new int[]{9, 10}, new int[]{20, 21, 22}), 0);
+            Scoring.Scores sc = Scoring.score(m, b, true);
+            float[] logits = Torch.toFloats(m.logits(b.ids(), null));     // (2, 5, 64)
+            float[] tok = Torch.toFloats(sc.tokenLogps());                 // (2, 4)
+            int V = 64, T = 5;
+            long[][] rows = {{1, 7, 8, 9, 10}, {1, 4, 20, 21, 22}};
+            int[] promptLen = {3, 2};
+            for (int r = 0; r < 2; r++) {
+                double sum = 0;
+                for (int j = 0; j < T - 1; j++) {
+                    boolean isCompletion = j + 1 >= promptLen[r];
+                    // the token at position j+1 is scored by the logits at position j
+                    double lse = 0, max = Double.NEGATIVE_INFINITY;
+                    for (int v = 0; v < V; v++) max = Math.max(max, logits[(r * T + j) * V + v]);
+                    for (int v = 0; v < V; v++) lse += Math.exp(logits[(r * T + j) * V + v] - max);
+                    double want = isCompletion ? logits[(r * T + j) * V + (int) rows[r][j + 1]] - max - Math.log(lse) : 0;
+                    assertEquals(want, tok[r * (T - 1) + j], 1e-5, "row " + r + " col " + j);
+                    sum += want;
+                }
+                assertEquals(sum, Torch.toFloats(sc.sum())[r], 1e-4);
+                int n = r == 0 ? 2 : 3;
+                assertEquals(sum / n, Torch.toFloats(sc.mean())[r], 1e-4);
+            }
+            // the wrong alignment (same position) must differ: guards the off-by-one
+            double same = logits[(0 * T + 3) * V + 9];
+            double shifted = logits[(0 * T + 2) * V + 9];
+            assertNotEquals(same, shifted);
+            float[] ent = Torch.toFloats(sc.entropy());
+            assertEquals(0f, ent[0], 0f, "entropy is masked at prompt positions");
+            assertTrue(ent[2] > 0 && ent[2] <= Math.log(V) + 1e-4);
+        }
+    }
+
+    @Test
+    void gradientsReachEveryParameter() {
+        try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(TestModels.qwen2(64), 9)) {
+            m.requiresGrad(true);
+            SeqBatch b = SeqBatch.of(java.util.List.of(new int[]{1, 7, 8}), java.util.List.of(new int[]{9, 10}), 0);
+            Scoring.score(m, b, false).sum().sum().backward();
+            for (var e : m.parameters().entrySet()) {
+                Tensor g = e.getValue().grad();
+                assertTrue(g.defined(), e.getKey() + " has no gradient");
+                assertTrue(Torch.item(g.abs().sum()) > 0, e.getKey() + " gradient is zero");
+            }
+        }
+    }
+
+    @Test
+    void bf16ComputeIsCloseToFp32() {
+        try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(TestModels.llama(64), 11); LlamaModel h = m.copy(ScalarType.BFloat16)) {
+            Tensor ids = Torch.longs(new long[]{1, 5, 9, 33}, 1, 4);
+            float[] a = Torch.toFloats(torch.softmax(m.logits(ids, null), -1));
+            float[] b = Torch.toFloats(torch.softmax(h.logits(ids, null), -1));
+            double max = 0;
+            for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+            assertTrue(max < 0.05, "bf16 probabilities differ by " + max);
+        }
+    }
+}
