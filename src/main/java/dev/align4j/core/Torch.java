@@ -114,6 +114,16 @@ public final class Torch {
         return s;
     }
 
+    /**
+     * The tensor's dtype as the canonical enum constant. JavaCPP's {@code scalar_type()} returns a new
+     * enum instance (right {@code value}, wrong ordinal), so {@code ==} and {@code switch} on it are wrong.
+     */
+    public static ScalarType dtypeOf(Tensor t) {
+        int v = t.scalar_type().value;
+        for (ScalarType s : ScalarType.values()) if (s.value == v) return s;
+        throw new IllegalStateException("unknown scalar type " + v);
+    }
+
     public static ScalarType dtype(String name) {
         return switch (name.toLowerCase()) {
             case "float32", "fp32", "float", "f32" -> ScalarType.Float;

@@ -119,7 +119,7 @@ public final class LlamaModel implements AutoCloseable {
             if (!Arrays.equals(Torch.shape(t), e.getValue()))
                 throw new UserError(source + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(Torch.shape(t))
                         + " but the config expects " + Arrays.toString(e.getValue()));
-            p.put(e.getKey(), t.scalar_type() == dtype ? t : t.to(dtype));
+            p.put(e.getKey(), Torch.dtypeOf(t) == dtype ? t : t.to(dtype));
         }
         for (String n : tensors.keySet())
             if (!want.containsKey(n) && !n.endsWith("rotary_emb.inv_freq") && !n.equals("lm_head.weight") && !n.startsWith("v_head."))
@@ -242,7 +242,7 @@ public final class LlamaModel implements AutoCloseable {
     private Tensor rmsNorm(Tensor x, Tensor w) {
         Tensor xf = x.to(ScalarType.Float);
         Tensor var = xf.pow(Torch.s(2.0)).mean(new long[]{-1}, true, new ScalarTypeOptional());
-        return w.mul(xf.mul(torch.rsqrt(var.add(Torch.s(config.rmsNormEps())))).to(x.scalar_type()));
+        return w.mul(xf.mul(torch.rsqrt(var.add(Torch.s(config.rmsNormEps())))).to(dtype));
     }
 
     private static Tensor linear(Tensor x, Tensor w, Tensor b) {

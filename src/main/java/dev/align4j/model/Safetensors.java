@@ -165,7 +165,7 @@ public final class Safetensors {
                         t = view.clone();
                     }
                 }
-                if (dtype != null && t.scalar_type() != dtype) {
+                if (dtype != null && Torch.dtypeOf(t) != dtype) {
                     Tensor c = t.to(dtype);
                     t.close();
                     t = c;
@@ -187,11 +187,11 @@ public final class Safetensors {
         long offset = 0;
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue().detach();
-            if (dtype != null && t.scalar_type() != dtype && isFloating(t.scalar_type())) t = t.to(dtype);
+            if (dtype != null && Torch.dtypeOf(t) != dtype && isFloating(Torch.dtypeOf(t))) t = t.to(dtype);
             t = t.contiguous();
             conv.put(e.getKey(), t);
             ObjectNode en = h.putObject(e.getKey());
-            en.put("dtype", dtypeCode(t.scalar_type()));
+            en.put("dtype", dtypeCode(Torch.dtypeOf(t)));
             var sh = en.putArray("shape");
             for (long d : Torch.shape(t)) sh.add(d);
             long n = t.nbytes();

@@ -1,0 +1,37 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.model.HfModel;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** Flags shared by commands that load a model. */
+final class Common {
+    private Common() {}
+
+    static class ModelOptions {
+        @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")
+        Path model;
+
+        @Option(names = "--dtype", defaultValue = "float32", description = "Compute dtype: float32 or bfloat16 (default: ${DEFAULT-VALUE}).")
+        String dtype;
+
+        @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Option(names = "--debug", description = "Print stack traces.")
+        boolean debug;
+
+        HfModel.Loaded load() {
+            if (model == null) throw new UserError("--model DIR is required");
+            Torch.init();
+            if (threads > 0) Torch.setThreads(threads);
+            return HfModel.load(model, scalarType());
+        }
+
+        ScalarType scalarType() { return Torch.dtype(dtype); }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.UserError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The {@code align4j} launcher: one subcommand per job. Exit codes: 0 success, 2 a user error (one line
+ * naming the file or field, no stack trace), 1 an internal failure (stack trace with --debug).
+ */
+@Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
+        description = "Improve language models from feedback, on the JVM.",
+        subcommands = {InfoCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI and returns the exit code (tests call this instead of main). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable t = ex;
+            while (t != null && !(t instanceof UserError)) t = t.getCause();
+            if (t != null) {
+                err.println("error: " + t.getMessage());
+                if (debug) ex.printStackTrace(err);
+                return 2;
+            }
+            err.println("internal error: " + ex + (debug ? "" : " (run with --debug for the stack trace)"));
+            if (debug) ex.printStackTrace(err);
+            return 1;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("error: " + ex.getMessage());
+            err.println("(see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+}
