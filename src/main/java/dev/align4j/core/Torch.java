@@ -37,9 +37,20 @@ public final class Torch {
         }
         Loader.load(torch.class);
         String env = System.getenv("ALIGN4J_THREADS");
-        int threads = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : Runtime.getRuntime().availableProcessors();
+        int threads = env != null && !env.isBlank() ? Integer.parseInt(env.trim()) : defaultThreads();
         torch.set_num_threads(threads);
         loaded = true;
+    }
+
+    /**
+     * All cores when OpenMP threads wait passively; otherwise 1. With the default (spinning) wait policy,
+     * OpenMP workers fight the JVM's own threads and 2 threads ran 10x slower than 1 on a 2-core machine.
+     * The policy is read when libgomp loads, so it must come from the environment: the {@code align4j}
+     * launcher and the test runner set {@code OMP_WAIT_POLICY=PASSIVE}.
+     */
+    static int defaultThreads() {
+        String policy = System.getenv("OMP_WAIT_POLICY");
+        return policy != null && policy.equalsIgnoreCase("passive") ? Runtime.getRuntime().availableProcessors() : 1;
     }
 
     public static void setThreads(int n) {

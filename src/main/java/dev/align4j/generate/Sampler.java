@@ -26,8 +26,15 @@ import java.util.List;
 public final class Sampler {
     private Sampler() {}
 
+    /** Generation that never stops early (no EOS, no stop strings, no decoding): for throughput benchmarks. */
+    public static List<Completion> generateIgnoringEos(LlamaModel model, List<int[]> prompts, SamplingConfig cfg) {
+        return generate(model, null, prompts, cfg);
+    }
+
+    /** {@code tok} may be null only through {@link #generateIgnoringEos}. */
     public static List<Completion> generate(LlamaModel model, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
         Torch.init();
+        int padId = tok == null ? 0 : tok.padId;
         int n = prompts.size();
         if (n == 0) return List.of();
         int maxPrompt = 0;
@@ -51,7 +58,7 @@ public final class Sampler {
         for (int i = 0; i < n; i++) {
             int[] p = prompts.get(i);
             int off = maxPrompt - p.length;
-            Arrays.fill(ids, i * maxPrompt, i * maxPrompt + off, tok.padId);
+            Arrays.fill(ids, i * maxPrompt, i * maxPrompt + off, padId);
             for (int j = 0; j < p.length; j++) { ids[i * maxPrompt + off + j] = p[j]; km[i * capacity + off + j] = true; }
         }
         boolean anyPad = false;
@@ -83,8 +90,8 @@ public final class Sampler {
                     int token = (int) next[b];
                     out.get(row).add(token);
                     lps.get(row).add(nextLp[b]);
-                    if (tok.isEos(token)) { reason[row] = "eos"; done[b] = true; }
-                    else if (!cfg.stopStrings().isEmpty()) {
+                    if (tok != null && tok.isEos(token)) { reason[row] = "eos"; done[b] = true; }
+                    else if (tok != null && !cfg.stopStrings().isEmpty()) {
                         String s = tok.decode(toArray(out.get(row)), true);
                         for (String stop : cfg.stopStrings()) {
                             int at = s.indexOf(stop);
@@ -124,7 +131,7 @@ public final class Sampler {
             float[] l = new float[t.length];
             for (int j = 0; j < l.length; j++) l[j] = lps.get(i).get(j);
             String r = reason[i] == null ? "length" : reason[i];
-            String s = text[i] != null ? text[i] : tok.decode(t, true);
+            String s = text[i] != null ? text[i] : tok == null ? "" : tok.decode(t, true);
             result.add(new Completion(t, s, l, r));
         }
         return result;

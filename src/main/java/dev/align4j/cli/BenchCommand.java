@@ -1,0 +1,47 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.Json;
+import dev.align4j.core.Torch;
+import dev.align4j.eval.Bench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward and training tokens/s with MFU, KV-cache generation tokens/s.",
+        "Prints a table on stderr and writes a JSON file.",
+        "Example: ./align4j bench --sizes small --output out/bench.json"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small", description = "Built-in model sizes: nano, tiny, small, medium (default: ${DEFAULT-VALUE}).")
+    List<String> sizes;
+    @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training / forward sequence (default: ${DEFAULT-VALUE}).")
+    int seqLen;
+    @Option(names = "--train-batch", defaultValue = "8", description = "Sequences per forward / training step (default: ${DEFAULT-VALUE}).")
+    int trainBatch;
+    @Option(names = "--gen-batches", split = ",", defaultValue = "1,32", description = "Generation batch sizes (default: ${DEFAULT-VALUE}).")
+    List<Integer> genBatches;
+    @Option(names = "--gen-tokens", defaultValue = "64", description = "New tokens per generated row (default: ${DEFAULT-VALUE}).")
+    int genTokens;
+    @Option(names = "--repeats", defaultValue = "5", description = "Timed repeats per measurement; the median is reported (default: ${DEFAULT-VALUE}).")
+    int repeats;
+    @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
+    boolean quick;
+    @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
+    Path output;
+    @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() {
+        Torch.init();
+        if (threads > 0) Torch.setThreads(threads);
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3)
+                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats);
+        var result = Bench.run(o);
+        Json.write(output, result);
+        System.out.println(Json.compact(result));
+        return 0;
+    }
+}

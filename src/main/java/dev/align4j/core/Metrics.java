@@ -1,0 +1,100 @@
+package dev.align4j.core;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.*;
+
+/**
+ * One place metrics go: the console (stderr, one compact line), {@code metrics.jsonl} (one JSON object a
+ * line, with step, stage and wall time) and TensorBoard event files under {@code tb/}. Names use the
+ * field's vocabulary (loss, rewards/chosen, kl, …), explained in docs/metrics.md. Also keeps every
+ * logged row in memory for reports.
+ */
+public final class Metrics implements AutoCloseable {
+    private final BufferedWriter jsonl;
+    private final TensorBoard tb;
+    private final long start = System.nanoTime();
+    private final List<Row> rows = new ArrayList<>();
+    private boolean quiet;
+
+    /** A logged row: the stage (sft, dpo, eval/…), its step and the values. */
+    public record Row(String stage, long step, Map<String, Double> values) {}
+
+    public Metrics(Path outputDir) {
+        try {
+            Files.createDirectories(outputDir);
+            jsonl = Files.newBufferedWriter(outputDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            tb = new TensorBoard(outputDir.resolve("tb"));
+        } catch (IOException e) {
+            throw new UserError(outputDir + ": cannot write metrics: " + e.getMessage(), e);
+        }
+    }
+
+    /** A sink that only keeps rows in memory (tests, nested runs). */
+    private Metrics() {
+        jsonl = null;
+        tb = null;
+    }
+
+    public static Metrics inMemory() { return new Metrics(); }
+
+    public Metrics quiet(boolean q) { quiet = q; return this; }
+
+    public synchronized void log(String stage, long step, Map<String, Double> values) {
+        Map<String, Double> v = new LinkedHashMap<>(values);
+        rows.add(new Row(stage, step, v));
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        if (!quiet) {
+            StringBuilder sb = new StringBuilder(String.format("[%s] step %d", stage, step));
+            v.forEach((k, x) -> sb.append(String.format("  %s=%s", k, fmt(x))));
+            System.err.println(sb);
+        }
+        if (jsonl == null) return;
+        ObjectNode o = Json.object();
+        o.put("stage", stage);
+        o.put("step", step);
+        o.put("time_s", Math.round(elapsed * 1000) / 1000.0);
+        v.forEach(o::put);
+        try {
+            jsonl.write(Json.compact(o));
+            jsonl.newLine();
+            jsonl.flush();
+            for (var e : v.entrySet()) if (Double.isFinite(e.getValue())) tb.scalar(stage + "/" + e.getKey(), e.getValue(), step);
+            tb.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String fmt(double x) {
+        if (x == Math.rint(x) && Math.abs(x) < 1e9) return String.valueOf((long) x);
+        return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? String.format("%.4f", x) : String.format("%.3e", x);
+    }
+
+    public synchronized List<Row> rows() { return List.copyOf(rows); }
+
+    /** The (step, value) series of one metric in one stage. */
+    public synchronized double[][] series(String stage, String key) {
+        List<double[]> pts = new ArrayList<>();
+        for (Row r : rows) if (r.stage.equals(stage) && r.values.containsKey(key)) pts.add(new double[]{r.step, r.values.get(key)});
+        return pts.toArray(new double[0][]);
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (jsonl != null) jsonl.close();
+            if (tb != null) tb.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.align4j.core;
+
+/** A one-line progress indicator on stderr for long work: "label 37/200 (18%) 12.3s, eta 54s". */
+public final class Progress {
+    private final String label;
+    private final long total, start = System.nanoTime();
+    private long lastPrint;
+
+    public Progress(String label, long total) {
+        this.label = label;
+        this.total = total;
+    }
+
+    public void update(long done) {
+        long now = System.nanoTime();
+        if (done < total && now - lastPrint < 2_000_000_000L) return;
+        lastPrint = now;
+        double el = (now - start) / 1e9;
+        double eta = done > 0 ? el / done * (total - done) : 0;
+        System.err.printf("%s %d/%d (%d%%) %.1fs, eta %.0fs%n", label, done, total, total == 0 ? 100 : done * 100 / total, el, eta);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.align4j.eval;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
+import dev.align4j.core.Torch;
+import dev.align4j.generate.SamplingConfig;
+import dev.align4j.generate.Sampler;
+import dev.align4j.loss.SftLoss;
+import dev.align4j.model.*;
+import dev.align4j.train.AdamW;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.nio.file.Path;
+import java.util.*;
+
+/**
+ * Speed measurements, all in one run so the numbers are comparable: the GEMM GFLOP/s libtorch reaches
+ * here (1024³, fp32 and bf16), then per model size the forward tokens/s, training-step tokens/s
+ * (forward + backward + AdamW) with model-FLOPs utilisation against that GEMM figure, and KV-cache
+ * generation tokens/s at several batch sizes. Model FLOPs per token: 2·N forward, 6·N training
+ * (N = non-embedding parameters + LM head), attention terms included.
+ */
+public final class Bench {
+    private Bench() {}
+
+    public record Options(List<String> sizes, int seqLen, int trainBatch, List<Integer> genBatches, int genTokens, int repeats) {}
+
+    public static ObjectNode run(Options o) {
+        Torch.init();
+        ObjectNode out = Json.object();
+        out.put("threads", Torch.threads());
+        out.put("cores", Runtime.getRuntime().availableProcessors());
+        double gemm = gemm(ScalarType.Float, o.repeats());
+        out.put("gemm_fp32_gflops", gemm);
+        out.put("gemm_bf16_gflops", gemm(ScalarType.BFloat16, o.repeats()));
+        System.err.printf("GEMM 1024^3: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%d threads)%n", gemm, out.get("gemm_bf16_gflops").asDouble(), Torch.threads());
+        ArrayNode models = out.putArray("models");
+        for (String size : o.sizes()) {
+            ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
+            ObjectNode r = models.addObject();
+            r.put("size", size);
+            r.put("parameters", c.parameterCount());
+            double flopsPerToken = 2.0 * nonEmbedding(c) + 2.0 * c.numLayers() * o.seqLen() * c.numHeads() * c.headDim(); // fwd
+            try (LlamaModel m = LlamaModel.init(c, 0, ScalarType.Float)) {
+                int b = o.trainBatch(), t = o.seqLen();
+                Random rng = new Random(0);
+                long[] ids = new long[b * t];
+                for (int i = 0; i < ids.length; i++) ids[i] = 3 + rng.nextInt(c.vocabSize() - 3);
+                // forward
+                double fwd = time(o.repeats(), () -> {
+                    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                        Torch.item(m.logits(Torch.longs(ids, b, t), null).sum());
+                    }
+                });
+                double fwdTps = b * t / fwd;
+                r.put("forward_tokens_per_s", fwdTps);
+                r.put("forward_mfu", fwdTps * flopsPerToken / 1e9 / gemm);
+                // training step: forward + backward + AdamW
+                m.requiresGrad(true);
+                try (AdamW opt = new AdamW(m.parameters(), 0.01)) {
+                    List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
+                    for (int i = 0; i < b; i++) {
+                        int[] p = new int[t / 2], q = new int[t - t / 2];
+                        for (int j = 0; j < p.length; j++) p[j] = (int) ids[i * t + j];
+                        for (int j = 0; j < q.length; j++) q[j] = (int) ids[i * t + p.length + j];
+                        prompts.add(p);
+                        comps.add(q);
+                    }
+                    double step = time(o.repeats(), () -> {
+                        try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
+                            Scoring.Scores sc = Scoring.score(m, batch, false);
+                            SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
+                        }
+                        opt.clipGradNorm(1.0);
+                        opt.step(1e-4);
+                        opt.zeroGrad();
+                    });
+                    double tps = b * t / step;
+                    r.put("train_tokens_per_s", tps);
+                    r.put("train_mfu", tps * 3 * flopsPerToken / 1e9 / gemm);
+                }
+                m.requiresGrad(false);
+                // generation with the KV cache
+                ObjectNode gen = r.putObject("generate_tokens_per_s");
+                Tokenizer tok = null;
+                for (int gb : o.genBatches()) {
+                    List<int[]> prompts = new ArrayList<>();
+                    for (int i = 0; i < gb; i++) prompts.add(new int[]{1, 5 + i % 50, 6, 7, 8, 9, 10, 11});
+                    SamplingConfig sc = new SamplingConfig(o.genTokens(), 1.0, 0, 1.0, 1, List.of());
+                    double sec = time(Math.max(1, o.repeats() / 2), () -> Sampler.generateIgnoringEos(m, prompts, sc));
+                    gen.put(String.valueOf(gb), gb * o.genTokens() / sec);
+                }
+                System.err.printf("%-6s %,12d params  forward %,9.0f tok/s (MFU %4.1f%%)  train %,9.0f tok/s (MFU %4.1f%%)  generate %s tok/s%n",
+                        size, c.parameterCount(), fwdTps, 100 * r.get("forward_mfu").asDouble(), r.get("train_tokens_per_s").asDouble(),
+                        100 * r.get("train_mfu").asDouble(), gen);
+            }
+        }
+        return out;
+    }
+
+    static long nonEmbedding(ModelConfig c) {
+        return c.parameterCount() - (long) c.vocabSize() * c.hiddenSize() + (long) c.vocabSize() * c.hiddenSize(); // LM head counts; embedding lookup does not
+    }
+
+    /** Median seconds of {@code repeats} runs after one warm-up run. */
+    static double time(int repeats, Runnable r) {
+        r.run();
+        double[] t = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            long s = System.nanoTime();
+            r.run();
+            t[i] = (System.nanoTime() - s) / 1e9;
+        }
+        Arrays.sort(t);
+        return t[repeats / 2];
+    }
+
+    static double gemm(ScalarType dtype, int repeats) {
+        try (PointerScope s = new PointerScope()) {
+            Tensor a = torch.randn(1024, 1024).to(dtype), b = torch.randn(1024, 1024).to(dtype);
+            double sec = time(Math.max(3, repeats), () -> {
+                try (PointerScope in = new PointerScope()) {
+                    a.matmul(b);
+                }
+            });
+            return 2.0 * 1024 * 1024 * 1024 / sec / 1e9;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.align4j.eval;
+
+import dev.align4j.core.AtomicFiles;
+import dev.align4j.core.UserError;
+
+import javax.imageio.ImageIO;
+import java.awt.*;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Small PNG charts drawn with Java2D (headless): line charts of metric series and bar charts of stage results. */
+public final class Plot {
+    private Plot() {}
+
+    static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
+            new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2)};
+    static final int W = 720, H = 400, L = 70, R = 20, T = 40, B = 50;
+
+    /** Line chart: each series is (x, y) points. */
+    public static void lines(Path file, String title, String xLabel, String yLabel, Map<String, double[][]> series) {
+        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = setup(img, title);
+        double x0 = Double.MAX_VALUE, x1 = -Double.MAX_VALUE, y0 = Double.MAX_VALUE, y1 = -Double.MAX_VALUE;
+        for (double[][] s : series.values())
+            for (double[] p : s) {
+                if (!Double.isFinite(p[1])) continue;
+                x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
+            }
+        if (x0 > x1) { x0 = 0; x1 = 1; y0 = 0; y1 = 1; }
+        if (x1 == x0) x1 = x0 + 1;
+        if (y1 == y0) { y1 += 0.5; y0 -= 0.5; }
+        double pad = (y1 - y0) * 0.05;
+        y0 -= pad; y1 += pad;
+        axes(g, x0, x1, y0, y1, xLabel, yLabel);
+        int i = 0;
+        for (var e : series.entrySet()) {
+            g.setColor(PALETTE[i % PALETTE.length]);
+            g.setStroke(new BasicStroke(2f));
+            double[][] s = e.getValue();
+            for (int k = 1; k < s.length; k++)
+                g.drawLine(px(s[k - 1][0], x0, x1), py(s[k - 1][1], y0, y1), px(s[k][0], x0, x1), py(s[k][1], y0, y1));
+            if (s.length == 1) g.fillOval(px(s[0][0], x0, x1) - 3, py(s[0][1], y0, y1) - 3, 6, 6);
+            legend(g, i, e.getKey());
+            i++;
+        }
+        write(file, img);
+    }
+
+    /** Grouped bar chart: groups (e.g. stages) × bars (e.g. metrics), values in [0, yMax]. */
+    public static void bars(Path file, String title, List<String> groups, Map<String, double[]> bars, double yMax) {
+        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = setup(img, title);
+        axes(g, 0, groups.size(), 0, yMax, "", "");
+        int nb = bars.size(), gi = 0;
+        double gw = (W - L - R) / (double) groups.size();
+        for (String grp : groups) {
+            int bi = 0;
+            for (var e : bars.entrySet()) {
+                double v = e.getValue()[gi];
+                int bx = (int) (L + gi * gw + gw * 0.15 + bi * gw * 0.7 / nb), bw = (int) (gw * 0.7 / nb) - 2;
+                int top = py(v, 0, yMax);
+                g.setColor(PALETTE[bi % PALETTE.length]);
+                g.fillRect(bx, top, bw, H - B - top);
+                g.setColor(Color.DARK_GRAY);
+                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+                g.drawString(String.format("%.2f", v), bx, top - 3);
+                bi++;
+            }
+            g.setColor(Color.BLACK);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            int sw = g.getFontMetrics().stringWidth(grp);
+            g.drawString(grp, (int) (L + gi * gw + gw / 2 - sw / 2.0), H - B + 18);
+            gi++;
+        }
+        int i = 0;
+        for (String k : bars.keySet()) { g.setColor(PALETTE[i % PALETTE.length]); legend(g, i++, k); }
+        write(file, img);
+    }
+
+    private static Graphics2D setup(BufferedImage img, String title) {
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, W, H);
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+        g.drawString(title, L, 24);
+        return g;
+    }
+
+    private static void axes(Graphics2D g, double x0, double x1, double y0, double y1, String xl, String yl) {
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        for (int k = 0; k <= 5; k++) {
+            double y = y0 + (y1 - y0) * k / 5;
+            int yy = py(y, y0, y1);
+            g.setColor(new Color(0xe8e8e8));
+            g.drawLine(L, yy, W - R, yy);
+            g.setColor(Color.DARK_GRAY);
+            g.drawString(tick(y), 8, yy + 4);
+            if (!xl.isEmpty()) {
+                double x = x0 + (x1 - x0) * k / 5;
+                int xx = px(x, x0, x1);
+                g.drawString(tick(x), xx - 10, H - B + 16);
+            }
+        }
+        g.setColor(Color.BLACK);
+        g.drawLine(L, H - B, W - R, H - B);
+        g.drawLine(L, T, L, H - B);
+        g.drawString(xl, W / 2 - 20, H - 12);
+        g.drawString(yl, 8, T - 8);
+    }
+
+    private static void legend(Graphics2D g, int i, String name) {
+        int x = W - R - 170, y = T + 8 + i * 16;
+        g.fillRect(x, y - 9, 12, 10);
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        g.drawString(name, x + 18, y);
+    }
+
+    static String tick(double v) {
+        return Math.abs(v) >= 1000 ? String.format("%.0f", v) : Math.abs(v) >= 10 ? String.format("%.1f", v) : String.format("%.2f", v);
+    }
+
+    private static int px(double x, double x0, double x1) { return (int) Math.round(L + (x - x0) / (x1 - x0) * (W - L - R)); }
+
+    private static int py(double y, double y0, double y1) { return (int) Math.round(H - B - (y - y0) / (y1 - y0) * (H - T - B)); }
+
+    private static void write(Path file, BufferedImage img) {
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream();
+            ImageIO.write(img, "png", bos);
+            AtomicFiles.writeBytes(file, bos.toByteArray());
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot write plot: " + e.getMessage());
+        }
+    }
+
+    public static Map<String, double[][]> one(String name, double[][] pts) {
+        Map<String, double[][]> m = new LinkedHashMap<>();
+        m.put(name, pts);
+        return m;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.align4j.eval;
+
+import dev.align4j.core.AtomicFiles;
+import dev.align4j.core.Metrics;
+
+import java.nio.file.Path;
+import java.util.*;
+
+/**
+ * The quickstart report: one self-contained HTML page (report.html) with PNG plots beside it — loss
+ * curves, gold reward and accuracy per stage, held-out reward during training, and sample completions
+ * before and after. Everything it shows is also in metrics.jsonl.
+ */
+public final class Report {
+    private Report() {}
+
+    /** One evaluated stage (base, sft, dpo, …). */
+    public record Stage(String name, Evaluator.Result result, double seconds) {}
+
+    public static Path write(Path dir, String title, Map<String, String> facts, List<Stage> stages, Metrics metrics,
+                             List<String> notes, int samples) {
+        List<String> plots = new ArrayList<>();
+        // 1. gold reward and accuracy per stage
+        List<String> names = stages.stream().map(Stage::name).toList();
+        Map<String, double[]> bars = new LinkedHashMap<>();
+        bars.put("gold reward", stages.stream().mapToDouble(s -> s.result.reward()).toArray());
+        bars.put("accuracy", stages.stream().mapToDouble(s -> s.result.accuracy()).toArray());
+        Plot.bars(dir.resolve("stages.png"), "Held-out gold reward and accuracy per stage", names, bars, 1.0);
+        plots.add("stages.png");
+        // 2. training losses
+        for (String stage : List.of("sft", "dpo", "grpo", "reward")) {
+            double[][] loss = metrics.series(stage, "loss");
+            if (loss.length == 0) continue;
+            Plot.lines(dir.resolve(stage + "_loss.png"), stage.toUpperCase() + " training loss", "step", "loss", Plot.one("loss", loss));
+            plots.add(stage + "_loss.png");
+        }
+        double[][] margins = metrics.series("dpo", "rewards/margins");
+        if (margins.length > 0) {
+            Map<String, double[][]> s = new LinkedHashMap<>();
+            s.put("rewards/margins", margins);
+            s.put("rewards/accuracies", metrics.series("dpo", "rewards/accuracies"));
+            Plot.lines(dir.resolve("dpo_rewards.png"), "DPO implicit rewards", "step", "", s);
+            plots.add("dpo_rewards.png");
+        }
+        double[][] evalReward = metrics.series("eval", "gold_reward");
+        if (evalReward.length > 1) {
+            Map<String, double[][]> s = new LinkedHashMap<>();
+            s.put("gold reward", evalReward);
+            s.put("accuracy", metrics.series("eval", "accuracy"));
+            Plot.lines(dir.resolve("eval_curve.png"), "Held-out evaluation during training (global step)", "step", "", s);
+            plots.add("eval_curve.png");
+        }
+
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n")
+                .append("<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}")
+                .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}")
+                .append("th{background:#f3f3f3}code{background:#f5f5f5;padding:1px 4px}img{max-width:100%;border:1px solid #eee;margin:6px 0}")
+                .append(".good{color:#1a7f37}.bad{color:#b42318}</style></head><body>\n");
+        h.append("<h1>").append(esc(title)).append("</h1>\n<table>");
+        facts.forEach((k, v) -> h.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v)).append("</td></tr>"));
+        h.append("</table>\n<h2>Results on held-out prompts</h2>\n<table><tr><th>stage</th><th>gold reward</th><th>accuracy</th>");
+        boolean multi = !stages.isEmpty() && stages.get(0).result.objectives().length > 1;
+        h.append("<th>mean completion tokens</th><th>time (s)</th></tr>\n");
+        for (Stage s : stages)
+            h.append(String.format("<tr><td>%s</td><td>%.3f</td><td>%.1f%%</td><td>%.1f</td><td>%.0f</td></tr>%n", esc(s.name),
+                    s.result.reward(), 100 * s.result.accuracy(), s.result.length(), s.seconds));
+        h.append("</table>\n");
+        if (multi) h.append("<p>Objectives per stage: ").append(esc(stagesObjectives(stages))).append("</p>\n");
+        for (String n : notes) h.append("<p>").append(esc(n)).append("</p>\n");
+        h.append("<h2>Plots</h2>\n");
+        for (String p : plots) h.append("<img src=\"").append(p).append("\" alt=\"").append(p).append("\">\n");
+        h.append("<h2>Sample completions (held-out, greedy)</h2>\n<table><tr><th>prompt</th>");
+        for (Stage s : stages) h.append("<th>").append(esc(s.name)).append("</th>");
+        h.append("</tr>\n");
+        int n = stages.isEmpty() ? 0 : Math.min(samples, stages.get(0).result.samples().size());
+        for (int i = 0; i < n; i++) {
+            h.append("<tr><td><code>").append(esc(stages.get(0).result.samples().get(i).prompt())).append("</code></td>");
+            for (Stage s : stages) {
+                Evaluator.Sample x = s.result.samples().get(i);
+                h.append("<td class=\"").append(x.reward() >= 0.999 ? "good" : x.reward() <= 0.001 ? "bad" : "").append("\"><code>")
+                        .append(esc(x.completion())).append("</code> (").append(String.format("%.2f", x.reward())).append(")</td>");
+            }
+            h.append("</tr>\n");
+        }
+        h.append("</table>\n<p>Metrics: <code>metrics.jsonl</code> (one JSON object per logged step), TensorBoard events in <code>tb/</code>.</p>\n")
+                .append("</body></html>\n");
+        Path out = dir.resolve("report.html");
+        AtomicFiles.writeString(out, h.toString());
+        return out;
+    }
+
+    private static String stagesObjectives(List<Stage> stages) {
+        StringBuilder sb = new StringBuilder();
+        for (Stage s : stages) sb.append(s.name).append(" ").append(Arrays.toString(Arrays.stream(s.result.objectives())
+                .map(v -> Math.round(v * 1000) / 1000.0).toArray())).append("; ");
+        return sb.toString();
+    }
+
+    static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,123 @@
+package dev.align4j.loss;
+
+import dev.align4j.core.Torch;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The pairwise DPO family as pure functions over per-sequence log-probabilities. Each variant is one
+ * case of one exhaustive switch, with its formula and paper in a comment (docs/papers.md lists them).
+ *
+ * <p>Notation, per pair b: π_c, π_r policy log-probs of chosen / rejected (summed over tokens, or their
+ * length-normalized means where the variant says so); ρ_c, ρ_r the reference's; a = π_c − ρ_c,
+ * r = π_r − ρ_r (log-ratios); h = a − r; β the temperature; ε label smoothing; σ the logistic function.
+ * Implicit rewards are β·a (chosen) and β·r (rejected).
+ */
+public final class PreferenceLoss {
+    private PreferenceLoss() {}
+
+    public enum Variant {
+        /** DPO (Rafailov et al. 2023): −log σ(βh); with ε > 0 the conservative cDPO: −(1−ε) log σ(βh) − ε log σ(−βh). */
+        SIGMOID,
+        /** SLiC-HF hinge (Zhao et al. 2023): max(0, 1 − βh). */
+        HINGE,
+        /** IPO (Azar et al. 2023): (h − 1/(2β))², on length-normalized log-probs. */
+        IPO,
+        /** Robust DPO (Chowdhury et al. 2024): [−(1−ε) log σ(βh) + ε log σ(−βh)] / (1 − 2ε). */
+        ROBUST,
+        /** EXO, pairwise (Ji et al. 2024): σ(βh)(log σ(βh) − log(1−ε)) + σ(−βh)(log σ(−βh) − log ε), ε defaults to 1e−3. */
+        EXO_PAIR,
+        /** NCA, pairwise (Chen et al. 2024): −log σ(βa) − ½ log σ(−βa) − ½ log σ(−βr). */
+        NCA_PAIR,
+        /** BCO, pairwise (Jung et al. 2024): −log σ(βa − δ) − log σ(−(βr − δ)), δ a running mean of the implicit rewards. */
+        BCO_PAIR,
+        /** SPPO, hard labels (Wu et al. 2024): (a − 1/(2β))² + (r + 1/(2β))². */
+        SPPO_HARD,
+        /** APO-zero (D'Oosterlinck et al. 2024): (1 − σ(βa)) + σ(βr). */
+        APO_ZERO,
+        /** APO-down (D'Oosterlinck et al. 2024): σ(βa) + (1 − σ(β(a − r))). */
+        APO_DOWN,
+        /** DiscoPOP (Chris Lu et al. 2024): (1 − m)·(−log σ(βh)) + m·exp(−βh), m = σ(βh / τ), τ = 0.05. */
+        DISCOPOP,
+        /** Length-normalized DPO (LN-DPO): the SIGMOID loss on length-normalized log-probs. */
+        SIGMOID_NORM;
+
+        public static Variant parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase().replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new dev.align4j.core.UserError("--loss " + s + ": unknown; expected one of "
+                        + java.util.Arrays.stream(values()).map(v -> v.name().toLowerCase()).toList() + " (rpo = sigmoid + --rpo-alpha)");
+            }
+        }
+
+        /** Whether the variant reads length-normalized (mean) log-probs instead of sums. */
+        public boolean lengthNormalized() { return this == IPO || this == SIGMOID_NORM; }
+    }
+
+    /** Loss per pair (B) and the detached implicit rewards. */
+    public record Out(Tensor losses, Tensor chosenRewards, Tensor rejectedRewards) {}
+
+    /**
+     * @param policyChosen, policyRejected, refChosen, refRejected (B) sequence log-probs
+     * @param beta   temperature β &gt; 0
+     * @param eps    label smoothing ε (SIGMOID, ROBUST, EXO_PAIR)
+     * @param delta  BCO_PAIR's reward shift δ (ignored otherwise)
+     */
+    public static Out compute(Variant v, Tensor policyChosen, Tensor policyRejected, Tensor refChosen, Tensor refRejected,
+                              double beta, double eps, double delta) {
+        Tensor a = policyChosen.sub(refChosen), r = policyRejected.sub(refRejected);
+        Tensor h = a.sub(r);
+        Tensor bh = h.mul(Torch.s(beta));
+        Tensor losses = switch (v) {
+            case SIGMOID, SIGMOID_NORM -> logsig(bh).mul(Torch.s(-(1 - eps))).sub(logsig(bh.neg()).mul(Torch.s(eps)));
+            case HINGE -> torch.relu(bh.neg().add(Torch.s(1.0)));
+            case IPO -> h.sub(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0));
+            case ROBUST -> logsig(bh).mul(Torch.s(-(1 - eps))).add(logsig(bh.neg()).mul(Torch.s(eps))).div(Torch.s(1 - 2 * eps));
+            case EXO_PAIR -> {
+                double e = eps == 0 ? 1e-3 : eps;
+                yield torch.sigmoid(bh).mul(logsig(bh).sub(Torch.s(Math.log(1 - e))))
+                        .add(torch.sigmoid(bh.neg()).mul(logsig(bh.neg()).sub(Torch.s(Math.log(e)))));
+            }
+            case NCA_PAIR -> {
+                Tensor ca = a.mul(Torch.s(beta)), cr = r.mul(Torch.s(beta));
+                yield logsig(ca).neg().sub(logsig(ca.neg()).mul(Torch.s(0.5))).sub(logsig(cr.neg()).mul(Torch.s(0.5)));
+            }
+            case BCO_PAIR -> {
+                Tensor ca = a.mul(Torch.s(beta)).sub(Torch.s(delta)), cr = r.mul(Torch.s(beta)).sub(Torch.s(delta));
+                yield logsig(ca).neg().sub(logsig(cr.neg()));
+            }
+            case SPPO_HARD -> a.sub(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)).add(r.add(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)));
+            case APO_ZERO -> torch.sigmoid(a.mul(Torch.s(beta))).neg().add(Torch.s(1.0)).add(torch.sigmoid(r.mul(Torch.s(beta))));
+            case APO_DOWN -> torch.sigmoid(a.mul(Torch.s(beta))).add(torch.sigmoid(bh).neg().add(Torch.s(1.0)));
+            case DISCOPOP -> {
+                Tensor m = torch.sigmoid(bh.div(Torch.s(0.05)));
+                yield logsig(bh).neg().mul(m.neg().add(Torch.s(1.0))).add(torch.exp(bh.neg()).mul(m));
+            }
+        };
+        return new Out(losses, a.detach().mul(Torch.s(beta)), r.detach().mul(Torch.s(beta)));
+    }
+
+    static Tensor logsig(Tensor x) { return torch.log_sigmoid(x); }
+
+    /** SimPO (Meng et al. 2024), reference-free: −log σ(β(π̄_c − π̄_r) − γ) on length-normalized log-probs. */
+    public static Tensor simpo(Tensor meanChosen, Tensor meanRejected, double beta, double gamma) {
+        return logsig(meanChosen.sub(meanRejected).mul(Torch.s(beta)).sub(Torch.s(gamma))).neg();
+    }
+
+    /** CPO (Xu et al. 2024): −log σ(β(π_c − π_r)) + NLL(chosen). {@code nllChosen} (B) is the token-mean NLL. */
+    public static Tensor cpo(Tensor chosen, Tensor rejected, Tensor nllChosen, double beta) {
+        return logsig(chosen.sub(rejected).mul(Torch.s(beta))).neg().add(nllChosen);
+    }
+
+    /**
+     * ORPO (Hong et al. 2024): NLL(chosen) − λ·log σ(log odds(y_c) − log odds(y_r)), with
+     * log odds(y) = π̄ − log(1 − exp(π̄)) on mean token log-probs π̄. Returns (loss, log-odds ratio).
+     */
+    public static Tensor[] orpo(Tensor meanChosen, Tensor meanRejected, Tensor nllChosen, double lambda) {
+        Tensor oddsC = meanChosen.sub(torch.log1p(torch.exp(meanChosen).neg()));
+        Tensor oddsR = meanRejected.sub(torch.log1p(torch.exp(meanRejected).neg()));
+        Tensor ratio = oddsC.sub(oddsR);
+        return new Tensor[]{nllChosen.sub(logsig(ratio).mul(Torch.s(lambda))), ratio.detach()};
+    }
+}

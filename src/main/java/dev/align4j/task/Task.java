@@ -1,0 +1,79 @@
+package dev.align4j.task;
+
+import dev.align4j.core.UserError;
+
+import java.util.*;
+
+/**
+ * A built-in task: a seeded prompt generator with disjoint train/test splits, a gold reward in [0, 1],
+ * and a demonstration generator with a tunable error rate. The split of a prompt is a fixed function of
+ * its text (a salted hash), so no test prompt can ever appear in training, whatever the seeds.
+ */
+public interface Task {
+    enum Split { TRAIN, TEST }
+
+    /** One prompt. {@code answer} is the ideal completion (or the key facts the reward checks). */
+    record Example(String prompt, String answer) {}
+
+    String name();
+
+    String description();
+
+    /** A random prompt (any split). */
+    Example sample(Random rng);
+
+    /** Gold reward of {@code completion} for {@code ex}, in [0, 1]. */
+    double reward(Example ex, String completion);
+
+    /** A demonstration: the ideal completion, or with probability {@code errorRate} a flawed one. */
+    String demonstrate(Example ex, double errorRate, Random rng);
+
+    /** Names of the reward components; one for a single-objective task. */
+    default List<String> objectives() { return List.of("gold"); }
+
+    /** The reward vector (one entry per objective); a single-objective task returns {reward}. */
+    default double[] rewards(Example ex, String completion) { return new double[]{reward(ex, completion)}; }
+
+    /** Whether the completion counts as correct (reward at its maximum). */
+    default boolean correct(Example ex, String completion) { return reward(ex, completion) >= 0.999; }
+
+    /** Longest completion (in characters) a good answer needs: generation budgets follow it. */
+    int maxCompletionChars();
+
+    static Split splitOf(String prompt) {
+        int h = (prompt + "#align4j-split").hashCode();
+        return Math.floorMod(h * 0x9E3779B1, 5) == 0 ? Split.TEST : Split.TRAIN;
+    }
+
+    /**
+     * {@code n} distinct prompts of a split (fewer if the prompt space is smaller), deterministic in the seed.
+     */
+    default List<Example> examples(Split split, int n, long seed) {
+        Random rng = new Random(seed * 31 + split.ordinal());
+        LinkedHashMap<String, Example> out = new LinkedHashMap<>();
+        int tries = 0;
+        while (out.size() < n && tries++ < n * 50 + 1000) {
+            Example e = sample(rng);
+            if (splitOf(e.prompt()) == split) out.putIfAbsent(e.prompt(), e);
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    static Task byName(String name) {
+        return switch (name) {
+            case "arithmetic" -> new ArithmeticTask(2);
+            case "sort" -> new SortTask();
+            case "phrase" -> new PhraseTask();
+            case "brief-arith" -> new BriefArithmeticTask();
+            default -> throw new UserError("--task " + name + ": unknown task; expected one of " + String.join(", ", names()));
+        };
+    }
+
+    static List<String> names() { return List.of("arithmetic", "sort", "phrase", "brief-arith"); }
+
+    /** The completion up to its first newline, trimmed: how every built-in task reads an answer. */
+    static String firstLine(String completion) {
+        int nl = completion.indexOf('\n');
+        return (nl >= 0 ? completion.substring(0, nl) : completion).trim();
+    }
+}

@@ -1,0 +1,92 @@
+package dev.align4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.AtomicFiles;
+import dev.align4j.core.Json;
+import dev.align4j.core.UserError;
+import dev.align4j.model.HfModel;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Safetensors;
+import dev.align4j.model.Tokenizer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.*;
+import java.util.stream.Stream;
+
+/**
+ * Checkpoints: {@code OUTPUT/checkpoint-STEP/} holds the model in Hugging Face layout (loadable by
+ * {@code --model}), {@code optimizer.safetensors} and {@code trainer_state.json} (step, resolved
+ * config, trainer-specific state). The directory is assembled under a temporary name and renamed into
+ * place, so a crash never leaves a half-written checkpoint; only the newest {@code keep} are kept.
+ */
+public final class Checkpoints {
+    private Checkpoints() {}
+
+    public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep) {
+        Path dir = output.resolve("checkpoint-" + step);
+        Path tmp = AtomicFiles.tempSibling(dir);
+        HfModel.save(tmp, model, tok);
+        if (opt != null) Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
+        state.put("step", step);
+        Json.write(tmp.resolve("trainer_state.json"), state);
+        try {
+            AtomicFiles.move(tmp, dir);
+        } catch (IOException e) {
+            AtomicFiles.deleteRecursively(tmp);
+            throw new UserError(dir + ": cannot write checkpoint: " + e.getMessage(), e);
+        }
+        prune(output, keep);
+        return dir;
+    }
+
+    static void prune(Path output, int keep) {
+        if (keep <= 0) return;
+        List<Path> all = list(output);
+        for (int i = 0; i < all.size() - keep; i++) AtomicFiles.deleteRecursively(all.get(i));
+    }
+
+    /** Complete checkpoints in {@code output}, oldest first. */
+    public static List<Path> list(Path output) {
+        if (!Files.isDirectory(output)) return List.of();
+        try (Stream<Path> s = Files.list(output)) {
+            return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+") && Files.exists(p.resolve("trainer_state.json")))
+                    .sorted(Comparator.comparingLong(Checkpoints::stepOf)).toList();
+        } catch (IOException e) {
+            throw new UserError(output + ": cannot list checkpoints: " + e.getMessage());
+        }
+    }
+
+    public static long stepOf(Path checkpoint) {
+        return Long.parseLong(checkpoint.getFileName().toString().substring("checkpoint-".length()));
+    }
+
+    /** The checkpoint to resume: {@code resume} itself if it is one, else the newest in {@code output}; null if none. */
+    public static Path resolve(Path output, Path resume) {
+        if (resume != null && !resume.toString().isEmpty()) {
+            if (!Files.exists(resume.resolve("trainer_state.json"))) throw new UserError(resume + ": not a checkpoint (no trainer_state.json)");
+            return resume;
+        }
+        List<Path> all = list(output);
+        return all.isEmpty() ? null : all.get(all.size() - 1);
+    }
+
+    /** Restores weights and optimizer state in place; returns trainer_state.json. */
+    public static JsonNode restore(Path checkpoint, LlamaModel model, AdamW opt) {
+        JsonNode state = Json.read(checkpoint.resolve("trainer_state.json"));
+        try (LlamaModel saved = HfModel.loadModel(checkpoint, HfModel.config(checkpoint), model.dtype)) {
+            model.loadFrom(saved);
+        }
+        if (opt != null) {
+            Map<String, Tensor> s = new LinkedHashMap<>();
+            Safetensors.read(checkpoint.resolve("optimizer.safetensors"), ScalarType.Float, s::put);
+            opt.load(s, state.path("optimizer_steps").asLong(state.path("step").asLong()));
+            s.values().forEach(Tensor::close);
+        }
+        return state;
+    }
+}

@@ -1,0 +1,133 @@
+package dev.align4j.loss;
+
+import dev.align4j.core.Torch;
+import dev.align4j.loss.PreferenceLoss.Variant;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Every preference loss against values worked out by hand. Shared inputs (one pair):
+ * π_c = −1, π_r = −2, ρ_c = ρ_r = −1.5 ⇒ a = π_c − ρ_c = 0.5, r = π_r − ρ_r = −0.5, h = a − r = 1.
+ * With β = 0.5: βh = 0.5, βa = 0.25, βr = −0.25.
+ * Constants: log σ(0.5) = −0.474077, log σ(−0.5) = −0.974077, σ(0.5) = 0.622459, σ(0.25) = 0.562177.
+ */
+class PreferenceLossTest {
+    static final double TOL = 1e-5;
+
+    static double loss(Variant v, double beta, double eps, double delta) {
+        return loss(v, -1, -2, -1.5, -1.5, beta, eps, delta);
+    }
+
+    static double loss(Variant v, double pc, double pr, double rc, double rr, double beta, double eps, double delta) {
+        try (PointerScope s = new PointerScope()) {
+            PreferenceLoss.Out o = PreferenceLoss.compute(v, t(pc), t(pr), t(rc), t(rr), beta, eps, delta);
+            return Torch.item(o.losses());
+        }
+    }
+
+    static Tensor t(double x) { return Torch.floats(new float[]{(float) x}, 1); }
+
+    @Test
+    void sigmoidDpo() {
+        // −log σ(βh) = −log σ(0.5) = 0.474077
+        assertEquals(0.474077, loss(Variant.SIGMOID, 0.5, 0, 0), TOL);
+        // cDPO, ε = 0.1: −0.9·log σ(0.5) − 0.1·log σ(−0.5) = 0.426669 + 0.097408 = 0.524077
+        assertEquals(0.524077, loss(Variant.SIGMOID, 0.5, 0.1, 0), TOL);
+        // ε = 0.5: 0.5·0.474077 + 0.5·0.974077 = 0.724077 (the pair no longer has a preferred side)
+        assertEquals(0.724077, loss(Variant.SIGMOID, 0.5, 0.5, 0), TOL);
+    }
+
+    @Test
+    void equalLogProbsAndTinyBetaGiveLog2() {
+        // h = 0 ⇒ −log σ(0) = log 2 = 0.693147, whatever β
+        assertEquals(Math.log(2), loss(Variant.SIGMOID, -1, -1, -1, -1, 0.1, 0, 0), TOL);
+        // β → 0: βh → 0 ⇒ log 2 even for h = 1
+        assertEquals(Math.log(2), loss(Variant.SIGMOID, 1e-6, 0, 0), TOL);
+        // hinge at h = 0: max(0, 1 − 0) = 1
+        assertEquals(1.0, loss(Variant.HINGE, -1, -1, -1, -1, 0.1, 0, 0), TOL);
+    }
+
+    @Test
+    void hingeIpoRobust() {
+        // SLiC: max(0, 1 − βh) = 1 − 0.5 = 0.5
+        assertEquals(0.5, loss(Variant.HINGE, 0.5, 0, 0), TOL);
+        // IPO, β = 0.25: (h − 1/(2β))² = (1 − 2)² = 1; β = 0.5: (1 − 1)² = 0
+        assertEquals(1.0, loss(Variant.IPO, 0.25, 0, 0), TOL);
+        assertEquals(0.0, loss(Variant.IPO, 0.5, 0, 0), TOL);
+        // rDPO, ε = 0.1: (0.9·0.474077 + 0.1·(−0.974077)) / 0.8 = (0.426669 − 0.097408) / 0.8 = 0.411577
+        assertEquals(0.411577, loss(Variant.ROBUST, 0.5, 0.1, 0), TOL);
+        // rDPO with ε = 0 is DPO
+        assertEquals(0.474077, loss(Variant.ROBUST, 0.5, 0, 0), TOL);
+    }
+
+    @Test
+    void exoNcaBco() {
+        // EXO, ε = 1e−3: σ(.5)(log σ(.5) − log .999) + σ(−.5)(log σ(−.5) − log .001)
+        //   = 0.622459·(−0.473077) + 0.377541·(5.933678) = −0.294472 + 2.240206 = 1.945734
+        assertEquals(1.945734, loss(Variant.EXO_PAIR, 0.5, 0, 0), 1e-4);
+        // NCA: −log σ(0.25) − ½ log σ(−0.25) − ½ log σ(0.25) = 0.576101 + 0.5·0.826101 + 0.5·0.576101 = 1.276879
+        assertEquals(1.276879, loss(Variant.NCA_PAIR, 0.5, 0, 0), TOL);
+        // BCO, δ = 0.1: −log σ(0.25 − 0.1) − log σ(−(−0.25 − 0.1)) = −log σ(0.15) − log σ(0.35) = 0.620957 + 0.533382 = 1.154339
+        assertEquals(1.154339, loss(Variant.BCO_PAIR, 0.5, 0, 0.1), TOL);
+    }
+
+    @Test
+    void sppoApoDiscopop() {
+        // SPPO-hard: (a − 1/(2β))² + (r + 1/(2β))² = (0.5 − 1)² + (−0.5 + 1)² = 0.25 + 0.25
+        assertEquals(0.5, loss(Variant.SPPO_HARD, 0.5, 0, 0), TOL);
+        // APO-zero: 1 − σ(0.25) + σ(−0.25) = 1 − 0.562177 + 0.437823 = 0.875647
+        assertEquals(0.875647, loss(Variant.APO_ZERO, 0.5, 0, 0), TOL);
+        // APO-down: σ(0.25) + 1 − σ(0.5) = 0.562177 + 0.377541 = 0.939717
+        assertEquals(0.939717, loss(Variant.APO_DOWN, 0.5, 0, 0), TOL);
+        // DiscoPOP: m = σ(0.5/0.05) = σ(10) = 0.9999546; (1 − m)·0.474077 + m·e^{−0.5} = 0.0000215 + 0.606503 = 0.606525
+        assertEquals(0.606525, loss(Variant.DISCOPOP, 0.5, 0, 0), TOL);
+    }
+
+    @Test
+    void referenceFreeLosses() {
+        try (PointerScope s = new PointerScope()) {
+            // SimPO: −log σ(β(π̄_c − π̄_r) − γ) = −log σ(2·(−0.5 + 1) − 0.5) = −log σ(0.5) = 0.474077
+            assertEquals(0.474077, Torch.item(PreferenceLoss.simpo(t(-0.5), t(-1.0), 2.0, 0.5)), TOL);
+            // CPO: −log σ(β(π_c − π_r)) + NLL = −log σ(0.5·1) + 0.3 = 0.774077
+            assertEquals(0.774077, Torch.item(PreferenceLoss.cpo(t(-1), t(-2), t(0.3), 0.5)), TOL);
+            // ORPO: π̄_c = log ½ ⇒ log odds = log ½ − log ½ = 0; π̄_r = log ¼ ⇒ log ¼ − log ¾ = −log 3;
+            //   ratio = log 3; loss = NLL − λ log σ(log 3) = 0.5 + 0.1·log(4/3) = 0.5 + 0.028768 = 0.528768
+            Tensor[] o = PreferenceLoss.orpo(t(Math.log(0.5)), t(Math.log(0.25)), t(0.5), 0.1);
+            assertEquals(0.528768, Torch.item(o[0]), TOL);
+            assertEquals(Math.log(3), Torch.item(o[1]), TOL);
+        }
+    }
+
+    @Test
+    void dpoGradientRaisesChosenAndLowersRejected() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor pc = t(-1).requires_grad_(true), pr = t(-2).requires_grad_(true);
+            PreferenceLoss.compute(Variant.SIGMOID, pc, pr, t(-1.5), t(-1.5), 0.5, 0, 0).losses().sum().backward();
+            // dL/dπ_c = −β·σ(−βh) = −0.5·0.377541 = −0.188771; dL/dπ_r = +0.188771
+            assertEquals(-0.188771, Torch.item(pc.grad()), TOL);
+            assertEquals(0.188771, Torch.item(pr.grad()), TOL);
+        }
+    }
+
+    @Test
+    void implicitRewardsAreBetaTimesLogRatios() {
+        try (PointerScope s = new PointerScope()) {
+            PreferenceLoss.Out o = PreferenceLoss.compute(Variant.SIGMOID, t(-1), t(-2), t(-1.5), t(-1.5), 0.5, 0, 0);
+            assertEquals(0.25, Torch.item(o.chosenRewards()), TOL);   // 0.5 · 0.5
+            assertEquals(-0.25, Torch.item(o.rejectedRewards()), TOL); // 0.5 · (−0.5)
+        }
+    }
+
+    @Test
+    void sftLossIsTokenMeanNll() {
+        try (PointerScope s = new PointerScope()) {
+            // log-probs [−1, −2, 0(masked)], [−3, 0, 0] with mask [1,1,0],[1,0,0]: (1 + 2 + 3) / 3 = 2
+            Tensor lp = Torch.floats(new float[]{-1, -2, 0, -3, 0, 0}, 2, 3);
+            Tensor m = Torch.floats(new float[]{1, 1, 0, 1, 0, 0}, 2, 3);
+            assertEquals(2.0, Torch.item(SftLoss.nll(lp, m)), TOL);
+        }
+    }
+}

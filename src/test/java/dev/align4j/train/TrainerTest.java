@@ -1,0 +1,179 @@
+package dev.align4j.train;
+
+import dev.align4j.core.Metrics;
+import dev.align4j.core.Torch;
+import dev.align4j.data.PreferencePair;
+import dev.align4j.data.SftExample;
+import dev.align4j.loss.PreferenceLoss;
+import dev.align4j.model.*;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.*;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Each trainer on a nano model: finite loss, every parameter changed, the metric that should move moved; exact resume. */
+class TrainerTest {
+    @TempDir Path dir;
+
+    static LlamaModel nano(long seed) {
+        return LlamaModel.init(ModelConfig.builtin("nano", Tokenizer.BUILTIN_VOCAB, 1, new int[]{2}, 0), seed, ScalarType.Float);
+    }
+
+    static Map<String, float[]> snapshot(LlamaModel m) {
+        Map<String, float[]> s = new LinkedHashMap<>();
+        m.parameters().forEach((k, t) -> s.put(k, Torch.toFloats(t)));
+        return s;
+    }
+
+    static void assertAllChanged(Map<String, float[]> before, LlamaModel m) {
+        for (var e : before.entrySet())
+            assertFalse(Arrays.equals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey()))), e.getKey() + " did not change");
+    }
+
+    static List<SftExample> copyTask() {
+        List<SftExample> d = new ArrayList<>();
+        for (int i = 0; i < 40; i++) d.add(new SftExample("copy " + (char) ('a' + i % 20) + ":", String.valueOf((char) ('a' + i % 20))));
+        return d;
+    }
+
+    @Test
+    void sftLearnsAndChangesEveryParameter() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        try (LlamaModel m = nano(1)) {
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            SftConfig cfg = new SftConfig(30, 16, 2, 1e-2, 0.01, 3, 1.0, 32, 0, 0, 1, 0);
+            SftTrainer.Result r = SftTrainer.train(m, tok, copyTask(), cfg, null, metrics, null, null);
+            double[][] loss = metrics.series("sft", "loss");
+            assertTrue(Double.isFinite(r.finalLoss()));
+            assertTrue(loss[loss.length - 1][1] < 0.5 * loss[0][1], "loss fell: " + loss[0][1] + " -> " + loss[loss.length - 1][1]);
+            assertAllChanged(before, m);
+        }
+    }
+
+    @Test
+    void sftResumeFromACheckpointEndsWithTheSameWeights() throws Exception {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        SftConfig full = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 0, 6, 3, 3);
+        Map<String, float[]> uninterrupted;
+        try (LlamaModel m = nano(2)) {
+            SftTrainer.train(m, tok, copyTask(), full, dir.resolve("a"), Metrics.inMemory().quiet(true), null, null);
+            uninterrupted = snapshot(m);
+        }
+        // the same run crashes during step 7 (after checkpoint-6 was written); a fresh process resumes from it
+        try (LlamaModel m = nano(2)) {
+            SftConfig crashing = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 1, 6, 3, 3);
+            assertThrows(IllegalStateException.class, () -> SftTrainer.train(m, tok, copyTask(), crashing, dir.resolve("b"),
+                    Metrics.inMemory().quiet(true), step -> { if (step == 7) throw new IllegalStateException("killed"); return Map.of(); }, null));
+        }
+        assertTrue(Files.exists(dir.resolve("b/checkpoint-6/optimizer.safetensors")));
+        try (LlamaModel m = nano(99)) {
+            SftTrainer.train(m, tok, copyTask(), full, dir.resolve("b"), Metrics.inMemory().quiet(true), null, null);
+            for (var e : uninterrupted.entrySet())
+                assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
+        }
+        // checkpoints are complete model directories, and only `keep` are kept
+        assertEquals(List.of("checkpoint-6", "checkpoint-12"), Checkpoints.list(dir.resolve("a")).stream().map(p -> p.getFileName().toString()).toList());
+        Checkpoints.prune(dir.resolve("a"), 1);
+        assertEquals(List.of("checkpoint-12"), Checkpoints.list(dir.resolve("a")).stream().map(p -> p.getFileName().toString()).toList());
+        try (HfModel.Loaded l = HfModel.load(dir.resolve("a/checkpoint-12"), ScalarType.Float)) {
+            assertEquals(uninterrupted.keySet(), l.model().parameters().keySet());
+        }
+    }
+
+    static List<PreferencePair> pairs() {
+        List<PreferencePair> d = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            char c = (char) ('a' + i % 16);
+            d.add(new PreferencePair("say " + c + ":", c + "" + c, "zz"));
+        }
+        return d;
+    }
+
+    @Test
+    void dpoSeparatesChosenFromRejectedForEveryVariant() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        for (PreferenceLoss.Variant v : PreferenceLoss.Variant.values()) {
+            try (LlamaModel m = nano(3); LlamaModel ref = m.copy(ScalarType.Float)) {
+                Map<String, float[]> before = snapshot(m);
+                Metrics metrics = Metrics.inMemory().quiet(true);
+                DpoConfig cfg = new DpoConfig(List.of(v), List.of(), v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1,
+                        v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+                DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
+                double[][] margins = metrics.series("dpo", "rewards/margins");
+                double[][] loss = metrics.series("dpo", "loss");
+                double last = margins[margins.length - 1][1];
+                assertTrue(Double.isFinite(loss[loss.length - 1][1]), v + " loss");
+                assertTrue(loss[loss.length - 1][1] < loss[0][1], v + ": loss fell " + loss[0][1] + " -> " + loss[loss.length - 1][1]);
+                assertEquals(0.0, margins[0][1], 1e-4, v + ": policy = reference at step 1, so the margin starts at 0");
+                if (v == PreferenceLoss.Variant.DISCOPOP) {
+                    // DiscoPOP is non-convex: at βh = 0, dL/dx = −(m/τ)(1−m)·ln2 − (1−m)/2 + (m/τ)(1−m) − m
+                    //   = −5·0.693 − 0.25 + 5 − 0.5 = +0.78 > 0, so the margin first moves down, to the stationary
+                    //   point near βh ≈ −0.15 where the logistic term takes over (dL/dx(−0.2) ≈ −0.41 < 0).
+                    assertTrue(last < 0 && last > -0.3, "DiscoPOP settles near its negative stationary point: " + last);
+                } else {
+                    assertTrue(last > 0.05, v + ": margin grew to " + last);
+                    double[][] acc = metrics.series("dpo", "rewards/accuracies");
+                    assertTrue(acc[acc.length - 1][1] > 0.9, v + ": accuracy " + acc[acc.length - 1][1]);
+                }
+                assertAllChanged(before, m);
+            }
+        }
+    }
+
+    @Test
+    void dpoCombinesLossesAndAddsRpoNll() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        try (LlamaModel m = nano(4); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE), List.of(1.0, 0.5),
+                    0.1, 0, 1.0, 1, 16, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0);
+            DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
+            Map<String, Double> row = metrics.rows().get(0).values();
+            // step 1: policy = reference ⇒ h = 0 ⇒ sigmoid = log 2, hinge = 1 ⇒ 1·0.693147 + 0.5·1 + NLL
+            assertEquals(Math.log(2) + 0.5 + row.get("nll_loss"), row.get("loss"), 1e-4);
+        }
+    }
+
+    @Test
+    void adamWMatchesTheFormulaOnOneStep() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor p = Torch.floats(new float[]{1f, -2f, 0.5f, 3f}, 2, 2).requires_grad_(true);
+            p.mul(p).sum().backward();                    // grad = 2p = [2, −4, 1, 6]
+            AdamW opt = new AdamW(Map.of("w", p), 0.9, 0.999, 1e-8, 0.1);
+            opt.step(0.01);
+            // step 1: m̂ = g, v̂ = g² ⇒ update = g/|g| = sign(g); decay first: p·(1 − 0.01·0.1) = 0.999·p
+            // p' = 0.999·p − 0.01·sign(g) = [0.989, −1.988, 0.4895, 2.987]
+            assertArrayEquals(new float[]{0.989f, -1.988f, 0.4895f, 2.987f}, Torch.toFloats(p), 1e-5f);
+        }
+    }
+
+    @Test
+    void scheduleWarmsUpThenDecays() {
+        LrSchedule s = new LrSchedule(1.0, 10, 110, 0.1);
+        assertEquals(0.1, s.at(1), 1e-12);        // 1/10 of the peak
+        assertEquals(1.0, s.at(10), 1e-12);       // peak at the end of warm-up
+        assertEquals(0.55, s.at(60), 1e-12);      // half way: 0.1 + 0.9·0.5·(1 + cos(π/2)) = 0.55
+        assertEquals(0.1, s.at(110), 1e-12);      // floor
+    }
+
+    @Test
+    void clippingScalesToTheMaxNorm() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor a = Torch.floats(new float[]{3f}, 1).requires_grad_(true), b = Torch.floats(new float[]{4f}, 1).requires_grad_(true);
+            a.mul(a).add(b.mul(b)).div(Torch.s(2.0)).sum().backward();   // grads (3, 4): norm 5
+            AdamW opt = new AdamW(Map.of("a", a, "b", b), 0);
+            assertEquals(5.0, opt.clipGradNorm(1.0), 1e-5);
+            assertEquals(0.6, Torch.item(a.grad()), 1e-5);
+            assertEquals(0.8, Torch.item(b.grad()), 1e-5);
+        }
+    }
+}
