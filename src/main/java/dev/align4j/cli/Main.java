@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
         description = "Improve language models from feedback, on the JVM.",
-        subcommands = {QuickstartCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, SftCommand.class, DpoCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
@@ -26,10 +26,17 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        args = ConfigFile.strip(args);
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        try {
+            ConfigFile.install(cl, args);
+        } catch (UserError e) {
+            err.println("error: " + e.getMessage());
+            return 2;
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable t = ex;
             while (t != null && !(t instanceof UserError)) t = t.getCause();

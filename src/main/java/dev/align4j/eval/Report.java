@@ -34,23 +34,29 @@ public final class Report {
             Plot.lines(dir.resolve(stage + "_loss.png"), stage.toUpperCase() + " training loss", "step", "loss", Plot.one("loss", loss));
             plots.add(stage + "_loss.png");
         }
-        double[][] margins = metrics.series("dpo", "rewards/margins");
-        if (margins.length > 0) {
-            Map<String, double[][]> s = new LinkedHashMap<>();
-            s.put("rewards/margins", margins);
-            s.put("rewards/accuracies", metrics.series("dpo", "rewards/accuracies"));
-            Plot.lines(dir.resolve("dpo_rewards.png"), "DPO implicit rewards", "step", "", s);
+        if (metrics.series("dpo", "rewards/margins").length > 0) {
+            Map<String, double[][]> r = new LinkedHashMap<>();
+            for (String k : List.of("rewards/chosen", "rewards/rejected", "rewards/margins")) r.put(k, metrics.series("dpo", k));
+            Plot.lines(dir.resolve("dpo_rewards.png"), "DPO implicit rewards β·log(π/π_ref)", "step", "", r);
+            Map<String, double[][]> l = new LinkedHashMap<>();
+            for (String k : List.of("logps/chosen", "logps/rejected")) l.put(k, metrics.series("dpo", k));
+            Plot.lines(dir.resolve("dpo_logps.png"), "DPO policy log-probs of chosen and rejected", "step", "", l);
             plots.add("dpo_rewards.png");
+            plots.add("dpo_logps.png");
         }
-        double[][] evalReward = metrics.series("eval", "gold_reward");
-        if (evalReward.length > 1) {
+        // held-out evaluation during training, on one global step axis (DPO steps follow the SFT steps)
+        double[][] sftEval = metrics.series("eval/sft", "accuracy"), dpoEval = metrics.series("eval/dpo", "accuracy");
+        if (sftEval.length + dpoEval.length > 1) {
+            double offset = sftEval.length == 0 ? 0 : sftEval[sftEval.length - 1][0];
             Map<String, double[][]> s = new LinkedHashMap<>();
-            s.put("gold reward", evalReward);
-            s.put("accuracy", metrics.series("eval", "accuracy"));
-            Plot.lines(dir.resolve("eval_curve.png"), "Held-out evaluation during training (global step)", "step", "", s);
+            for (String k : List.of("gold_reward", "accuracy")) {
+                List<double[]> pts = new ArrayList<>(Arrays.asList(metrics.series("eval/sft", k)));
+                for (double[] p : metrics.series("eval/dpo", k)) pts.add(new double[]{p[0] + offset, p[1]});
+                s.put(k.replace('_', ' '), pts.toArray(new double[0][]));
+            }
+            Plot.lines(dir.resolve("eval_curve.png"), "Held-out evaluation during training (SFT, then DPO)", "global step", "", s);
             plots.add("eval_curve.png");
         }
-
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n")
                 .append("<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}")

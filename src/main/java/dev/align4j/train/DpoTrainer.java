@@ -129,7 +129,7 @@ public final class DpoTrainer {
                 lastAcc = m.get("rewards/accuracies");
                 if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("dpo", step, m);
                 if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval", step, eval.evaluate(step));
+                    metrics.log("eval/dpo", step, eval.evaluate(step));
                 if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
                     ObjectNode state = Json.object();
                     state.put("trainer", "dpo");

@@ -31,7 +31,7 @@ import java.util.Map;
 public final class SftTrainer {
     private SftTrainer() {}
 
-    /** Called at evaluation steps; returns metrics to log under stage {@code eval}. */
+    /** Called at evaluation steps; returns metrics to log under stage {@code eval/TRAINER}. */
     public interface EvalHook {
         Map<String, Double> evaluate(long step);
     }
@@ -95,7 +95,7 @@ public final class SftTrainer {
                 m.put("tokens_per_s", tokens / ((System.nanoTime() - t0) / 1e9));
                 if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("sft", step, m);
                 if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval", step, eval.evaluate(step));
+                    metrics.log("eval/sft", step, eval.evaluate(step));
                 if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
                     ObjectNode state = Json.object();
                     state.put("trainer", "sft");

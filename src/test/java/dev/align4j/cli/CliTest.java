@@ -21,14 +21,16 @@ class CliTest {
     record Result(int code, String out, String err) {}
 
     static Result run(String... args) {
-        PrintStream oldOut = System.out;
+        PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try (PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8)) {
+        try (PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8); PrintStream pe = new PrintStream(err, true, StandardCharsets.UTF_8)) {
             System.setOut(ps);
-            int code = Main.run(args, new PrintWriter(ps, true), new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
+            System.setErr(pe);
+            int code = Main.run(args, new PrintWriter(ps, true), new PrintWriter(pe, true));
             return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(oldOut);
+            System.setErr(oldErr);
         }
     }
 

@@ -1,0 +1,100 @@
+package dev.align4j.task;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
+import dev.align4j.core.UserError;
+import dev.align4j.data.PreferencePair;
+
+import java.util.*;
+
+/**
+ * Datasets built from a task's demonstrations and the simulated annotator, in the JSONL formats users
+ * bring: {@code sft} (prompt, completion), {@code prompts} (prompt), {@code preference} (prompt, chosen,
+ * rejected), {@code unpaired} (prompt, completion, label), {@code ranked} (prompt, completions, scores, ranks),
+ * {@code ratings} (prompt, completion, rating) and {@code multi} (prompt, chosen, rejected, scores as vectors).
+ */
+public final class TaskData {
+    private TaskData() {}
+
+    public static final List<String> FORMATS = List.of("sft", "prompts", "preference", "unpaired", "ranked", "ratings", "multi");
+
+    /**
+     * Pairs of two demonstrations (each flawed with probability {@code errorRate}) ordered by the annotator;
+     * pairs whose gold rewards tie are dropped, as an annotator would mark them "tie".
+     */
+    public static List<PreferencePair> preferencePairs(Task t, Task.Split split, int n, double errorRate, double temperature, long seed) {
+        Random rng = new Random(seed);
+        Annotator a = new Annotator(temperature, seed + 1);
+        List<PreferencePair> out = new ArrayList<>();
+        List<Task.Example> ex = t.examples(split, n, seed);
+        for (int i = 0; out.size() < n && i < n * 20; i++) {
+            Task.Example e = ex.get(i % ex.size());
+            String x = t.demonstrate(e, errorRate, rng), y = t.demonstrate(e, errorRate, rng);
+            double rx = t.reward(e, x), ry = t.reward(e, y);
+            if (rx == ry || x.equals(y)) continue;
+            out.add(a.prefers(rx, ry) ? new PreferencePair(e.prompt(), x, y) : new PreferencePair(e.prompt(), y, x));
+        }
+        return out;
+    }
+
+    public static List<ObjectNode> export(Task t, String format, Task.Split split, int n, double errorRate, double temperature, long seed) {
+        Random rng = new Random(seed);
+        Annotator a = new Annotator(temperature, seed + 1);
+        List<ObjectNode> rows = new ArrayList<>();
+        switch (format) {
+            case "preference" -> preferencePairs(t, split, n, errorRate, temperature, seed).forEach(p -> rows.add(p.toJson()));
+            case "multi" -> {
+                for (PreferencePair p : preferencePairs(t, split, n, errorRate, temperature, seed)) {
+                    ObjectNode o = p.toJson();
+                    Task.Example e = new Task.Example(p.prompt(), answerOf(t, p.prompt(), split, seed));
+                    vector(o.putArray("chosen_scores"), t.rewards(e, p.chosen()));
+                    vector(o.putArray("rejected_scores"), t.rewards(e, p.rejected()));
+                    var names = o.putArray("objectives");
+                    t.objectives().forEach(names::add);
+                    rows.add(o);
+                }
+            }
+            default -> {
+                for (Task.Example e : t.examples(split, n, seed)) {
+                    ObjectNode o = Json.object();
+                    o.put("prompt", e.prompt());
+                    switch (format) {
+                        case "prompts" -> { }
+                        case "sft" -> o.put("completion", t.demonstrate(e, errorRate, rng));
+                        case "unpaired" -> {
+                            String c = t.demonstrate(e, errorRate, rng);
+                            o.put("completion", c);
+                            o.put("label", a.label(t.reward(e, c)));
+                        }
+                        case "ratings" -> {
+                            String c = t.demonstrate(e, errorRate, rng);
+                            o.put("completion", c);
+                            o.put("rating", a.rating(t.reward(e, c)));
+                        }
+                        case "ranked" -> {
+                            String[] cs = new String[4];
+                            double[] r = new double[4];
+                            for (int k = 0; k < 4; k++) { cs[k] = t.demonstrate(e, errorRate, rng); r[k] = t.reward(e, cs[k]); }
+                            int[] order = a.rank(r);
+                            int[] ranks = new int[4];
+                            for (int k = 0; k < 4; k++) ranks[order[k]] = k + 1;
+                            ArrayNode c = o.putArray("completions"), s = o.putArray("scores"), rk = o.putArray("ranks");
+                            for (int k = 0; k < 4; k++) { c.add(cs[k]); s.add(r[k]); rk.add(ranks[k]); }
+                        }
+                        default -> throw new UserError("--format " + format + ": expected one of " + FORMATS);
+                    }
+                    rows.add(o);
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static String answerOf(Task t, String prompt, Task.Split split, long seed) {
+        for (Task.Example e : t.examples(split, 100_000, seed)) if (e.prompt().equals(prompt)) return e.answer();
+        return "";
+    }
+
+    private static void vector(ArrayNode a, double[] v) { for (double x : v) a.add(x); }
+}

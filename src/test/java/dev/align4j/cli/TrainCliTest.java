@@ -1,0 +1,88 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** sft, dpo, export and --config through the real CLI, on a nano model. */
+class TrainCliTest {
+    @TempDir Path dir;
+
+    @Test
+    void exportThenSftThenDpoOnFiles() throws Exception {
+        Path sftData = dir.resolve("sft.jsonl"), prefData = dir.resolve("pref.jsonl");
+        assertEquals(0, CliTest.run("export", "--task", "arithmetic", "--format", "sft", "--n", "64", "--output", sftData.toString()).code());
+        assertEquals(0, CliTest.run("export", "--task", "arithmetic", "--format", "preference", "--n", "64", "--output", prefData.toString()).code());
+        assertEquals(64, Files.readAllLines(sftData).size());
+        assertTrue(Files.readAllLines(prefData).get(0).contains("\"chosen\""));
+        for (String f : new String[]{"unpaired", "ranked", "ratings", "prompts"}) {
+            Path p = dir.resolve(f + ".jsonl");
+            assertEquals(0, CliTest.run("export", "--task", "sort", "--format", f, "--n", "8", "--output", p.toString()).code(), f);
+            assertEquals(8, Files.readAllLines(p).size(), f);
+        }
+        Path multi = dir.resolve("multi.jsonl");
+        assertEquals(0, CliTest.run("export", "--task", "brief-arith", "--format", "multi", "--n", "8", "--output", multi.toString()).code());
+        assertTrue(Files.readAllLines(multi).get(0).contains("\"objectives\":[\"correct\",\"brief\"]"));
+
+        Path sftOut = dir.resolve("sft");
+        CliTest.Result r = CliTest.run("sft", "--init", "nano", "--data", sftData.toString(), "--steps", "4", "--batch-size", "8",
+                "--output", sftOut.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(sftOut.resolve("final/model.safetensors")));
+        assertTrue(Files.exists(sftOut.resolve("checkpoint-4/trainer_state.json")));
+        assertTrue(Files.readString(sftOut.resolve("metrics.jsonl")).contains("\"stage\":\"sft\""));
+        assertTrue(Files.list(sftOut.resolve("tb")).findAny().isPresent(), "TensorBoard events written");
+
+        Path dpoOut = dir.resolve("dpo");
+        r = CliTest.run("dpo", "--model", sftOut.resolve("final").toString(), "--data", prefData.toString(), "--steps", "3",
+                "--batch-size", "4", "--loss", "sigmoid,ipo", "--loss-weights", "1,0.5", "--output", dpoOut.toString());
+        assertEquals(0, r.code(), r.err());
+        String metrics = Files.readString(dpoOut.resolve("metrics.jsonl"));
+        assertTrue(metrics.contains("rewards/margins") && metrics.contains("logps/rejected"), metrics);
+        assertEquals("ipo", Json.read(dpoOut.resolve("dpo_config.json")).get("losses").get(1).asText().toLowerCase());
+    }
+
+    @Test
+    void configFileSuppliesDefaultsAndFlagsWin() throws Exception {
+        Path cfg = dir.resolve("c.yaml");
+        Files.writeString(cfg, "steps: 3\nbatch-size: 4\nlr: 0.002\ntask: sort\n");
+        Path out = dir.resolve("o");
+        CliTest.Result r = CliTest.run("sft", "--config", cfg.toString(), "--init", "nano", "--steps", "2", "--output", out.toString(),
+                "--examples", "32", "--eval-prompts", "4");
+        assertEquals(0, r.code(), r.err());
+        var c = Json.read(out.resolve("sft_config.json"));
+        assertEquals(2, c.get("steps").asInt(), "the flag wins over the file");
+        assertEquals(4, c.get("batchSize").asInt());
+        assertEquals(0.002, c.get("lr").asDouble(), 1e-12);
+
+        Files.writeString(cfg, "stepz: 3\n");
+        r = CliTest.run("sft", "--config", cfg.toString(), "--init", "nano", "--task", "sort", "--output", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("c.yaml") && r.err().contains("stepz"), r.err());
+    }
+
+    @Test
+    void malformedDataLinesNameFileLineAndColumn() throws Exception {
+        Path data = dir.resolve("bad.jsonl");
+        Files.writeString(data, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"prompt\":\"a\"}\n{\"prompt\":1,\"completion\":\"x\"}\nnot json\n"
+                + "{\"prompt\":\"c\",\"completion\":\"d\"}\n");
+        CliTest.Result r = CliTest.run("sft", "--init", "nano", "--data", data.toString(), "--steps", "1", "--output", dir.resolve("o").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("bad.jsonl:2: missing column 'completion'"), r.err());
+        r = CliTest.run("sft", "--init", "nano", "--data", data.toString(), "--steps", "1", "--batch-size", "2",
+                "--output", dir.resolve("o").toString(), "--skip-invalid");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("skipped 3 invalid lines"), r.err());
+
+        Path pref = dir.resolve("pref.jsonl");
+        Files.writeString(pref, "{\"prompt\":\"a\",\"chosen\":\"b\",\"rejected\":7}\n");
+        r = CliTest.run("dpo", "--init", "nano", "--data", pref.toString(), "--output", dir.resolve("p").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("pref.jsonl:1: column 'rejected' expected a string, got a number"), r.err());
+    }
+}
