@@ -176,4 +176,26 @@ class TrainerTest {
             assertEquals(0.8, Torch.item(b.grad()), 1e-5);
         }
     }
+
+    @Test
+    void rewardModelLearnsToRankAndSavesAsSequenceClassifier() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        try (LlamaModel base = nano(5); LlamaModel rm = base.withScoreHead(1, 5)) {
+            Map<String, float[]> before = snapshot(rm);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            RewardConfig cfg = new RewardConfig(0.01, 25, 16, 5e-3, 0, 2, 1.0, 32, 0, 0, 1, 0);
+            RewardTrainer.train(rm, tok, pairs(), cfg, dir.resolve("rm"), metrics, null, null);
+            double[][] acc = metrics.series("reward", "accuracy");
+            double[][] loss = metrics.series("reward", "loss");
+            assertTrue(Double.isFinite(loss[loss.length - 1][1]));
+            assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
+            assertTrue(acc[acc.length - 1][1] > 0.9, "train accuracy " + acc[acc.length - 1][1]);
+            assertEquals(1.0, RewardTrainer.evaluate(rm, tok, pairs(), 32)[0], 1e-9, "ranks every pair");
+            assertAllChanged(before, rm);
+            try (HfModel.Loaded l = HfModel.load(dir.resolve("rm/checkpoint-25"), ScalarType.Float)) {
+                assertEquals("LlamaForSequenceClassification", l.model().config.architecture());
+                assertEquals(1.0, RewardTrainer.evaluate(l.model(), tok, pairs(), 32)[0], 1e-9, "the saved model scores the same");
+            }
+        }
+    }
 }
