@@ -38,6 +38,20 @@ public final class TaskData {
         return out;
     }
 
+    /** Unpaired thumbs-up / thumbs-down on demonstrations (each flawed with probability {@code errorRate}). */
+    public static List<dev.align4j.data.UnpairedExample> unpaired(Task t, Task.Split split, int n, double errorRate, double temperature, long seed) {
+        Random rng = new Random(seed);
+        Annotator a = new Annotator(temperature, seed + 1);
+        List<dev.align4j.data.UnpairedExample> out = new ArrayList<>();
+        List<Task.Example> ex = t.examples(split, n, seed);
+        for (int i = 0; i < n; i++) {
+            Task.Example e = ex.get(i % ex.size());
+            String c = t.demonstrate(e, errorRate, rng);
+            out.add(new dev.align4j.data.UnpairedExample(e.prompt(), c, a.label(t.reward(e, c))));
+        }
+        return out;
+    }
+
     public static List<ObjectNode> export(Task t, String format, Task.Split split, int n, double errorRate, double temperature, long seed) {
         Random rng = new Random(seed);
         Annotator a = new Annotator(temperature, seed + 1);

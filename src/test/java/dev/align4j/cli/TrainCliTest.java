@@ -45,6 +45,17 @@ class TrainCliTest {
         String metrics = Files.readString(dpoOut.resolve("metrics.jsonl"));
         assertTrue(metrics.contains("rewards/margins") && metrics.contains("logps/rejected"), metrics);
         assertEquals("ipo", Json.read(dpoOut.resolve("dpo_config.json")).get("losses").get(1).asText().toLowerCase());
+
+        Path unpaired = dir.resolve("unpaired.jsonl"), ktoOut = dir.resolve("kto"), rmOut = dir.resolve("rm");
+        assertEquals(0, CliTest.run("export", "--task", "arithmetic", "--format", "unpaired", "--n", "32", "--output", unpaired.toString()).code());
+        r = CliTest.run("kto", "--model", sftOut.resolve("final").toString(), "--data", unpaired.toString(), "--steps", "2",
+                "--batch-size", "8", "--output", ktoOut.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(ktoOut.resolve("metrics.jsonl")).contains("\"kl\""));
+        r = CliTest.run("reward", "--model", sftOut.resolve("final").toString(), "--data", prefData.toString(), "--steps", "2",
+                "--batch-size", "4", "--output", rmOut.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("LlamaForSequenceClassification", Json.read(rmOut.resolve("final/config.json")).get("architectures").get(0).asText());
     }
 
     @Test

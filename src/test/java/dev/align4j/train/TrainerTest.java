@@ -198,4 +198,25 @@ class TrainerTest {
             }
         }
     }
+
+    @Test
+    void ktoRaisesDesirableAndLowersUndesirable() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<dev.align4j.data.UnpairedExample> data = new ArrayList<>();
+        for (PreferencePair p : pairs()) {
+            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.chosen(), true));
+            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.rejected(), false));
+        }
+        try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            KtoConfig cfg = new KtoConfig(0.1, 1.0, 1.0, 20, 16, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+            KtoTrainer.train(m, ref, tok, data, cfg, null, metrics, null, null);
+            double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
+            assertTrue(Double.isFinite(loss[loss.length - 1][1]));
+            assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
+            assertTrue(margins[margins.length - 1][1] > 0.05, "desirable rewards rose above undesirable: " + margins[margins.length - 1][1]);
+            assertAllChanged(before, m);
+        }
+    }
 }
