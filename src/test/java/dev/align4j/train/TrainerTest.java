@@ -219,4 +219,27 @@ class TrainerTest {
             assertAllChanged(before, m);
         }
     }
+
+    @Test
+    void listwiseTrainersOrderTheList() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<dev.align4j.data.RankedList> data = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            char c = (char) ('a' + i);
+            data.add(dev.align4j.data.RankedList.ordered("say " + c + ":", List.of("zz", c + "" + c, "q"), new double[]{0, 2, 1}));
+        }
+        for (dev.align4j.loss.ListwiseLoss.Variant v : dev.align4j.loss.ListwiseLoss.Variant.values()) {
+            try (LlamaModel m = nano(7); LlamaModel ref = m.copy(ScalarType.Float)) {
+                Map<String, float[]> before = snapshot(m);
+                Metrics metrics = Metrics.inMemory().quiet(true);
+                ListwiseConfig cfg = new ListwiseConfig(v, 0.1, 1.0, 20, 8, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+                ListwiseTrainer.train(m, ref, tok, data, cfg, null, metrics, null, null);
+                double[][] loss = metrics.series("listwise", "loss"), acc = metrics.series("listwise", "rewards/accuracies");
+                assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
+                assertTrue(loss[loss.length - 1][1] < loss[0][1], v + ": loss fell");
+                assertTrue(acc[acc.length - 1][1] > 0.9, v + ": ordered pairs agree " + acc[acc.length - 1][1]);
+                assertAllChanged(before, m);
+            }
+        }
+    }
 }
