@@ -28,6 +28,30 @@ public record PreferencePair(String prompt, String chosen, String rejected) {
         return new PreferencePair(chosen.substring(0, cut), chosen.substring(cut), rejected.substring(cut));
     }
 
+    /** A pair with reward vectors for chosen and rejected (multi-objective data, e.g. for MODPO). */
+    public record Scored(PreferencePair pair, double[] chosenScores, double[] rejectedScores) {}
+
+    /** Reads pairs with {@code chosen_scores} and {@code rejected_scores} vectors of equal length. */
+    public static Jsonl.Read<Scored> readScored(Path file, boolean skipInvalid) {
+        return Jsonl.read(file, skipInvalid, n -> {
+            PreferencePair p = parse(n);
+            double[] c = vector(n, "chosen_scores"), r = vector(n, "rejected_scores");
+            if (c.length != r.length) throw new Jsonl.BadLine("columns 'chosen_scores' and 'rejected_scores' expected equal lengths, got " + c.length + " and " + r.length);
+            return new Scored(p, c, r);
+        });
+    }
+
+    static double[] vector(JsonNode n, String column) {
+        JsonNode v = n.get(column);
+        if (v == null || !v.isArray() || v.isEmpty()) throw new Jsonl.BadLine("missing column '" + column + "': expected an array of numbers");
+        double[] out = new double[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!v.get(i).isNumber()) throw new Jsonl.BadLine("column '" + column + "' expected numbers, got " + Jsonl.kind(v.get(i)));
+            out[i] = v.get(i).asDouble();
+        }
+        return out;
+    }
+
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("prompt", prompt);

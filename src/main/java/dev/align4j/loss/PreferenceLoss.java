@@ -100,6 +100,21 @@ public final class PreferenceLoss {
 
     static Tensor logsig(Tensor x) { return torch.log_sigmoid(x); }
 
+    /**
+     * MODPO (Zhou et al. 2024, "Beyond One-Preference-Fits-All", the authors' {@code modpo_loss}): the pair is
+     * labelled for objective k; the other objectives enter as a margin from their rewards:
+     * −log σ( (1/w_k)·[β·h − w_{−k}ᵀ(r_{−k}(x, y_c) − r_{−k}(x, y_r))] ), with h = a − r as above.
+     *
+     * @param marginDiff (B) w_{−k}ᵀ(r_{−k}(chosen) − r_{−k}(rejected)), already weighted
+     * @param wk         weight of the labelled objective, in (0, 1]
+     */
+    public static Out modpo(Tensor policyChosen, Tensor policyRejected, Tensor refChosen, Tensor refRejected,
+                            Tensor marginDiff, double beta, double wk) {
+        Tensor a = policyChosen.sub(refChosen), r = policyRejected.sub(refRejected);
+        Tensor logits = a.sub(r).mul(Torch.s(beta)).sub(marginDiff).div(Torch.s(wk));
+        return new Out(logsig(logits).neg(), a.detach().mul(Torch.s(beta)), r.detach().mul(Torch.s(beta)));
+    }
+
     /** SimPO (Meng et al. 2024), reference-free: −log σ(β(π̄_c − π̄_r) − γ) on length-normalized log-probs. */
     public static Tensor simpo(Tensor meanChosen, Tensor meanRejected, double beta, double gamma) {
         return logsig(meanChosen.sub(meanRejected).mul(Torch.s(beta)).sub(Torch.s(gamma))).neg();

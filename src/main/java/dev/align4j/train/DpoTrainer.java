@@ -42,12 +42,26 @@ public final class DpoTrainer {
 
     public static Result train(LlamaModel policy, LlamaModel reference, Tokenizer tok, List<PreferencePair> data, DpoConfig cfg,
                                Path output, Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
+        return train(policy, reference, tok, data, null, 1.0, cfg, output, metrics, eval, resume);
+    }
+
+    /**
+     * MODPO when {@code modpoMargins} is given: pair i's weighted margin w_{−k}ᵀ(r_{−k}(y_c) − r_{−k}(y_r)) and the
+     * labelled objective's weight {@code wk} replace the configured losses (see {@link PreferenceLoss#modpo}).
+     */
+    public static Result train(LlamaModel policy, LlamaModel reference, Tokenizer tok, List<PreferencePair> data, double[] modpoMargins,
+                               double wk, DpoConfig cfg, Path output, Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
+        if (modpoMargins != null && modpoMargins.length != data.size()) throw new IllegalArgumentException("one MODPO margin per pair");
+        List<Float> marginRows = new ArrayList<>();
         List<Tokenized[]> rows = new ArrayList<>();
         int dropped = 0;
-        for (PreferencePair p : data) {
+        for (int i = 0; i < data.size(); i++) {
+            PreferencePair p = data.get(i);
             Tokenized c = Tokenized.of(tok, p.prompt(), p.chosen(), cfg.maxLength(), true);
             Tokenized r = Tokenized.of(tok, p.prompt(), p.rejected(), cfg.maxLength(), true);
-            if (c.completion().length == 0 || r.completion().length == 0) dropped++; else rows.add(new Tokenized[]{c, r});
+            if (c.completion().length == 0 || r.completion().length == 0) { dropped++; continue; }
+            rows.add(new Tokenized[]{c, r});
+            if (modpoMargins != null) marginRows.add((float) modpoMargins[i]);
         }
         if (dropped > 0) System.err.println("dpo: " + dropped + " pairs with an empty completion after truncation were skipped");
         if (rows.isEmpty()) throw new UserError("dpo: no trainable pairs");
@@ -85,7 +99,16 @@ public final class DpoTrainer {
                         Tensor sumC = s.sum().narrow(0, 0, b), sumR = s.sum().narrow(0, b, b);
                         Tensor meanC = s.mean().narrow(0, 0, b), meanR = s.mean().narrow(0, b, b);
                         Tensor loss = null, chosenRewards = null, rejectedRewards = null;
-                        for (int k = 0; k < cfg.losses().size(); k++) {
+                        if (modpoMargins != null) {
+                            float[] mg = new float[b];
+                            for (int i = 0; i < b; i++) mg[i] = marginRows.get(idx[i]);
+                            PreferenceLoss.Out o = PreferenceLoss.modpo(sumC, sumR, gather(ref.chosenSum, idx), gather(ref.rejectedSum, idx),
+                                    Torch.floats(mg, b), cfg.beta(), wk);
+                            loss = o.losses().mean();
+                            chosenRewards = o.chosenRewards();
+                            rejectedRewards = o.rejectedRewards();
+                        }
+                        for (int k = 0; k < cfg.losses().size() && modpoMargins == null; k++) {
                             PreferenceLoss.Variant v = cfg.losses().get(k);
                             boolean norm = v.lengthNormalized();
                             PreferenceLoss.Out o = PreferenceLoss.compute(v, norm ? meanC : sumC, norm ? meanR : sumR,

@@ -26,10 +26,11 @@ class TrainCliTest {
             assertEquals(8, Files.readAllLines(p).size(), f);
         }
         Path multi = dir.resolve("multi.jsonl");
-        assertEquals(0, CliTest.run("export", "--task", "brief-arith", "--format", "multi", "--n", "8", "--output", multi.toString()).code());
+        assertEquals(0, CliTest.run("export", "--task", "brief-arith", "--format", "multi", "--n", "64", "--output", multi.toString()).code());
         assertTrue(Files.readAllLines(multi).get(0).contains("\"objectives\":[\"correct\",\"brief\"]"));
 
         Path sftOut = dir.resolve("sft");
+        Path modpoOut = dir.resolve("modpo");
         CliTest.Result r = CliTest.run("sft", "--init", "nano", "--data", sftData.toString(), "--steps", "4", "--batch-size", "8",
                 "--output", sftOut.toString());
         assertEquals(0, r.code(), r.err());
@@ -45,6 +46,11 @@ class TrainCliTest {
         String metrics = Files.readString(dpoOut.resolve("metrics.jsonl"));
         assertTrue(metrics.contains("rewards/margins") && metrics.contains("logps/rejected"), metrics);
         assertEquals("ipo", Json.read(dpoOut.resolve("dpo_config.json")).get("losses").get(1).asText().toLowerCase());
+
+        r = CliTest.run("dpo", "--model", sftOut.resolve("final").toString(), "--data", multi.toString(), "--steps", "2",
+                "--batch-size", "2", "--modpo-weights", "0.7,0.3", "--modpo-objective", "0", "--output", modpoOut.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("MODPO on objective 0"), r.err());
 
         Path unpaired = dir.resolve("unpaired.jsonl"), ktoOut = dir.resolve("kto"), rmOut = dir.resolve("rm");
         assertEquals(0, CliTest.run("export", "--task", "arithmetic", "--format", "unpaired", "--n", "32", "--output", unpaired.toString()).code());

@@ -87,6 +87,18 @@ class PreferenceLossTest {
     }
 
     @Test
+    void modpoFoldsTheOtherObjectivesIntoAMargin() {
+        try (PointerScope s = new PointerScope()) {
+            // a = 0.5, r = −0.5 (h = 1), β = 0.5, weighted margin 0.2, w_k = 0.5:
+            //   logits = (0.5·1 − 0.2) / 0.5 = 0.6 ⇒ −log σ(0.6) = log(1 + e^−0.6) = log 1.548812 = 0.437488
+            PreferenceLoss.Out o = PreferenceLoss.modpo(t(-1), t(-2), t(-1.5), t(-1.5), t(0.2), 0.5, 0.5);
+            assertEquals(0.437488, Torch.item(o.losses()), 1e-5);
+            // w_k = 1 and no margin: plain DPO, 0.474077
+            assertEquals(0.474077, Torch.item(PreferenceLoss.modpo(t(-1), t(-2), t(-1.5), t(-1.5), t(0), 0.5, 1.0).losses()), 1e-5);
+        }
+    }
+
+    @Test
     void referenceFreeLosses() {
         try (PointerScope s = new PointerScope()) {
             // SimPO: −log σ(β(π̄_c − π̄_r) − γ) = −log σ(2·(−0.5 + 1) − 0.5) = −log σ(0.5) = 0.474077

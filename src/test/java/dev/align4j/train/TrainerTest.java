@@ -242,4 +242,23 @@ class TrainerTest {
             }
         }
     }
+
+    @Test
+    void modpoTrainsWithMargins() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<PreferencePair> data = pairs();
+        double[] margins = new double[data.size()];
+        Arrays.fill(margins, 0.05);
+        try (LlamaModel m = nano(8); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+            DpoTrainer.train(m, ref, tok, data, margins, 0.6, cfg, null, metrics, null, null);
+            double[][] loss = metrics.series("dpo", "loss"), margin = metrics.series("dpo", "rewards/margins");
+            // step 1: h = 0 ⇒ −log σ((0 − 0.05)/0.6) = log(1 + e^{0.083333}) = 0.735682
+            assertEquals(0.735682, loss[0][1], 1e-4);
+            assertTrue(margin[margin.length - 1][1] > 0.05, "margin grew");
+            assertAllChanged(before, m);
+        }
+    }
 }
