@@ -62,40 +62,40 @@ final class DpoCommand implements Callable<Integer> {
                 SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()), f.maxGradNorm, f.maxLength,
                 f.evalEvery, f.saveEvery, f.keep, f.seed);
         Task t = task == null ? null : Task.byName(task);
-        List<PreferencePair> rows;
-        double[] margins = null;
-        double wk = 1;
-        if (modpoWeights != null) {
-            if (data == null) throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
-            var read = PreferencePair.readScored(data, f.skipInvalid);
-            int k = modpoObjective, m = read.rows().get(0).chosenScores().length;
-            UserError.check(modpoWeights.size() == m, "--modpo-weights has %s values but the data has %s objectives", modpoWeights.size(), m);
-            UserError.check(k >= 0 && k < m, "--modpo-objective must be in [0, %s): %s", m, k);
-            wk = modpoWeights.get(k);
-            UserError.check(wk > 0, "--modpo-weights: the weight of objective %s must be > 0", k);
-            rows = new java.util.ArrayList<>();
-            java.util.List<Double> mg = new java.util.ArrayList<>();
-            for (PreferencePair.Scored sp : read.rows()) {
-                double[] c = sp.chosenScores(), r = sp.rejectedScores();
-                if (c.length != m) throw new UserError(data + ": every row needs " + m + " scores");
-                if (c[k] == r[k]) continue;                       // a tie on objective k: no label for it
-                boolean swap = c[k] < r[k];                       // orient the pair by objective k
-                PreferencePair p = sp.pair();
-                rows.add(swap ? new PreferencePair(p.prompt(), p.rejected(), p.chosen()) : p);
-                double margin = 0;
-                for (int j = 0; j < m; j++) if (j != k) margin += modpoWeights.get(j) * (swap ? r[j] - c[j] : c[j] - r[j]);
-                mg.add(margin);
-            }
-            if (rows.isEmpty()) throw new UserError(data + ": no pair differs on objective " + k);
-            margins = mg.stream().mapToDouble(Double::doubleValue).toArray();
-            System.err.printf("dpo: MODPO on objective %d with weights %s (%d pairs; ties on objective %d dropped)%n", k, modpoWeights, rows.size(), k);
-        } else if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, 0.1, f.seed);
-        else {
-            Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid);
-            if (read.skipped() > 0) System.err.println("dpo: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-            rows = read.rows();
-        }
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+            List<PreferencePair> rows;
+            double[] margins = null;
+            double wk = 1;
+            if (modpoWeights != null) {
+                if (data == null) throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
+                var read = PreferencePair.readScored(data, f.skipInvalid);
+                int k = modpoObjective, m = read.rows().get(0).chosenScores().length;
+                UserError.check(modpoWeights.size() == m, "--modpo-weights has %s values but the data has %s objectives", modpoWeights.size(), m);
+                UserError.check(k >= 0 && k < m, "--modpo-objective must be in [0, %s): %s", m, k);
+                wk = modpoWeights.get(k);
+                UserError.check(wk > 0, "--modpo-weights: the weight of objective %s must be > 0", k);
+                rows = new java.util.ArrayList<>();
+                java.util.List<Double> mg = new java.util.ArrayList<>();
+                for (PreferencePair.Scored sp : read.rows()) {
+                    double[] c = sp.chosenScores(), r = sp.rejectedScores();
+                    if (c.length != m) throw new UserError(data + ": every row needs " + m + " scores");
+                    if (c[k] == r[k]) continue;                       // a tie on objective k: no label for it
+                    boolean swap = c[k] < r[k];                       // orient the pair by objective k
+                    PreferencePair p = sp.pair();
+                    rows.add(swap ? new PreferencePair(p.prompt(), p.rejected(), p.chosen()) : p);
+                    double margin = 0;
+                    for (int j = 0; j < m; j++) if (j != k) margin += modpoWeights.get(j) * (swap ? r[j] - c[j] : c[j] - r[j]);
+                    mg.add(margin);
+                }
+                if (rows.isEmpty()) throw new UserError(data + ": no pair differs on objective " + k);
+                margins = mg.stream().mapToDouble(Double::doubleValue).toArray();
+                System.err.printf("dpo: MODPO on objective %d with weights %s (%d pairs; ties on objective %d dropped)%n", k, modpoWeights, rows.size(), k);
+            } else if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, 0.1, f.seed);
+            else {
+                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
+                if (read.skipped() > 0) System.err.println("dpo: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+                rows = read.rows();
+            }
             TrainFlags.printConfig("dpo", cfg, f.output);
             System.err.printf("dpo: %d pairs, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             List<Task.Example> test = t == null ? null : t.examples(Task.Split.TEST, f.evalPrompts, f.seed + 1);

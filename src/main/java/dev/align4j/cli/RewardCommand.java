@@ -44,16 +44,16 @@ final class RewardCommand implements Callable<Integer> {
                 SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
                 f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed);
         Task t = task == null ? null : Task.byName(task);
-        List<PreferencePair> rows;
-        if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed);
-        else {
-            Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid);
-            if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-            rows = read.rows();
-        }
         List<PreferencePair> heldOut = t == null ? null : TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
              LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(1, f.seed) : l.model().copy(l.model().dtype)) {
+            List<PreferencePair> rows;
+            if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed);
+            else {
+                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
+                if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+                rows = read.rows();
+            }
             TrainFlags.printConfig("reward", cfg, f.output);
             System.err.printf("reward: %d pairs, model %s (%,d parameters)%n", rows.size(), rm.config.architecture(), rm.parameterCount());
             RewardTrainer.train(rm, l.tokenizer(), rows, cfg, f.output, metrics, heldOut == null ? null : step -> {

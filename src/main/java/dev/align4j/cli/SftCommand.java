@@ -41,14 +41,14 @@ final class SftCommand implements Callable<Integer> {
                 or(f.weightDecay, d.weightDecay()), or(f.warmupSteps, d.warmupSteps()), f.maxGradNorm, f.maxLength,
                 f.evalEvery, f.saveEvery, f.keep, f.seed);
         Task t = task == null ? null : Task.byName(task);
-        List<SftExample> rows;
-        if (t != null) rows = SftExample.fromTask(t, examples, errorRate, f.seed);
-        else {
-            Jsonl.Read<SftExample> read = SftExample.read(data, f.skipInvalid);
-            if (read.skipped() > 0) System.err.println("sft: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-            rows = read.rows();
-        }
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+            List<SftExample> rows;
+            if (t != null) rows = SftExample.fromTask(t, examples, errorRate, f.seed);
+            else {
+                Jsonl.Read<SftExample> read = SftExample.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
+                if (read.skipped() > 0) System.err.println("sft: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+                rows = read.rows();
+            }
             TrainFlags.printConfig("sft", cfg, f.output);
             System.err.printf("sft: %d examples, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             List<Task.Example> test = t == null ? null : t.examples(Task.Split.TEST, f.evalPrompts, f.seed + 1);

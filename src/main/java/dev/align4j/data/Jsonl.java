@@ -74,6 +74,26 @@ public final class Jsonl {
         return v.asText();
     }
 
+    /** A column holding a list of {@code {"role", "content"}} messages. */
+    public static java.util.List<dev.align4j.model.ChatTemplate.Message> messages(JsonNode n, String column) {
+        JsonNode v = n.get(column);
+        if (v == null || !v.isArray() || v.isEmpty()) throw new BadLine("column '" + column + "' expected a non-empty array of {\"role\", \"content\"} messages");
+        java.util.List<dev.align4j.model.ChatTemplate.Message> out = new java.util.ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode m = v.get(i);
+            if (!m.isObject() || !m.path("role").isTextual() || !m.path("content").isTextual())
+                throw new BadLine("column '" + column + "' message " + i + " expected {\"role\": string, \"content\": string}");
+            out.add(new dev.align4j.model.ChatTemplate.Message(m.get("role").asText(), m.get("content").asText()));
+        }
+        return out;
+    }
+
+    /** The chat template, or a line error saying conversational rows need one. */
+    public static dev.align4j.model.ChatTemplate need(dev.align4j.model.ChatTemplate t) {
+        if (t == null) throw new BadLine("conversational row, but the model's tokenizer_config.json has no chat_template");
+        return t;
+    }
+
     public static boolean bool(JsonNode n, String column) {
         JsonNode v = n.get(column);
         if (v == null || v.isNull()) throw new BadLine("missing column '" + column + "': expected true or false");

@@ -14,7 +14,34 @@ import java.nio.file.Path;
 public record PreferencePair(String prompt, String chosen, String rejected) {
 
     public static Jsonl.Read<PreferencePair> read(Path file, boolean skipInvalid) {
-        return Jsonl.read(file, skipInvalid, PreferencePair::parse);
+        return read(file, skipInvalid, null);
+    }
+
+    /**
+     * Also reads conversational rows rendered with {@code template}: {@code prompt}, {@code chosen},
+     * {@code rejected} as message lists, or {@code chosen} / {@code rejected} whole conversations whose
+     * shared leading messages are the prompt.
+     */
+    public static Jsonl.Read<PreferencePair> read(Path file, boolean skipInvalid, dev.align4j.model.ChatTemplate template) {
+        return Jsonl.read(file, skipInvalid, n -> n.path("chosen").isArray() ? conversational(n, template) : parse(n));
+    }
+
+    static PreferencePair conversational(JsonNode n, dev.align4j.model.ChatTemplate template) {
+        var t = Jsonl.need(template);
+        var chosen = Jsonl.messages(n, "chosen");
+        var rejected = Jsonl.messages(n, "rejected");
+        java.util.List<dev.align4j.model.ChatTemplate.Message> prompt;
+        if (n.has("prompt")) prompt = Jsonl.messages(n, "prompt");
+        else {
+            int k = 0;
+            while (k < chosen.size() - 1 && k < rejected.size() - 1 && chosen.get(k).equals(rejected.get(k))) k++;
+            if (k == 0) throw new Jsonl.BadLine("no column 'prompt' and 'chosen'/'rejected' share no leading messages to use as the prompt");
+            prompt = chosen.subList(0, k);
+            chosen = chosen.subList(k, chosen.size());
+            rejected = rejected.subList(k, rejected.size());
+        }
+        String[] c = t.promptAndCompletion(prompt, chosen), r = t.promptAndCompletion(prompt, rejected);
+        return new PreferencePair(c[0], c[1], r[1]);
     }
 
     static PreferencePair parse(JsonNode n) {

@@ -12,9 +12,31 @@ import java.util.Random;
 /** A supervised example: the loss covers the completion only. */
 public record SftExample(String prompt, String completion) {
 
-    /** Reads {@code {"prompt": ..., "completion": ...}} rows. */
+    /** Reads {@code {"prompt": ..., "completion": ...}} rows (no chat template). */
     public static Jsonl.Read<SftExample> read(Path file, boolean skipInvalid) {
-        return Jsonl.read(file, skipInvalid, n -> new SftExample(Jsonl.string(n, "prompt"), Jsonl.string(n, "completion")));
+        return read(file, skipInvalid, null);
+    }
+
+    /**
+     * Reads standard rows {@code {"prompt": str, "completion": str}} and conversational rows rendered with
+     * {@code template}: {@code {"messages": [...]}} (the last assistant message is the completion) or
+     * {@code {"prompt": [...], "completion": [...]}}.
+     */
+    public static Jsonl.Read<SftExample> read(Path file, boolean skipInvalid, dev.align4j.model.ChatTemplate template) {
+        return Jsonl.read(file, skipInvalid, n -> {
+            if (n.has("messages")) {
+                var ms = Jsonl.messages(n, "messages");
+                int last = ms.size() - 1;
+                if (!ms.get(last).role().equals("assistant")) throw new Jsonl.BadLine("column 'messages' expected the last message to have role 'assistant'");
+                String[] pc = Jsonl.need(template).promptAndCompletion(ms.subList(0, last), ms.subList(last, last + 1));
+                return new SftExample(pc[0], pc[1]);
+            }
+            if (n.path("prompt").isArray()) {
+                String[] pc = Jsonl.need(template).promptAndCompletion(Jsonl.messages(n, "prompt"), Jsonl.messages(n, "completion"));
+                return new SftExample(pc[0], pc[1]);
+            }
+            return new SftExample(Jsonl.string(n, "prompt"), Jsonl.string(n, "completion"));
+        });
     }
 
     /** Demonstrations of a built-in task on its train split. */

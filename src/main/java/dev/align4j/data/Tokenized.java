@@ -12,7 +12,8 @@ public record Tokenized(int[] prompt, int[] completion) {
         int[] p = tok.encode(prompt, true);
         int[] c0 = tok.encode(completion, false);
         int[] c = c0;
-        if (addEos && tok.eosIds.length > 0) {
+        boolean endsWithEos = c0.length > 0 && tok.isEos(c0[c0.length - 1]);   // a chat template may close the turn itself
+        if (addEos && tok.eosIds.length > 0 && !endsWithEos) {
             c = java.util.Arrays.copyOf(c0, c0.length + 1);
             c[c0.length] = tok.eosIds[0];
         }

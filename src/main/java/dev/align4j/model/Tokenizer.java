@@ -94,8 +94,22 @@ public final class Tokenizer implements AutoCloseable {
         return id == null ? fallback : id;
     }
 
-    /** Token ids of {@code text}; with {@code specialTokens} the BOS rule applies (as transformers' add_special_tokens). */
+    /** The chat template of tokenizer_config.json, or null when the model has none. */
+    public ChatTemplate chatTemplate() {
+        if (chatTemplate == null) return null;
+        String bos = bosId >= 0 ? decode(new int[]{bosId}, false) : "", eos = eosIds.length > 0 ? decode(new int[]{eosIds[0]}, false) : "";
+        return new ChatTemplate(chatTemplate, bos, eos);
+    }
+
+    /**
+     * Token ids of {@code text}; with {@code specialTokens} the BOS rule applies (as transformers' add_special_tokens).
+     * Text that already starts with the BOS token (a rendered chat template) gets no second BOS.
+     */
     public int[] encode(String text, boolean specialTokens) {
+        if (specialTokens && bosId >= 0) {
+            int[] plain = encode(text, false);
+            if (plain.length > 0 && plain[0] == bosId) return plain;
+        }
         Encoding e = hf.encode(text, specialTokens, false);
         long[] ids = e.getIds();
         List<Integer> out = new ArrayList<>(ids.length + 1);
