@@ -261,4 +261,41 @@ class TrainerTest {
             assertAllChanged(before, m);
         }
     }
+
+    /** A nano task for online RL: the reward is the share of 'a' characters in the completion. */
+    static final class CountA implements dev.align4j.task.Task {
+        public String name() { return "count-a"; }
+        public String description() { return "say a lot of a"; }
+        public Example sample(Random rng) { return new Example("go " + (char) ('b' + rng.nextInt(20)) + ":", "aaaa"); }
+        public double reward(Example ex, String completion) {
+            if (completion.isEmpty()) return 0;
+            return completion.chars().filter(c -> c == 'a').count() / (double) completion.length();
+        }
+        public String demonstrate(Example ex, double errorRate, Random rng) { return "aaaa"; }
+        public int maxCompletionChars() { return 4; }
+    }
+
+    @Test
+    void grpoAndRlooRaiseTheReward() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        for (GrpoConfig.Estimator est : GrpoConfig.Estimator.values()) {
+            try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
+                Map<String, float[]> before = snapshot(m);
+                Metrics metrics = Metrics.inMemory().quiet(true);
+                GrpoConfig cfg = new GrpoConfig(25, 4, 8, 4, 1.0, 2, 2e-2, 0, 0, 1.0, 0.2, 0.28, 0.01,
+                        dev.align4j.loss.PolicyLoss.KlEstimator.K3, est, Advantages.Scale.GROUP, dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN,
+                        false, true, 0, 0, 1, 0);
+                GrpoTrainer.train(m, ref, tok, task, prompts, cfg, null, metrics, null, null);
+                double[][] reward = metrics.series("grpo", "reward"), loss = metrics.series("grpo", "loss"), kl = metrics.series("grpo", "kl");
+                double early = (reward[0][1] + reward[1][1] + reward[2][1]) / 3, late = 0;
+                for (int i = reward.length - 3; i < reward.length; i++) late += reward[i][1] / 3;
+                assertTrue(Double.isFinite(loss[loss.length - 1][1]), est.name());
+                assertTrue(late > early + 0.2, est + ": reward rose from " + early + " to " + late);
+                assertTrue(kl[kl.length - 1][1] > 0, est + ": the policy moved away from the reference");
+                assertAllChanged(before, m);
+            }
+        }
+    }
 }

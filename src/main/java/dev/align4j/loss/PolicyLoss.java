@@ -1,0 +1,82 @@
+package dev.align4j.loss;
+
+import dev.align4j.core.Torch;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Policy-gradient losses for online RL, as pure functions over token log-probs. Shapes: N sequences,
+ * T completion positions; {@code mask} (N, T) is 1 at completion tokens.
+ */
+public final class PolicyLoss {
+    private PolicyLoss() {}
+
+    /** How per-token losses become one number. */
+    public enum Aggregation {
+        /** mean over each sequence's tokens, then over sequences (GRPO). */
+        SEQUENCE_MEAN,
+        /** sum over all tokens / number of tokens (DAPO's token-level loss; TRL "bnpo"). */
+        TOKEN_MEAN,
+        /** sum over all tokens / (N · max completion length) (Dr. GRPO's constant normaliser). */
+        CONSTANT
+    }
+
+    /** KL estimators of KL(π ‖ π_ref) per token, from x = log π_ref − log π (Schulman 2020). */
+    public enum KlEstimator {
+        /** k1 = −x = log π − log π_ref (unbiased, high variance, can be negative). */
+        K1,
+        /** k2 = x² / 2. */
+        K2,
+        /** k3 = exp(x) − x − 1 (unbiased, non-negative; GRPO's choice). */
+        K3
+    }
+
+    public static Tensor kl(Tensor logp, Tensor refLogp, KlEstimator k) {
+        Tensor x = refLogp.sub(logp);
+        return switch (k) {
+            case K1 -> x.neg();
+            case K2 -> x.pow(Torch.s(2.0)).mul(Torch.s(0.5));
+            case K3 -> torch.exp(x).sub(x).sub(Torch.s(1.0));
+        };
+    }
+
+    /** The loss and detached diagnostics: the share of tokens whose ratio was clipped. */
+    public record Out(Tensor loss, double clipFraction, double lowClipFraction, double highClipFraction) {}
+
+    /**
+     * PPO-style clipped surrogate (Schulman et al. 2017) with asymmetric clipping (DAPO's clip-higher):
+     * per token −min(ρ·A, clip(ρ, 1 − ε_low, 1 + ε_high)·A) (+ β·KL), ρ = exp(log π − log π_old).
+     * With {@code sequenceRatio} the ratio is GSPO's (Zheng et al. 2025): exp(mean_t(log π − log π_old)) per sequence.
+     *
+     * @param advantages (N) one advantage per sequence (outcome reward), or (N, T) per token
+     * @param perTokenKl (N, T) β-free KL term, or null when β = 0
+     */
+    public static Out clippedSurrogate(Tensor logp, Tensor oldLogp, Tensor advantages, Tensor mask, double epsLow, double epsHigh,
+                                       boolean sequenceRatio, Tensor perTokenKl, double beta, Aggregation agg, int maxLength) {
+        Tensor logRatio = logp.sub(oldLogp);
+        if (sequenceRatio) {
+            Tensor count = mask.sum(new long[]{1}, true, new ScalarTypeOptional()).clamp_min(Torch.s(1.0));
+            logRatio = logRatio.mul(mask).sum(new long[]{1}, true, new ScalarTypeOptional()).div(count);   // (N, 1)
+        }
+        Tensor ratio = torch.exp(logRatio);
+        Tensor adv = advantages.dim() == 1 ? advantages.unsqueeze(1) : advantages;
+        Tensor clipped = ratio.clamp(new org.bytedeco.pytorch.ScalarOptional(Torch.s(1 - epsLow)), new org.bytedeco.pytorch.ScalarOptional(Torch.s(1 + epsHigh)));
+        Tensor perToken = torch.min(ratio.mul(adv), clipped.mul(adv)).neg();
+        if (perToken.size(1) == 1) perToken = perToken.expand(mask.size(0), mask.size(1));
+        if (perTokenKl != null && beta != 0) perToken = perToken.add(perTokenKl.mul(Torch.s(beta)));
+        Tensor loss = switch (agg) {
+            case SEQUENCE_MEAN -> perToken.mul(mask).sum(new long[]{1}, false, new ScalarTypeOptional())
+                    .div(mask.sum(new long[]{1}, false, new ScalarTypeOptional()).clamp_min(Torch.s(1.0))).mean();
+            case TOKEN_MEAN -> perToken.mul(mask).sum().div(mask.sum().clamp_min(Torch.s(1.0)));
+            case CONSTANT -> perToken.mul(mask).sum().div(Torch.s((double) mask.size(0) * maxLength));
+        };
+        // diagnostics: low clip where ρ < 1 − ε_low and A < 0; high clip where ρ > 1 + ε_high and A > 0
+        double tokens = Math.max(1, Torch.item(mask.sum()));
+        Tensor r = ratio.detach().expand(mask.size(0), mask.size(1)), a = adv.detach().expand(mask.size(0), mask.size(1));
+        double low = Torch.item(r.lt(Torch.s(1 - epsLow)).logical_and(a.lt(Torch.s(0.0))).to(ScalarType.Float).mul(mask).sum()) / tokens;
+        double high = Torch.item(r.gt(Torch.s(1 + epsHigh)).logical_and(a.gt(Torch.s(0.0))).to(ScalarType.Float).mul(mask).sum()) / tokens;
+        return new Out(loss, low + high, low, high);
+    }
+}

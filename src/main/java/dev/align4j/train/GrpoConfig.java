@@ -1,0 +1,49 @@
+package dev.align4j.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
+import dev.align4j.core.UserError;
+import dev.align4j.loss.PolicyLoss;
+
+/**
+ * GRPO-family hyper-parameters.
+ *
+ * @param steps             rollout + update rounds
+ * @param promptsPerStep    prompts sampled per round (B)
+ * @param groupSize         completions per prompt (G)
+ * @param maxNewTokens      generation budget per completion
+ * @param temperature       sampling temperature of the rollouts
+ * @param updatesPerRollout optimizer steps on each rollout batch (μ); above 1 the old-policy log-probs are kept for the ratio
+ * @param epsLow, epsHigh   clip range [1 − ε_low, 1 + ε_high] (DAPO's clip-higher: ε_high &gt; ε_low)
+ * @param beta              KL coefficient; 0 skips the reference model entirely
+ * @param kl                KL estimator (k3 in GRPO)
+ * @param estimator         GRPO (group-normalised) or RLOO (leave-one-out baseline)
+ * @param scale             GROUP, BATCH or NONE (Dr. GRPO) scaling of GRPO advantages
+ * @param aggregation       SEQUENCE_MEAN (GRPO), TOKEN_MEAN (DAPO) or CONSTANT (Dr. GRPO)
+ * @param sequenceRatio     GSPO's sequence-level importance ratio
+ * @param dynamicSampling   drop groups whose rewards are all equal (DAPO)
+ */
+public record GrpoConfig(int steps, int promptsPerStep, int groupSize, int maxNewTokens, double temperature, int updatesPerRollout,
+                         double lr, double weightDecay, int warmupSteps, double maxGradNorm, double epsLow, double epsHigh, double beta,
+                         PolicyLoss.KlEstimator kl, Estimator estimator, Advantages.Scale scale, PolicyLoss.Aggregation aggregation,
+                         boolean sequenceRatio, boolean dynamicSampling, int evalEvery, int saveEvery, int keep, long seed) {
+    public enum Estimator { GRPO, RLOO }
+
+    public GrpoConfig {
+        UserError.check(steps >= 1 && promptsPerStep >= 1, "steps and prompts-per-step must be >= 1");
+        UserError.check(groupSize >= 2, "group-size must be >= 2 (advantages compare completions of one prompt): %s", groupSize);
+        UserError.check(maxNewTokens >= 1, "max-new-tokens must be >= 1: %s", maxNewTokens);
+        UserError.check(temperature > 0, "temperature must be > 0 for rollouts: %s", temperature);
+        UserError.check(updatesPerRollout >= 1, "updates-per-rollout must be >= 1: %s", updatesPerRollout);
+        UserError.check(lr > 0 && lr < 1, "lr must be in (0, 1): %s", lr);
+        UserError.check(epsLow >= 0 && epsLow < 1 && epsHigh >= 0, "clip epsilons must satisfy 0 <= eps-low < 1 and eps-high >= 0");
+        UserError.check(beta >= 0, "beta must be >= 0: %s", beta);
+    }
+
+    public static GrpoConfig defaults() {
+        return new GrpoConfig(200, 16, 8, 16, 1.0, 1, 1e-4, 0, 10, 1.0, 0.2, 0.2, 0.0, PolicyLoss.KlEstimator.K3,
+                Estimator.GRPO, Advantages.Scale.GROUP, PolicyLoss.Aggregation.SEQUENCE_MEAN, false, false, 0, 0, 2, 0);
+    }
+
+    public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
+}
