@@ -74,6 +74,7 @@ public final class DpoTrainer {
         long bcoCount = 0;
         Path lastCkpt = null;
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
+        StepEnd end = new StepEnd("dpo", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -140,9 +141,7 @@ public final class DpoTrainer {
                     }
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!Double.isFinite(m.get("loss")) || !Double.isFinite(gradNorm))
-                    throw new UserError("dpo: non-finite loss or gradient at step " + step + "; last good checkpoint: "
-                            + (lastCkpt == null ? "none" : lastCkpt) + ". Try a lower --lr or a larger --beta.");
+                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
                 opt.step(lr);
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
@@ -150,18 +149,10 @@ public final class DpoTrainer {
                 m.put("epoch", order.epoch(step * cfg.gradAccum()));
                 lastLoss = m.get("loss");
                 lastAcc = m.get("rewards/accuracies");
-                if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("dpo", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/dpo", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "dpo");
-                    state.put("optimizer_steps", opt.steps());
-                    state.put("bco_delta", bcoDelta);
-                    state.put("bco_count", bcoCount);
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, policy, tok, opt, state, cfg.keep());
-                }
+                ObjectNode extra = Json.object();
+                extra.put("bco_delta", bcoDelta);
+                extra.put("bco_count", bcoCount);
+                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, extra, lastCkpt);
             }
         }
         policy.requiresGrad(false);

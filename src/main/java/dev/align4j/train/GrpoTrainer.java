@@ -40,6 +40,7 @@ public final class GrpoTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps() * cfg.updatesPerRollout(), 0.1);
         Path lastCkpt = null;
         double lastReward = Double.NaN;
+        StepEnd end = new StepEnd("grpo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         policy.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
@@ -126,8 +127,7 @@ public final class GrpoTrainer {
                                 if (klT != null) kl += Torch.item(klT.detach().mul(mask).sum()) / tokens / cfg.updatesPerRollout();
                             }
                             gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                            if (!Double.isFinite(loss) || !Double.isFinite(gradNorm))
-                                throw new UserError("grpo: non-finite loss or gradient at step " + step + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt));
+                            end.checkFinite(step, loss, gradNorm, lastCkpt);
                             opt.step(schedule.at((step - 1) * cfg.updatesPerRollout() + it + 1));
                             opt.zeroGrad();
                         }
@@ -140,16 +140,7 @@ public final class GrpoTrainer {
                     }
                 }
                 m.put("learning_rate", schedule.at(step * cfg.updatesPerRollout()));
-                metrics.log("grpo", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/grpo", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "grpo");
-                    state.put("optimizer_steps", opt.steps());
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, policy, tok, opt, state, cfg.keep());
-                }
+                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, null, lastCkpt);
             }
         }
         return new Result(lastReward, lastCkpt);

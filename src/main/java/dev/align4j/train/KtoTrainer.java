@@ -50,6 +50,7 @@ public final class KtoTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
+        StepEnd end = new StepEnd("kto", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -89,23 +90,13 @@ public final class KtoTrainer {
                     if (nc > 0 && nr > 0) m.put("rewards/margins", rc / nc - rr / nr);
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!Double.isFinite(m.get("loss")) || !Double.isFinite(gradNorm))
-                    throw new UserError("kto: non-finite loss or gradient at step " + step + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt));
+                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
                 opt.step(lr);
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);
                 lastLoss = m.get("loss");
-                if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("kto", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/kto", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "kto");
-                    state.put("optimizer_steps", opt.steps());
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, policy, tok, opt, state, cfg.keep());
-                }
+                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, null, lastCkpt);
             }
         }
         policy.requiresGrad(false);

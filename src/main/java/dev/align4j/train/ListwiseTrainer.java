@@ -69,6 +69,7 @@ public final class ListwiseTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
+        StepEnd end = new StepEnd("listwise", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -116,23 +117,13 @@ public final class ListwiseTrainer {
                     m.put("rewards/accuracies", pairs == 0 ? 0 : agree / pairs);
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!Double.isFinite(m.get("loss")) || !Double.isFinite(gradNorm))
-                    throw new UserError("listwise: non-finite loss or gradient at step " + step + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt));
+                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
                 opt.step(lr);
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);
                 lastLoss = m.get("loss");
-                if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("listwise", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/listwise", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "listwise");
-                    state.put("optimizer_steps", opt.steps());
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, policy, tok, opt, state, cfg.keep());
-                }
+                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, null, lastCkpt);
             }
         }
         policy.requiresGrad(false);

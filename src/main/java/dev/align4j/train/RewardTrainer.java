@@ -45,6 +45,7 @@ public final class RewardTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
+        StepEnd end = new StepEnd("reward", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         try (AdamW opt = new AdamW(rm.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -64,24 +65,14 @@ public final class RewardTrainer {
                     m.put("rewards/rejected", Torch.item(r[1].mean()));
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!Double.isFinite(m.get("loss")) || !Double.isFinite(gradNorm))
-                    throw new UserError("reward: non-finite loss or gradient at step " + step + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt));
+                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
                 opt.step(lr);
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);
                 lastLoss = m.get("loss");
                 lastAcc = m.get("accuracy");
-                if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("reward", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/reward", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "reward");
-                    state.put("optimizer_steps", opt.steps());
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, rm, tok, opt, state, cfg.keep());
-                }
+                lastCkpt = end.finish(step, start + 1, m, rm, tok, opt, null, lastCkpt);
             }
         }
         rm.requiresGrad(false);

@@ -54,6 +54,7 @@ public final class SftTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
+        StepEnd end = new StepEnd("sft", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
         try (AdamW opt = new AdamW(model.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -80,9 +81,7 @@ public final class SftTrainer {
                     }
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!Double.isFinite(loss) || !Double.isFinite(gradNorm))
-                    throw new UserError("sft: non-finite loss or gradient at step " + step + " (loss " + loss + ", grad_norm " + gradNorm
-                            + "); last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt) + ". Try a lower --lr.");
+                end.checkFinite(step, loss, gradNorm, lastCkpt);
                 opt.step(lr);
                 opt.zeroGrad();
                 tokens += stepTokens;
@@ -93,16 +92,7 @@ public final class SftTrainer {
                 m.put("learning_rate", lr);
                 m.put("epoch", order.epoch(step * cfg.gradAccum()));
                 m.put("tokens_per_s", tokens / ((System.nanoTime() - t0) / 1e9));
-                if (step % 10 == 0 || step == cfg.steps() || step == start + 1) metrics.log("sft", step, m);
-                if (eval != null && ((cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps()))
-                    metrics.log("eval/sft", step, eval.evaluate(step));
-                if (output != null && ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps())) {
-                    ObjectNode state = Json.object();
-                    state.put("trainer", "sft");
-                    state.put("optimizer_steps", opt.steps());
-                    state.set("config", cfg.toJson());
-                    lastCkpt = Checkpoints.save(output, step, model, tok, opt, state, cfg.keep());
-                }
+                lastCkpt = end.finish(step, start + 1, m, model, tok, opt, null, lastCkpt);
             }
         }
         model.requiresGrad(false);
