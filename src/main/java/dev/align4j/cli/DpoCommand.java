@@ -60,7 +60,7 @@ final class DpoCommand implements Callable<Integer> {
         DpoConfig cfg = new DpoConfig(loss.stream().map(PreferenceLoss.Variant::parse).toList(), lossWeights, beta, labelSmoothing, rpoAlpha,
                 SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()), f.gradAccum, SftCommand.or(f.lr, d.lr()),
                 SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()), f.maxGradNorm, f.maxLength,
-                f.evalEvery, f.saveEvery, f.keep, f.seed);
+                f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = task == null ? null : Task.byName(task);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             List<PreferencePair> rows;

@@ -61,7 +61,7 @@ final class GrpoCommand implements Callable<Integer> {
                 SftCommand.or(f.lr, 1e-4), SftCommand.or(f.weightDecay, 0.0), SftCommand.or(f.warmupSteps, 5), f.maxGradNorm,
                 epsLow, epsHigh, beta, en(PolicyLoss.KlEstimator.class, kl, "--kl"), en(GrpoConfig.Estimator.class, estimator, "--estimator"),
                 en(Advantages.Scale.class, scale, "--scale"), en(PolicyLoss.Aggregation.class, aggregation, "--aggregation"),
-                sequenceRatio, dynamicSampling, f.evalEvery, f.saveEvery, f.keep, f.seed);
+                sequenceRatio, dynamicSampling, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = Task.byName(task);
         List<Task.Example> train = t.examples(Task.Split.TRAIN, 20_000, f.seed), test = t.examples(Task.Split.TEST, f.evalPrompts, f.seed + 1);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);

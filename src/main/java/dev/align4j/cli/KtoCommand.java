@@ -48,7 +48,7 @@ final class KtoCommand implements Callable<Integer> {
         KtoConfig d = KtoConfig.defaults();
         KtoConfig cfg = new KtoConfig(beta, desirableWeight, undesirableWeight, SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()),
                 SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
-                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed);
+                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = task == null ? null : Task.byName(task);
         List<UnpairedExample> rows;
         if (t != null) rows = TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed);

@@ -37,7 +37,7 @@ final class ListwiseCommand implements Callable<Integer> {
     public Integer call() {
         ListwiseConfig cfg = new ListwiseConfig(ListwiseLoss.Variant.parse(loss), beta, nllWeight, SftCommand.or(f.steps, 300),
                 SftCommand.or(f.batchSize, 8), SftCommand.or(f.lr, 5e-5), SftCommand.or(f.weightDecay, 0.0), SftCommand.or(f.warmupSteps, 20),
-                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed);
+                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Jsonl.Read<RankedList> read = RankedList.read(data, f.skipInvalid);
         if (read.skipped() > 0) System.err.println("listwise: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
         if (f.model == null && f.init == null) throw new UserError("give --model DIR or --init SIZE");

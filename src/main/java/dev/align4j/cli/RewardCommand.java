@@ -42,7 +42,7 @@ final class RewardCommand implements Callable<Integer> {
         RewardConfig d = RewardConfig.defaults();
         RewardConfig cfg = new RewardConfig(center, SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()),
                 SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
-                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed);
+                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = task == null ? null : Task.byName(task);
         List<PreferencePair> heldOut = t == null ? null : TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);

@@ -39,7 +39,7 @@ final class SftCommand implements Callable<Integer> {
         SftConfig d = SftConfig.defaults();
         SftConfig cfg = new SftConfig(or(f.steps, d.steps()), or(f.batchSize, d.batchSize()), f.gradAccum, or(f.lr, d.lr()),
                 or(f.weightDecay, d.weightDecay()), or(f.warmupSteps, d.warmupSteps()), f.maxGradNorm, f.maxLength,
-                f.evalEvery, f.saveEvery, f.keep, f.seed);
+                f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = task == null ? null : Task.byName(task);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             List<SftExample> rows;

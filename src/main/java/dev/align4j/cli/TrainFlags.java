@@ -53,6 +53,20 @@ final class TrainFlags {
     Path resume;
     @Option(names = "--skip-invalid", description = "Skip (and count) malformed dataset lines instead of stopping.")
     boolean skipInvalid;
+    @Option(names = "--on-nan", defaultValue = "stop", converter = NonFiniteConverter.class,
+            description = "When a loss or gradient is NaN/Inf: stop (naming the last good checkpoint) or skip the step (default: ${DEFAULT-VALUE}).")
+    dev.align4j.train.NonFinite onNonFinite;
+
+    static final class NonFiniteConverter implements picocli.CommandLine.ITypeConverter<dev.align4j.train.NonFinite> {
+        public dev.align4j.train.NonFinite convert(String v) {
+            return switch (v.toLowerCase()) {
+                case "stop" -> dev.align4j.train.NonFinite.STOP;
+                case "skip" -> dev.align4j.train.NonFinite.SKIP;
+                default -> throw new picocli.CommandLine.TypeConversionException("expected stop or skip, got '" + v + "'");
+            };
+        }
+    }
+
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
     int threads;
     @Option(names = "--debug", description = "Print stack traces.")

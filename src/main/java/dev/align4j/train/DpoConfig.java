@@ -20,8 +20,9 @@ import java.util.List;
  */
 public record DpoConfig(List<PreferenceLoss.Variant> losses, List<Double> lossWeights, double beta, double labelSmoothing,
                         double rpoAlpha, int steps, int batchSize, int gradAccum, double lr, double weightDecay, int warmupSteps,
-                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed) {
+                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
     public DpoConfig {
+        onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         losses = List.copyOf(losses);
         lossWeights = lossWeights == null ? List.of() : List.copyOf(lossWeights);
         UserError.check(!losses.isEmpty(), "--loss needs at least one variant");
@@ -39,7 +40,7 @@ public record DpoConfig(List<PreferenceLoss.Variant> losses, List<Double> lossWe
 
     public static DpoConfig defaults() {
         return new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 300, 32, 1, 5e-5, 0.0, 20, 1.0,
-                256, 0, 0, 2, 0);
+                256, 0, 0, 2, 0, NonFinite.STOP);
     }
 
     public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }

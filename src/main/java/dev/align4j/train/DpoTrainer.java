@@ -74,7 +74,7 @@ public final class DpoTrainer {
         long bcoCount = 0;
         Path lastCkpt = null;
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
-        StepEnd end = new StepEnd("dpo", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("dpo", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -141,8 +141,7 @@ public final class DpoTrainer {
                     }
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
-                opt.step(lr);
+                if (!end.skip(step, m.get("loss"), gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);

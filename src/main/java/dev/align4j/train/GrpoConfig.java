@@ -26,10 +26,11 @@ import dev.align4j.loss.PolicyLoss;
 public record GrpoConfig(int steps, int promptsPerStep, int groupSize, int maxNewTokens, double temperature, int updatesPerRollout,
                          double lr, double weightDecay, int warmupSteps, double maxGradNorm, double epsLow, double epsHigh, double beta,
                          PolicyLoss.KlEstimator kl, Estimator estimator, Advantages.Scale scale, PolicyLoss.Aggregation aggregation,
-                         boolean sequenceRatio, boolean dynamicSampling, int evalEvery, int saveEvery, int keep, long seed) {
+                         boolean sequenceRatio, boolean dynamicSampling, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
     public enum Estimator { GRPO, RLOO }
 
     public GrpoConfig {
+        onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         UserError.check(steps >= 1 && promptsPerStep >= 1, "steps and prompts-per-step must be >= 1");
         UserError.check(groupSize >= 2, "group-size must be >= 2 (advantages compare completions of one prompt): %s", groupSize);
         UserError.check(maxNewTokens >= 1, "max-new-tokens must be >= 1: %s", maxNewTokens);
@@ -42,7 +43,7 @@ public record GrpoConfig(int steps, int promptsPerStep, int groupSize, int maxNe
 
     public static GrpoConfig defaults() {
         return new GrpoConfig(200, 16, 8, 16, 1.0, 1, 1e-4, 0, 10, 1.0, 0.2, 0.2, 0.0, PolicyLoss.KlEstimator.K3,
-                Estimator.GRPO, Advantages.Scale.GROUP, PolicyLoss.Aggregation.SEQUENCE_MEAN, false, false, 0, 0, 2, 0);
+                Estimator.GRPO, Advantages.Scale.GROUP, PolicyLoss.Aggregation.SEQUENCE_MEAN, false, false, 0, 0, 2, 0, NonFinite.STOP);
     }
 
     public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }

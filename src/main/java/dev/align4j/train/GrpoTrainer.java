@@ -40,7 +40,7 @@ public final class GrpoTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps() * cfg.updatesPerRollout(), 0.1);
         Path lastCkpt = null;
         double lastReward = Double.NaN;
-        StepEnd end = new StepEnd("grpo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("grpo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         policy.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
@@ -127,8 +127,7 @@ public final class GrpoTrainer {
                                 if (klT != null) kl += Torch.item(klT.detach().mul(mask).sum()) / tokens / cfg.updatesPerRollout();
                             }
                             gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                            end.checkFinite(step, loss, gradNorm, lastCkpt);
-                            opt.step(schedule.at((step - 1) * cfg.updatesPerRollout() + it + 1));
+                            if (!end.skip(step, loss, gradNorm, lastCkpt)) opt.step(schedule.at((step - 1) * cfg.updatesPerRollout() + it + 1));   // a skipped step only drops its gradients
                             opt.zeroGrad();
                         }
                         policy.requiresGrad(false);

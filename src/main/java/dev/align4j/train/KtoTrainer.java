@@ -50,7 +50,7 @@ public final class KtoTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
-        StepEnd end = new StepEnd("kto", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("kto", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -90,8 +90,7 @@ public final class KtoTrainer {
                     if (nc > 0 && nr > 0) m.put("rewards/margins", rc / nc - rr / nr);
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
-                opt.step(lr);
+                if (!end.skip(step, m.get("loss"), gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);

@@ -15,8 +15,9 @@ import dev.align4j.loss.ListwiseLoss;
  */
 public record ListwiseConfig(ListwiseLoss.Variant loss, double beta, double nllWeight, int steps, int batchSize, double lr,
                              double weightDecay, int warmupSteps, double maxGradNorm, int maxLength, int evalEvery, int saveEvery,
-                             int keep, long seed) {
+                             int keep, long seed, NonFinite onNonFinite) {
     public ListwiseConfig {
+        onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         UserError.check(beta > 0, "beta must be > 0: %s", beta);
         UserError.check(nllWeight >= 0, "nll-weight must be >= 0: %s", nllWeight);
         UserError.check(steps >= 1 && batchSize >= 1, "steps and batch-size must be >= 1");

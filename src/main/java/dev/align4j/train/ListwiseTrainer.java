@@ -69,7 +69,7 @@ public final class ListwiseTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
-        StepEnd end = new StepEnd("listwise", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("listwise", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -117,8 +117,7 @@ public final class ListwiseTrainer {
                     m.put("rewards/accuracies", pairs == 0 ? 0 : agree / pairs);
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
-                opt.step(lr);
+                if (!end.skip(step, m.get("loss"), gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);

@@ -82,7 +82,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             List<SftExample> demos = SftExample.fromTask(t, 20_000, demoErrorRate, seed);
             System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
             SftConfig sft = new SftConfig(sftSteps, sftBatch, 1, sftLr, 0.01, Math.min(50, sftSteps / 10), 1.0, 64,
-                    Math.max(1, sftSteps / 4), 0, 1, seed);
+                    Math.max(1, sftSteps / 4), 0, 1, seed, NonFinite.STOP);
             SftTrainer.train(policy, tok, demos, sft, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
             HfModel.save(out.resolve("sft"), policy, tok);
             stages.add(evaluate("sft", policy, tok, t, test, metrics, sftSteps, s0));
@@ -105,7 +105,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                 // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
                 // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
                 DpoConfig dpo = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), beta, 0, 1.0, dpoSteps, dpoBatch, 1, dpoLr,
-                        0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed);
+                        0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP);
                 long offset = sftSteps;
                 try (LlamaModel reference = policy.copy(ScalarType.Float)) {
                     DpoTrainer.train(policy, reference, tok, pairs, dpo, null, metrics,

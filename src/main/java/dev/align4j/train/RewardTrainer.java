@@ -45,7 +45,7 @@ public final class RewardTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
-        StepEnd end = new StepEnd("reward", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("reward", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(rm.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -65,8 +65,7 @@ public final class RewardTrainer {
                     m.put("rewards/rejected", Torch.item(r[1].mean()));
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                end.checkFinite(step, m.get("loss"), gradNorm, lastCkpt);
-                opt.step(lr);
+                if (!end.skip(step, m.get("loss"), gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
                 opt.zeroGrad();
                 m.put("grad_norm", gradNorm);
                 m.put("learning_rate", lr);

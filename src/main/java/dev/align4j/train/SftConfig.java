@@ -21,8 +21,9 @@ import dev.align4j.core.UserError;
  * @param seed         data order and initialisation
  */
 public record SftConfig(int steps, int batchSize, int gradAccum, double lr, double weightDecay, int warmupSteps,
-                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed) {
+                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
     public SftConfig {
+        onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         UserError.check(steps >= 1, "steps must be >= 1: %s", steps);
         UserError.check(batchSize >= 1, "batch-size must be >= 1: %s", batchSize);
         UserError.check(gradAccum >= 1, "grad-accum must be >= 1: %s", gradAccum);
@@ -35,7 +36,7 @@ public record SftConfig(int steps, int batchSize, int gradAccum, double lr, doub
     }
 
     public static SftConfig defaults() {
-        return new SftConfig(1000, 32, 1, 1e-3, 0.01, 50, 1.0, 256, 0, 0, 2, 0);
+        return new SftConfig(1000, 32, 1, 1e-3, 0.01, 50, 1.0, 256, 0, 0, 2, 0, NonFinite.STOP);
     }
 
     public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }

@@ -54,7 +54,7 @@ public final class SftTrainer {
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
         Path lastCkpt = null;
         double lastLoss = Double.NaN;
-        StepEnd end = new StepEnd("sft", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson());
+        StepEnd end = new StepEnd("sft", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(model.parameters(), cfg.weightDecay())) {
             long start = 0;
             Path from = output == null ? null : Checkpoints.resolve(output, resume);
@@ -81,8 +81,7 @@ public final class SftTrainer {
                     }
                 }
                 double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                end.checkFinite(step, loss, gradNorm, lastCkpt);
-                opt.step(lr);
+                if (!end.skip(step, loss, gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
                 opt.zeroGrad();
                 tokens += stepTokens;
                 lastLoss = loss;

@@ -20,13 +20,29 @@ import java.util.Map;
  * @param logEvery  log every N steps (and the first and last)
  * @param evalEvery evaluate every N steps (0 = at the end only)
  * @param saveEvery checkpoint every N steps (0 = at the end only)
+ * @param policy    stop or skip on a non-finite loss / gradient norm
+ * @param skipped   a one-element counter of skipped steps, logged as {@code skipped_steps}
  */
 record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int saveEvery, int keep, Path output, Metrics metrics,
-               SftTrainer.EvalHook eval, ObjectNode config) {
+               SftTrainer.EvalHook eval, ObjectNode config, NonFinite policy, long[] skipped) {
 
-    /** Throws a user error for a non-finite loss or gradient norm. */
-    void checkFinite(long step, double loss, double gradNorm, Path lastCheckpoint) {
-        if (Double.isFinite(loss) && Double.isFinite(gradNorm)) return;
+    StepEnd(String trainer, long steps, int logEvery, int evalEvery, int saveEvery, int keep, Path output, Metrics metrics,
+            SftTrainer.EvalHook eval, ObjectNode config, NonFinite policy) {
+        this(trainer, steps, logEvery, evalEvery, saveEvery, keep, output, metrics, eval, config, policy, new long[1]);
+    }
+
+    /**
+     * True when this step must be skipped: its loss or gradient norm is NaN/Inf and the policy is SKIP
+     * (the caller then drops the gradients). With STOP a user error names the last good checkpoint.
+     */
+    boolean skip(long step, double loss, double gradNorm, Path lastCheckpoint) {
+        if (Double.isFinite(loss) && Double.isFinite(gradNorm)) return false;
+        if (policy == NonFinite.SKIP) {
+            skipped[0]++;
+            System.err.println(trainer + ": step " + step + " skipped: non-finite loss or gradient (loss " + loss + ", grad_norm " + gradNorm
+                    + "); " + skipped[0] + " skipped so far");
+            return true;
+        }
         throw new UserError(trainer + ": non-finite loss or gradient at step " + step + " (loss " + loss + ", grad_norm " + gradNorm
                 + "); last good checkpoint: " + (lastCheckpoint == null ? "none" : lastCheckpoint) + ". Try a lower --lr.");
     }
@@ -36,12 +52,14 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
      * {@code extra} adds trainer-specific resume state. Returns the newest checkpoint (or {@code last}).
      */
     Path finish(long step, long firstStep, Map<String, Double> m, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode extra, Path last) {
+        if (skipped[0] > 0) m.put("skipped_steps", (double) skipped[0]);
         if (step % logEvery == 0 || step == steps || step == firstStep) metrics.log(trainer, step, m);
         if (eval != null && ((evalEvery > 0 && step % evalEvery == 0) || step == steps)) metrics.log("eval/" + trainer, step, eval.evaluate(step));
         if (output != null && ((saveEvery > 0 && step % saveEvery == 0) || step == steps)) {
             ObjectNode state = Json.object();
             state.put("trainer", trainer);
             state.put("optimizer_steps", opt.steps());
+            state.put("skipped_steps", skipped[0]);
             if (extra != null) state.setAll(extra);
             state.set("config", config);
             return Checkpoints.save(output, step, model, tok, opt, state, keep);

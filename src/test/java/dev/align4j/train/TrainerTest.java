@@ -50,7 +50,7 @@ class TrainerTest {
         try (LlamaModel m = nano(1)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            SftConfig cfg = new SftConfig(30, 16, 2, 1e-2, 0.01, 3, 1.0, 32, 0, 0, 1, 0);
+            SftConfig cfg = new SftConfig(30, 16, 2, 1e-2, 0.01, 3, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
             SftTrainer.Result r = SftTrainer.train(m, tok, copyTask(), cfg, null, metrics, null, null);
             double[][] loss = metrics.series("sft", "loss");
             assertTrue(Double.isFinite(r.finalLoss()));
@@ -62,7 +62,7 @@ class TrainerTest {
     @Test
     void sftResumeFromACheckpointEndsWithTheSameWeights() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        SftConfig full = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 0, 6, 3, 3);
+        SftConfig full = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 0, 6, 3, 3, dev.align4j.train.NonFinite.STOP);
         Map<String, float[]> uninterrupted;
         try (LlamaModel m = nano(2)) {
             SftTrainer.train(m, tok, copyTask(), full, dir.resolve("a"), Metrics.inMemory().quiet(true), null, null);
@@ -70,7 +70,7 @@ class TrainerTest {
         }
         // the same run crashes during step 7 (after checkpoint-6 was written); a fresh process resumes from it
         try (LlamaModel m = nano(2)) {
-            SftConfig crashing = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 1, 6, 3, 3);
+            SftConfig crashing = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 1, 6, 3, 3, dev.align4j.train.NonFinite.STOP);
             assertThrows(IllegalStateException.class, () -> SftTrainer.train(m, tok, copyTask(), crashing, dir.resolve("b"),
                     Metrics.inMemory().quiet(true), step -> { if (step == 7) throw new IllegalStateException("killed"); return Map.of(); }, null));
         }
@@ -106,7 +106,7 @@ class TrainerTest {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
                 DpoConfig cfg = new DpoConfig(List.of(v), List.of(), v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1,
-                        v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+                        v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
                 DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
                 double[][] margins = metrics.series("dpo", "rewards/margins");
                 double[][] loss = metrics.series("dpo", "loss");
@@ -135,7 +135,7 @@ class TrainerTest {
         try (LlamaModel m = nano(4); LlamaModel ref = m.copy(ScalarType.Float)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
             DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE), List.of(1.0, 0.5),
-                    0.1, 0, 1.0, 1, 16, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0);
+                    0.1, 0, 1.0, 1, 16, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
             DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
             Map<String, Double> row = metrics.rows().get(0).values();
             // step 1: policy = reference ⇒ h = 0 ⇒ sigmoid = log 2, hinge = 1 ⇒ 1·0.693147 + 0.5·1 + NLL
@@ -183,7 +183,7 @@ class TrainerTest {
         try (LlamaModel base = nano(5); LlamaModel rm = base.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(rm);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            RewardConfig cfg = new RewardConfig(0.01, 25, 16, 5e-3, 0, 2, 1.0, 32, 0, 0, 1, 0);
+            RewardConfig cfg = new RewardConfig(0.01, 25, 16, 5e-3, 0, 2, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
             RewardTrainer.train(rm, tok, pairs(), cfg, dir.resolve("rm"), metrics, null, null);
             double[][] acc = metrics.series("reward", "accuracy");
             double[][] loss = metrics.series("reward", "loss");
@@ -210,7 +210,7 @@ class TrainerTest {
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            KtoConfig cfg = new KtoConfig(0.1, 1.0, 1.0, 20, 16, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+            KtoConfig cfg = new KtoConfig(0.1, 1.0, 1.0, 20, 16, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
             KtoTrainer.train(m, ref, tok, data, cfg, null, metrics, null, null);
             double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
@@ -232,7 +232,7 @@ class TrainerTest {
             try (LlamaModel m = nano(7); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                ListwiseConfig cfg = new ListwiseConfig(v, 0.1, 1.0, 20, 8, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+                ListwiseConfig cfg = new ListwiseConfig(v, 0.1, 1.0, 20, 8, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
                 ListwiseTrainer.train(m, ref, tok, data, cfg, null, metrics, null, null);
                 double[][] loss = metrics.series("listwise", "loss"), acc = metrics.series("listwise", "rewards/accuracies");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
@@ -252,7 +252,7 @@ class TrainerTest {
         try (LlamaModel m = nano(8); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0);
+            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
             DpoTrainer.train(m, ref, tok, data, margins, 0.6, cfg, null, metrics, null, null);
             double[][] loss = metrics.series("dpo", "loss"), margin = metrics.series("dpo", "rewards/margins");
             // step 1: h = 0 ⇒ −log σ((0 − 0.05)/0.6) = log(1 + e^{0.083333}) = 0.735682
@@ -286,7 +286,7 @@ class TrainerTest {
                 Metrics metrics = Metrics.inMemory().quiet(true);
                 GrpoConfig cfg = new GrpoConfig(25, 4, 8, 4, 1.0, 2, 2e-2, 0, 0, 1.0, 0.2, 0.28, 0.01,
                         dev.align4j.loss.PolicyLoss.KlEstimator.K3, est, Advantages.Scale.GROUP, dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN,
-                        false, true, 0, 0, 1, 0);
+                        false, true, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
                 GrpoTrainer.train(m, ref, tok, task, prompts, cfg, null, metrics, null, null);
                 double[][] reward = metrics.series("grpo", "reward"), loss = metrics.series("grpo", "loss"), kl = metrics.series("grpo", "kl");
                 double early = (reward[0][1] + reward[1][1] + reward[2][1]) / 3, late = 0;
@@ -296,6 +296,28 @@ class TrainerTest {
                 assertTrue(kl[kl.length - 1][1] > 0, est + ": the policy moved away from the reference");
                 assertAllChanged(before, m);
             }
+        }
+    }
+
+    @Test
+    void nonFiniteStepsAreSkippedOrStopTheRun() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        try (LlamaModel m = nano(10)) {
+            try (NoGradGuard g = new NoGradGuard()) {
+                m.parameters().get("model.layers.0.mlp.up_proj.weight").fill_(Torch.s(Double.NaN));   // every loss is NaN now
+            }
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            SftConfig skip = new SftConfig(5, 4, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0, NonFinite.SKIP);
+            SftTrainer.train(m, tok, copyTask(), skip, null, metrics, null, null);
+            var last = metrics.rows().get(metrics.rows().size() - 1).values();
+            assertEquals(5.0, last.get("skipped_steps"), "every step was skipped and counted");
+            assertArrayEquals(before.get("model.norm.weight"), Torch.toFloats(m.parameters().get("model.norm.weight")), "no update was applied");
+
+            SftConfig stop = new SftConfig(5, 4, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0, NonFinite.STOP);
+            dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class,
+                    () -> SftTrainer.train(m, tok, copyTask(), stop, null, Metrics.inMemory().quiet(true), null, null));
+            assertTrue(e.getMessage().contains("non-finite") && e.getMessage().contains("last good checkpoint: none"), e.getMessage());
         }
     }
 }
