@@ -25,6 +25,7 @@ import java.util.concurrent.Callable;
 @Command(name = "dpo", description = {"Offline preference optimization with the DPO family.",
         "Data: --data FILE with prompt/chosen/rejected (or chosen/rejected sharing a prompt prefix), or --task NAME (annotated pairs).",
         "Losses: sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, discopop, sigmoid_norm;",
+        "reference-free: simpo (--simpo-gamma), cpo, orpo (lambda = --beta), which need no reference model;",
         "several combine as sum of --loss-weights x loss; --rpo-alpha adds NLL on chosen (RPO).",
         "Example: ./align4j dpo --model out/quickstart/sft --task arithmetic --loss sigmoid --beta 0.1 --output out/dpo"})
 final class DpoCommand implements Callable<Integer> {
@@ -46,6 +47,8 @@ final class DpoCommand implements Callable<Integer> {
     double labelSmoothing;
     @Option(names = "--rpo-alpha", defaultValue = "0", description = "Weight of NLL on chosen (RPO); 0 = off (default: ${DEFAULT-VALUE}).")
     double rpoAlpha;
+    @Option(names = "--simpo-gamma", defaultValue = "0.5", description = "SimPO target margin gamma (default: ${DEFAULT-VALUE}).")
+    double simpoGamma;
     @Option(names = "--modpo-weights", split = ",", description = "MODPO: one weight per objective (data needs chosen_scores / rejected_scores).")
     List<Double> modpoWeights;
     @Option(names = "--modpo-objective", defaultValue = "0", description = "MODPO: the objective k the pairs are labelled for (default: ${DEFAULT-VALUE}).")
@@ -60,7 +63,7 @@ final class DpoCommand implements Callable<Integer> {
         DpoConfig cfg = new DpoConfig(loss.stream().map(PreferenceLoss.Variant::parse).toList(), lossWeights, beta, labelSmoothing, rpoAlpha,
                 SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()), f.gradAccum, SftCommand.or(f.lr, d.lr()),
                 SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()), f.maxGradNorm, f.maxLength,
-                f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
+                f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite, simpoGamma);
         Task t = task == null ? null : Task.byName(task);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             List<PreferencePair> rows;
@@ -99,7 +102,8 @@ final class DpoCommand implements Callable<Integer> {
             TrainFlags.printConfig("dpo", cfg, f.output);
             System.err.printf("dpo: %d pairs, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             List<Task.Example> test = t == null ? null : t.examples(Task.Split.TEST, f.evalPrompts, f.seed + 1);
-            try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype)
+            boolean refFree = cfg.losses().stream().allMatch(PreferenceLoss.Variant::referenceFree) && modpoWeights == null;
+            try (LlamaModel ref = refFree ? null : refModel == null ? l.model().copy(l.model().dtype)
                     : HfModel.loadModel(refModel, HfModel.config(refModel), Torch.dtype(f.dtype))) {
                 DpoTrainer.train(l.model(), ref, l.tokenizer(), rows, margins, wk, cfg, f.output, metrics, t == null ? null : step -> {
                     Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);

@@ -40,7 +40,13 @@ public final class PreferenceLoss {
         /** DiscoPOP (Chris Lu et al. 2024): (1 − m)·(−log σ(βh)) + m·exp(−βh), m = σ(βh / τ), τ = 0.05. */
         DISCOPOP,
         /** Length-normalized DPO (LN-DPO): the SIGMOID loss on length-normalized log-probs. */
-        SIGMOID_NORM;
+        SIGMOID_NORM,
+        /** SimPO, reference-free: see {@link #simpo}. */
+        SIMPO,
+        /** CPO, reference-free: see {@link #cpo}. */
+        CPO,
+        /** ORPO, reference-free: see {@link #orpo}. */
+        ORPO;
 
         public static Variant parse(String s) {
             try {
@@ -53,6 +59,9 @@ public final class PreferenceLoss {
 
         /** Whether the variant reads length-normalized (mean) log-probs instead of sums. */
         public boolean lengthNormalized() { return this == IPO || this == SIGMOID_NORM; }
+
+        /** SimPO, CPO and ORPO need no reference model. */
+        public boolean referenceFree() { return this == SIMPO || this == CPO || this == ORPO; }
     }
 
     /** Loss per pair (B) and the detached implicit rewards. */
@@ -90,6 +99,7 @@ public final class PreferenceLoss {
             case SPPO_HARD -> a.sub(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)).add(r.add(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)));
             case APO_ZERO -> torch.sigmoid(a.mul(Torch.s(beta))).neg().add(Torch.s(1.0)).add(torch.sigmoid(r.mul(Torch.s(beta))));
             case APO_DOWN -> torch.sigmoid(a.mul(Torch.s(beta))).add(torch.sigmoid(bh).neg().add(Torch.s(1.0)));
+            case SIMPO, CPO, ORPO -> throw new IllegalArgumentException(v + " is reference-free: use simpo(), cpo() or orpo()");
             case DISCOPOP -> {
                 Tensor m = torch.sigmoid(bh.div(Torch.s(0.05)));
                 yield logsig(bh).neg().mul(m.neg().add(Torch.s(1.0))).add(torch.exp(bh.neg()).mul(m));

@@ -59,9 +59,11 @@ public final class TaskData {
         switch (format) {
             case "preference" -> preferencePairs(t, split, n, errorRate, temperature, seed).forEach(p -> rows.add(p.toJson()));
             case "multi" -> {
+                Map<String, String> answers = new HashMap<>();
+                for (Task.Example e : t.examples(split, n, seed)) answers.put(e.prompt(), e.answer());   // the prompts preferencePairs draws from
                 for (PreferencePair p : preferencePairs(t, split, n, errorRate, temperature, seed)) {
                     ObjectNode o = p.toJson();
-                    Task.Example e = new Task.Example(p.prompt(), answerOf(t, p.prompt(), split, seed));
+                    Task.Example e = new Task.Example(p.prompt(), answers.get(p.prompt()));
                     vector(o.putArray("chosen_scores"), t.rewards(e, p.chosen()));
                     vector(o.putArray("rejected_scores"), t.rewards(e, p.rejected()));
                     var names = o.putArray("objectives");
@@ -103,11 +105,6 @@ public final class TaskData {
             }
         }
         return rows;
-    }
-
-    private static String answerOf(Task t, String prompt, Task.Split split, long seed) {
-        for (Task.Example e : t.examples(split, 100_000, seed)) if (e.prompt().equals(prompt)) return e.answer();
-        return "";
     }
 
     private static void vector(ArrayNode a, double[] v) { for (double x : v) a.add(x); }

@@ -15,12 +15,13 @@ import java.util.List;
  * @param beta           temperature β: larger keeps the policy closer to the reference
  * @param labelSmoothing ε for cDPO / robust DPO / EXO (0 = off)
  * @param rpoAlpha       weight of the NLL-on-chosen term (RPO); 0 = off
+ * @param simpoGamma     SimPO's target margin γ (also ORPO's λ is {@code beta})
  * @param steps, batchSize, gradAccum, lr, weightDecay, warmupSteps, maxGradNorm, maxLength, evalEvery, saveEvery, keep, seed
  *                       as in {@link SftConfig}
  */
 public record DpoConfig(List<PreferenceLoss.Variant> losses, List<Double> lossWeights, double beta, double labelSmoothing,
                         double rpoAlpha, int steps, int batchSize, int gradAccum, double lr, double weightDecay, int warmupSteps,
-                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
+                        double maxGradNorm, int maxLength, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, double simpoGamma) {
     public DpoConfig {
         onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         losses = List.copyOf(losses);
@@ -40,7 +41,7 @@ public record DpoConfig(List<PreferenceLoss.Variant> losses, List<Double> lossWe
 
     public static DpoConfig defaults() {
         return new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 300, 32, 1, 5e-5, 0.0, 20, 1.0,
-                256, 0, 0, 2, 0, NonFinite.STOP);
+                256, 0, 0, 2, 0, NonFinite.STOP, 0.5);
     }
 
     public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }

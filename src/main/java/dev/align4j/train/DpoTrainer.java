@@ -65,7 +65,8 @@ public final class DpoTrainer {
         }
         if (dropped > 0) System.err.println("dpo: " + dropped + " pairs with an empty completion after truncation were skipped");
         if (rows.isEmpty()) throw new UserError("dpo: no trainable pairs");
-        RefLogps ref = referenceLogps(reference, rows, tok.padId, Math.max(cfg.batchSize(), 32));
+        boolean referenceFree = modpoMargins == null && cfg.losses().stream().allMatch(PreferenceLoss.Variant::referenceFree);
+        RefLogps ref = referenceFree ? zeros(rows.size()) : referenceLogps(reference, rows, tok.padId, Math.max(cfg.batchSize(), 32));
 
         policy.requiresGrad(true);
         Batches order = new Batches(rows.size(), cfg.batchSize(), cfg.seed());
@@ -111,6 +112,18 @@ public final class DpoTrainer {
                         }
                         for (int k = 0; k < cfg.losses().size() && modpoMargins == null; k++) {
                             PreferenceLoss.Variant v = cfg.losses().get(k);
+                            if (v.referenceFree()) {
+                                // implicit rewards of the reference-free family: β · mean log-prob (SimPO's reward)
+                                Tensor nllC = meanC.neg();                                   // (B) token-mean NLL of chosen
+                                Tensor lk = switch (v) {
+                                    case SIMPO -> PreferenceLoss.simpo(meanC, meanR, cfg.beta(), cfg.simpoGamma());
+                                    case CPO -> PreferenceLoss.cpo(sumC, sumR, nllC, cfg.beta());
+                                    default -> PreferenceLoss.orpo(meanC, meanR, nllC, cfg.beta())[0];
+                                };
+                                loss = loss == null ? lk.mean().mul(Torch.s(cfg.weight(k))) : loss.add(lk.mean().mul(Torch.s(cfg.weight(k))));
+                                if (chosenRewards == null) { chosenRewards = meanC.detach().mul(Torch.s(cfg.beta())); rejectedRewards = meanR.detach().mul(Torch.s(cfg.beta())); }
+                                continue;
+                            }
                             boolean norm = v.lengthNormalized();
                             PreferenceLoss.Out o = PreferenceLoss.compute(v, norm ? meanC : sumC, norm ? meanR : sumR,
                                     gather(norm ? ref.chosenMean : ref.chosenSum, idx), gather(norm ? ref.rejectedMean : ref.rejectedSum, idx),
@@ -156,6 +169,10 @@ public final class DpoTrainer {
         }
         policy.requiresGrad(false);
         return new Result(cfg.steps(), lastLoss, lastAcc, lastCkpt);
+    }
+
+    private static RefLogps zeros(int n) {
+        return new RefLogps(new float[n], new float[n], new float[n], new float[n]);
     }
 
     private static Tensor gather(float[] values, int[] idx) {

@@ -105,7 +105,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                 // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
                 // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
                 DpoConfig dpo = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), beta, 0, 1.0, dpoSteps, dpoBatch, 1, dpoLr,
-                        0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP);
+                        0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP, 0.5);
                 long offset = sftSteps;
                 try (LlamaModel reference = policy.copy(ScalarType.Float)) {
                     DpoTrainer.train(policy, reference, tok, pairs, dpo, null, metrics,

@@ -102,11 +102,12 @@ class TrainerTest {
     void dpoSeparatesChosenFromRejectedForEveryVariant() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         for (PreferenceLoss.Variant v : PreferenceLoss.Variant.values()) {
+            if (v.referenceFree()) continue;   // see referenceFreeLossesTrainWithoutAReference
             try (LlamaModel m = nano(3); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
                 DpoConfig cfg = new DpoConfig(List.of(v), List.of(), v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1,
-                        v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
+                        v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP, 0.5);
                 DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
                 double[][] margins = metrics.series("dpo", "rewards/margins");
                 double[][] loss = metrics.series("dpo", "loss");
@@ -135,7 +136,7 @@ class TrainerTest {
         try (LlamaModel m = nano(4); LlamaModel ref = m.copy(ScalarType.Float)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
             DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE), List.of(1.0, 0.5),
-                    0.1, 0, 1.0, 1, 16, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
+                    0.1, 0, 1.0, 1, 16, 1, 1e-3, 0, 0, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP, 0.5);
             DpoTrainer.train(m, ref, tok, pairs(), cfg, null, metrics, null, null);
             Map<String, Double> row = metrics.rows().get(0).values();
             // step 1: policy = reference ⇒ h = 0 ⇒ sigmoid = log 2, hinge = 1 ⇒ 1·0.693147 + 0.5·1 + NLL
@@ -252,7 +253,7 @@ class TrainerTest {
         try (LlamaModel m = nano(8); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
+            DpoConfig cfg = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), 0.1, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP, 0.5);
             DpoTrainer.train(m, ref, tok, data, margins, 0.6, cfg, null, metrics, null, null);
             double[][] loss = metrics.series("dpo", "loss"), margin = metrics.series("dpo", "rewards/margins");
             // step 1: h = 0 ⇒ −log σ((0 − 0.05)/0.6) = log(1 + e^{0.083333}) = 0.735682
@@ -318,6 +319,25 @@ class TrainerTest {
             dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class,
                     () -> SftTrainer.train(m, tok, copyTask(), stop, null, Metrics.inMemory().quiet(true), null, null));
             assertTrue(e.getMessage().contains("non-finite") && e.getMessage().contains("last good checkpoint: none"), e.getMessage());
+        }
+    }
+
+    @Test
+    void referenceFreeLossesTrainWithoutAReference() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        for (PreferenceLoss.Variant v : List.of(PreferenceLoss.Variant.SIMPO, PreferenceLoss.Variant.CPO, PreferenceLoss.Variant.ORPO)) {
+            try (LlamaModel m = nano(11)) {
+                Map<String, float[]> before = snapshot(m);
+                Metrics metrics = Metrics.inMemory().quiet(true);
+                DpoConfig cfg = new DpoConfig(List.of(v), List.of(), v == PreferenceLoss.Variant.ORPO ? 0.5 : 2.0, 0, 0, 20, 16, 1, 5e-3, 0, 2, 10.0,
+                        32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP, 0.5);
+                DpoTrainer.train(m, null, tok, pairs(), cfg, null, metrics, null, null);
+                double[][] loss = metrics.series("dpo", "loss"), acc = metrics.series("dpo", "rewards/accuracies");
+                assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
+                assertTrue(loss[loss.length - 1][1] < loss[0][1], v + ": loss fell");
+                assertTrue(acc[acc.length - 1][1] > 0.9, v + ": chosen mean log-prob above rejected for " + acc[acc.length - 1][1]);
+                assertAllChanged(before, m);
+            }
         }
     }
 }
