@@ -26,6 +26,8 @@ final class BenchCommand implements Callable<Integer> {
     int genTokens;
     @Option(names = "--repeats", defaultValue = "5", description = "Timed repeats per measurement; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
+    @Option(names = "--memory-steps", defaultValue = "500", description = "Training steps for the memory check; 0 = skip (default: ${DEFAULT-VALUE}).")
+    int memorySteps;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
@@ -37,8 +39,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
-        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3)
-                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats);
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0)
+                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps);
         var result = Bench.run(o);
         Json.write(output, result);
         System.out.println(Json.compact(result));

@@ -179,6 +179,12 @@ public final class Safetensors {
 
     /** Writes the tensors (in map order) as {@code dtype} (null keeps each tensor's dtype), atomically. */
     public static void write(Path file, Map<String, Tensor> tensors, ScalarType dtype, Map<String, String> metadata) {
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {   // converted copies die here
+            writeScoped(file, tensors, dtype, metadata);
+        }
+    }
+
+    private static void writeScoped(Path file, Map<String, Tensor> tensors, ScalarType dtype, Map<String, String> metadata) {
         Map<String, Tensor> conv = new LinkedHashMap<>();
         ObjectNode h = Json.object();
         ObjectNode meta = h.putObject("__metadata__");
