@@ -100,19 +100,22 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                                 + "simulated annotator (Bradley–Terry temperature %.2f) that agreed with the gold reward on %.1f%% of %d decidable pairs.",
                         pairs.size(), preferencePrompts, samplesPerPrompt, annotatorTemperature, 100 * agreement[0], (int) agreement[1]));
                 dev.align4j.data.Jsonl.write(out.resolve("preferences.jsonl"), pairs.stream().map(PreferencePair::toJson).toList());
-                if (pairs.isEmpty()) throw new UserError("quickstart: the SFT policy produced no distinct completions to compare; raise --sft-steps or --samples-per-prompt");
-                // 3. DPO from the SFT policy, which is also the reference
-                // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
-                // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
-                DpoConfig dpo = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), beta, 0, 1.0, dpoSteps, dpoBatch, 1, dpoLr,
-                        0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP, 0.5);
-                long offset = sftSteps;
-                try (LlamaModel reference = policy.copy(ScalarType.Float)) {
-                    DpoTrainer.train(policy, reference, tok, pairs, dpo, null, metrics,
-                            step -> evalMetrics(policy, tok, t, test, 100), null);
+                if (pairs.isEmpty()) {
+                    notes.add("DPO stage skipped: the SFT policy's samples gave no decidable preference pair (all ties on the gold reward). "
+                            + "Raise --sft-steps for a stronger SFT policy.");
+                    System.err.println("quickstart: no decidable preference pairs; DPO stage skipped (the report says so)");
+                } else {
+                    // 3. DPO from the SFT policy, which is also the reference.
+                    // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
+                    // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
+                    DpoConfig dpo = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), beta, 0, 1.0, dpoSteps, dpoBatch, 1, dpoLr,
+                            0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP, 0.5);
+                    try (LlamaModel reference = policy.copy(ScalarType.Float)) {
+                        DpoTrainer.train(policy, reference, tok, pairs, dpo, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
+                    }
+                    HfModel.save(out.resolve("dpo"), policy, tok);
+                    stages.add(evaluate("dpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps, d0));
                 }
-                HfModel.save(out.resolve("dpo"), policy, tok);
-                stages.add(evaluate("dpo", policy, tok, t, test, metrics, offset + dpoSteps, d0));
             }
             double total = (System.nanoTime() - t0) / 1e9;
             Map<String, String> facts = new LinkedHashMap<>();
