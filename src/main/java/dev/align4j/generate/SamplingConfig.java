@@ -30,8 +30,4 @@ public record SamplingConfig(int maxNewTokens, double temperature, int topK, dou
     public SamplingConfig withSeed(long s) {
         return new SamplingConfig(maxNewTokens, temperature, topK, topP, s, stopStrings);
     }
-
-    public SamplingConfig withTemperature(double t) {
-        return new SamplingConfig(maxNewTokens, t, topK, topP, seed, stopStrings);
-    }
 }

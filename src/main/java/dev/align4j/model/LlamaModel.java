@@ -273,8 +273,6 @@ public final class LlamaModel implements AutoCloseable {
     /** Parameters by HF name (live tensors: do not close them). */
     public Map<String, Tensor> parameters() { return Collections.unmodifiableMap(params); }
 
-    public List<Tensor> parameterList() { return new ArrayList<>(params.values()); }
-
     public void requiresGrad(boolean on) {
         for (Tensor t : params.values()) t.requires_grad_(on);
     }

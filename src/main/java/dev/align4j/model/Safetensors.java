@@ -242,12 +242,4 @@ public final class Safetensors {
     static boolean isFloating(ScalarType t) {
         return t == ScalarType.Float || t == ScalarType.Half || t == ScalarType.BFloat16 || t == ScalarType.Double;
     }
-
-    static long size(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return -1;
-        }
-    }
 }

@@ -48,11 +48,6 @@ public final class Scoring {
         return new Scores(tok, mask, sum, sum.div(count), ent, keepLogits ? logits : null);
     }
 
-    /** log-softmax of {@code logits} (…, V) at {@code ids} (…): the naive definition, for tests and one-off use. */
-    public static Tensor gatherLogps(Tensor logits, Tensor ids) {
-        return torch.log_softmax(logits, -1).gather(-1, ids.unsqueeze(-1)).squeeze(-1);
-    }
-
     /**
      * Score-head output at each row's last real token (B, L): how a reward model reads a sequence.
      */

@@ -41,13 +41,6 @@ public record SeqBatch(Tensor ids, Tensor attention, Tensor completion, int[] pr
 
     public long length() { return ids.size(1); }
 
-    /** Number of completion tokens in the batch. */
-    public long completionTokens() {
-        long n = 0;
-        for (int c : completionLens) n += c;
-        return n;
-    }
-
     @Override
     public void close() {
         ids.close();

@@ -31,6 +31,7 @@ public final class Tokenizer implements AutoCloseable {
     public final int vocabSize;
     public final String chatTemplate;
     private final Path dir;
+    private final String bosText;   // the BOS token as text, to recognise already-templated input
 
     private Tokenizer(HuggingFaceTokenizer hf, int vocabSize, int bosId, int[] eosIds, int padId, boolean addBos, String chatTemplate, Path dir) {
         this.hf = hf;
@@ -41,6 +42,7 @@ public final class Tokenizer implements AutoCloseable {
         this.addBos = addBos;
         this.chatTemplate = chatTemplate;
         this.dir = dir;
+        this.bosText = bosId >= 0 ? hf.decode(new long[]{bosId}, false) : null;
     }
 
     /** Loads tokenizer.json, tokenizer_config.json and generation_config.json from a model directory. */
@@ -97,7 +99,7 @@ public final class Tokenizer implements AutoCloseable {
     /** The chat template of tokenizer_config.json, or null when the model has none. */
     public ChatTemplate chatTemplate() {
         if (chatTemplate == null) return null;
-        String bos = bosId >= 0 ? decode(new int[]{bosId}, false) : "", eos = eosIds.length > 0 ? decode(new int[]{eosIds[0]}, false) : "";
+        String bos = bosText == null ? "" : bosText, eos = eosIds.length > 0 ? decode(new int[]{eosIds[0]}, false) : "";
         return new ChatTemplate(chatTemplate, bos, eos);
     }
 
@@ -106,10 +108,7 @@ public final class Tokenizer implements AutoCloseable {
      * Text that already starts with the BOS token (a rendered chat template) gets no second BOS.
      */
     public int[] encode(String text, boolean specialTokens) {
-        if (specialTokens && bosId >= 0) {
-            int[] plain = encode(text, false);
-            if (plain.length > 0 && plain[0] == bosId) return plain;
-        }
+        if (specialTokens && bosText != null && !bosText.isEmpty() && text.startsWith(bosText)) specialTokens = false;
         Encoding e = hf.encode(text, specialTokens, false);
         long[] ids = e.getIds();
         List<Integer> out = new ArrayList<>(ids.length + 1);
