@@ -69,6 +69,8 @@ final class TrainFlags {
 
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
     int threads;
+    @Option(names = "--deterministic", description = "Bitwise-reproducible runs and resumes: one intra-op thread and deterministic kernels (slower).")
+    boolean deterministic;
     @Option(names = "--debug", description = "Print stack traces.")
     boolean debug;
 
@@ -76,12 +78,21 @@ final class TrainFlags {
     HfModel.Loaded loadModel() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
+        if (deterministic) {
+            if (threads > 1) throw new UserError("--deterministic runs on one thread; drop --threads " + threads);
+            Torch.deterministic();
+        }
         if ((model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
         checkWritable(output);
-        if (model != null) return HfModel.load(model, Torch.dtype(dtype));
-        Tokenizer tok = Tokenizer.writeBuiltin(output.resolve("tokenizer"));
-        ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
-        return new HfModel.Loaded(LlamaModel.init(c, seed, Torch.dtype(dtype)), tok);
+        HfModel.Loaded loaded;
+        if (model != null) loaded = HfModel.load(model, Torch.dtype(dtype));
+        else {
+            Tokenizer tok = Tokenizer.writeBuiltin(output.resolve("tokenizer"));
+            ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
+            loaded = new HfModel.Loaded(LlamaModel.init(c, seed, Torch.dtype(dtype)), tok);
+        }
+        dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
+        return loaded;
     }
 
     /** Fails before training if the output directory cannot be written. */

@@ -18,7 +18,8 @@ import java.util.*;
  * logged row in memory for reports.
  */
 public final class Metrics implements AutoCloseable {
-    private final BufferedWriter jsonl;
+    private final Path file;
+    private BufferedWriter jsonl;
     private final TensorBoard tb;
     private final long start = System.nanoTime();
     private final List<Row> rows = new ArrayList<>();
@@ -30,8 +31,8 @@ public final class Metrics implements AutoCloseable {
     public Metrics(Path outputDir) {
         try {
             Files.createDirectories(outputDir);
-            jsonl = Files.newBufferedWriter(outputDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            file = outputDir.resolve("metrics.jsonl");
+            jsonl = open(file);
             tb = new TensorBoard(outputDir.resolve("tb"));
         } catch (IOException e) {
             throw new UserError(outputDir + ": cannot write metrics: " + e.getMessage(), e);
@@ -40,9 +41,57 @@ public final class Metrics implements AutoCloseable {
 
     /** A sink that only keeps rows in memory (tests, nested runs). */
     private Metrics() {
+        file = null;
         jsonl = null;
         tb = null;
     }
+
+    private static BufferedWriter open(Path file) throws IOException {
+        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** Copies metrics.jsonl as it stands to {@code dest} (a checkpoint's copy of the metrics so far). */
+    public synchronized void snapshot(Path dest) throws IOException {
+        if (file == null) return;
+        jsonl.flush();
+        Files.copy(file, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * After a resume from the checkpoint at {@code step}: metrics.jsonl becomes the checkpoint's copy
+     * {@code saved} (dropping rows the interrupted run logged after the checkpoint, which the resumed run
+     * logs again), the in-memory rows are reloaded from it, and TensorBoard is told to discard its later
+     * events. Without a saved copy (older checkpoints) only the in-memory rows past {@code step} are dropped.
+     */
+    public synchronized void rewind(Path saved, long step) {
+        try {
+            if (file != null && Files.exists(saved)) {
+                jsonl.close();
+                Path tmp = AtomicFiles.tempSibling(file);
+                Files.copy(saved, tmp);
+                AtomicFiles.move(tmp, file);
+                jsonl = open(file);
+                rows.clear();
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    if (line.isBlank()) continue;
+                    var o = Json.MAPPER.readTree(line);
+                    Map<String, Double> v = new LinkedHashMap<>();
+                    o.fields().forEachRemaining(e -> {
+                        var x = e.getValue();
+                        if (e.getKey().equals("step") || e.getKey().equals("time_s")) return;
+                        if (x.isNumber()) v.put(e.getKey(), x.asDouble());
+                        else if (x.isTextual() && x.asText().matches("NaN|-?Infinity")) v.put(e.getKey(), Double.parseDouble(x.asText()));
+                    });
+                    rows.add(new Row(o.path("stage").asText(), o.path("step").asLong(), v));
+                }
+            }
+            if (tb != null) tb.sessionStart(step + 1);
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot rewind metrics to the checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    public Path file() { return file; }
 
     public static Metrics inMemory() { return new Metrics(); }
 
@@ -70,7 +119,7 @@ public final class Metrics implements AutoCloseable {
             for (var e : v.entrySet()) if (Double.isFinite(e.getValue())) tb.scalar(stage + "/" + e.getKey(), e.getValue(), step);
             tb.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UserError(file + ": cannot write metrics: " + e.getMessage(), e);
         }
     }
 

@@ -46,6 +46,23 @@ public final class TensorBoard implements AutoCloseable {
         record(ev.toByteArray());
     }
 
+    /**
+     * A SessionLog START event at {@code step}: TensorBoard discards the events of earlier runs in this
+     * directory with step &ge; {@code step}, so a resumed run does not show its replayed steps twice.
+     * Event.session_log = 6; SessionLog.status = 1 (START = 1).
+     */
+    public synchronized void sessionStart(long step) throws IOException {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        tag(log, 1, 0);
+        varint(log, 1);
+        ByteArrayOutputStream ev = new ByteArrayOutputStream();
+        double64(ev, 1, System.currentTimeMillis() / 1000.0);
+        tag(ev, 2, 0);
+        varint(ev, step);
+        bytes(ev, 6, log.toByteArray());
+        record(ev.toByteArray());
+    }
+
     public synchronized void flush() throws IOException { out.flush(); }
 
     private void record(byte[] data) throws IOException {

@@ -61,6 +61,16 @@ public final class Torch {
 
     public static int threads() { init(); return torch.get_num_threads(); }
 
+    /**
+     * Bitwise-reproducible mode: one intra-op thread (so every reduction adds in the same order) and
+     * libtorch's deterministic algorithms. Slower; used by {@code --deterministic} and the kill/resume tests.
+     */
+    public static void deterministic() {
+        init();
+        torch.set_num_threads(1);
+        torch.globalContext().setDeterministicAlgorithms(true, false);
+    }
+
     public static Scalar s(double v) { return new Scalar(v); }
 
     public static Scalar s(long v) { return new Scalar(v); }

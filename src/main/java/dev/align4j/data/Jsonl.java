@@ -31,6 +31,10 @@ public final class Jsonl {
     /** Result of reading: the parsed rows and how many lines were skipped. */
     public record Read<T>(List<T> rows, int skipped, List<String> problems) {}
 
+    /** One JSON value a line: trailing text after the object ({@code {"a":1} junk}) is an error, not ignored. */
+    private static final com.fasterxml.jackson.databind.ObjectReader LINE =
+            Json.MAPPER.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
     /** Reads every non-blank line with {@code parse}, which throws {@link BadLine} for a bad row. */
     public static <T> Read<T> read(Path file, boolean skipInvalid, Function<JsonNode, T> parse) {
         List<T> rows = new ArrayList<>();
@@ -43,13 +47,13 @@ public final class Jsonl {
                 if (line.isBlank()) continue;
                 String problem;
                 try {
-                    JsonNode n = Json.MAPPER.readTree(line);
+                    JsonNode n = LINE.readTree(line);
                     if (n == null || !n.isObject()) throw new BadLine("expected a JSON object");
                     rows.add(parse.apply(n));
                     continue;
                 } catch (JsonProcessingException e) {
                     problem = file + ":" + no + ": invalid JSON: " + e.getOriginalMessage();
-                } catch (BadLine e) {
+                } catch (BadLine | UserError e) {          // a UserError here: e.g. a conversation the chat template rejects
                     problem = file + ":" + no + ": " + e.getMessage();
                 }
                 if (!skipInvalid) throw new UserError(problem + " (use --skip-invalid to skip such lines)");

@@ -104,6 +104,14 @@ public record ModelConfig(
 
     public static ModelConfig read(Path file) {
         JsonNode n = Json.read(file);
+        try {
+            return parse(n, file);
+        } catch (UserError e) {
+            throw e.getMessage().startsWith(file.toString()) ? e : new UserError(file + ": " + e.getMessage());
+        }
+    }
+
+    private static ModelConfig parse(JsonNode n, Path file) {
         if (!n.isObject()) throw new UserError(file + ": expected a JSON object");
         String arch = n.path("architectures").path(0).asText(null);
         String modelType = n.path("model_type").asText(null);
@@ -124,7 +132,7 @@ public record ModelConfig(
         int hidden = req(n, "hidden_size", file);
         int heads = req(n, "num_attention_heads", file);
         int kv = n.has("num_key_value_heads") && !n.get("num_key_value_heads").isNull() ? n.get("num_key_value_heads").asInt() : heads;
-        int headDim = n.has("head_dim") && !n.get("head_dim").isNull() ? n.get("head_dim").asInt() : hidden / heads;
+        int headDim = n.has("head_dim") && !n.get("head_dim").isNull() ? n.get("head_dim").asInt() : heads > 0 ? hidden / heads : 0;
         RopeScaling rs = null;
         JsonNode r = n.get("rope_scaling");
         if (r != null && !r.isNull()) {
@@ -144,7 +152,7 @@ public record ModelConfig(
         int[] eos = ids(n.get("eos_token_id"));
         JsonNode pad = n.get("pad_token_id");
         JsonNode bos = n.get("bos_token_id");
-        try {
+        {
             return new ModelConfig(family, numLabels, req(n, "vocab_size", file), hidden, req(n, "intermediate_size", file),
                     req(n, "num_hidden_layers", file), heads, kv, headDim,
                     n.path("max_position_embeddings").asInt(2048), n.path("rms_norm_eps").asDouble(1e-6),
@@ -152,8 +160,6 @@ public record ModelConfig(
                     qkvBias, oBias, n.path("mlp_bias").asBoolean(false), sliding,
                     bos == null || bos.isNull() ? -1 : bos.asInt(), eos, pad == null || pad.isNull() ? -1 : pad.asInt(),
                     n.path("initializer_range").asDouble(0.02), n.path("torch_dtype").asText(n.path("dtype").asText("float32")));
-        } catch (UserError e) {
-            throw new UserError(file + ": " + e.getMessage());
         }
     }
 

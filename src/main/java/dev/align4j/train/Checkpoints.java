@@ -27,21 +27,63 @@ import java.util.stream.Stream;
 public final class Checkpoints {
     private Checkpoints() {}
 
+    /** The copy of metrics.jsonl a checkpoint holds: the metrics logged up to its step. */
+    public static final String METRICS = "metrics.jsonl";
+
     public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep) {
+        return save(output, step, model, tok, opt, state, keep, null, null);
+    }
+
+    /**
+     * Writes checkpoint-STEP (model, optimizer, trainer state, and a copy of the metrics so far). Any failure
+     * (a full disk, a vanished directory) removes the partial temporary directory and becomes one user error
+     * naming the last good checkpoint {@code lastGood}; existing checkpoints are never touched before the new
+     * one is complete.
+     */
+    public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep,
+                            dev.align4j.core.Metrics metrics, Path lastGood) {
         Path dir = output.resolve("checkpoint-" + step);
         Path tmp = AtomicFiles.tempSibling(dir);
-        HfModel.save(tmp, model, tok);
-        if (opt != null) Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
-        state.put("step", step);
-        Json.write(tmp.resolve("trainer_state.json"), state);
         try {
+            HfModel.save(tmp, model, tok);
+            if (opt != null) Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
+            state.put("step", step);
+            Json.write(tmp.resolve("trainer_state.json"), state);
+            if (metrics != null) metrics.snapshot(tmp.resolve(METRICS));
             AtomicFiles.move(tmp, dir);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             AtomicFiles.deleteRecursively(tmp);
-            throw new UserError(dir + ": cannot write checkpoint: " + e.getMessage(), e);
+            String why = e.getMessage() != null && e.getMessage().contains("No space left") ? "the disk is full" : String.valueOf(e.getMessage());
+            throw new UserError(dir + ": cannot write checkpoint (" + why + "); nothing partial was left behind; last good checkpoint: "
+                    + (lastGood == null ? "none" : lastGood), e);
         }
         prune(output, keep);
         return dir;
+    }
+
+    /** Bytes one checkpoint of {@code model} takes: the weights in their dtype plus two fp32 AdamW moments. */
+    public static long checkpointBytes(LlamaModel model) {
+        long n = model.parameterCount();
+        long weight = model.dtype == ScalarType.Float ? 4 : 2;
+        return n * (weight + 8) + (1 << 20);
+    }
+
+    /**
+     * Refuses to start when the output directory's disk cannot hold {@code copies} checkpoints: better a clear
+     * message now than a full disk at step 9,000.
+     */
+    public static void requireSpace(Path output, LlamaModel model, int copies) {
+        long need = checkpointBytes(model) * copies;
+        long free;
+        try {
+            Files.createDirectories(output);
+            free = Files.getFileStore(output).getUsableSpace();
+        } catch (IOException e) {
+            throw new UserError(output + ": cannot check free space: " + e.getMessage());
+        }
+        if (free < need)
+            throw new UserError(String.format("%s: %.1f MB free on its disk, but training writes about %.1f MB (%d checkpoints of %.1f MB: weights + optimizer state); free space, lower --keep or choose another --output",
+                    output, free / 1e6, need / 1e6, copies, checkpointBytes(model) / 1e6));
     }
 
     static void prune(Path output, int keep) {

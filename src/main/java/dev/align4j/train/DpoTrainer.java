@@ -77,14 +77,11 @@ public final class DpoTrainer {
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
         StepEnd end = new StepEnd("dpo", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
-            long start = 0;
-            Path from = output == null ? null : Checkpoints.resolve(output, resume);
-            if (from != null) {
-                JsonNode st = Checkpoints.restore(from, policy, opt);
-                start = st.get("step").asLong();
-                bcoDelta = st.path("bco_delta").asDouble(0);
-                bcoCount = st.path("bco_count").asLong(0);
-                System.err.println("dpo: resumed from " + from + " at step " + start);
+            JsonNode resumed = end.resume(resume, policy, opt);
+            long start = resumed == null ? 0 : resumed.get("step").asLong();
+            if (resumed != null) {
+                bcoDelta = resumed.path("bco_delta").asDouble(0);
+                bcoCount = resumed.path("bco_count").asLong(0);
             }
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 double lr = schedule.at(step);

@@ -1,5 +1,6 @@
 package dev.align4j.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -43,9 +44,8 @@ public final class GrpoTrainer {
         StepEnd end = new StepEnd("grpo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         policy.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
-            long start = 0;
-            Path from = output == null ? null : Checkpoints.resolve(output, resume);
-            if (from != null) start = Checkpoints.restore(from, policy, opt).get("step").asLong();
+            JsonNode resumed = end.resume(resume, policy, opt);
+            long start = resumed == null ? 0 : resumed.get("step").asLong();
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 // 1. rollout: B prompts (a fixed function of the step), G samples each
                 Random pick = new Random(cfg.seed() * 7_919 + step);

@@ -56,13 +56,8 @@ public final class SftTrainer {
         double lastLoss = Double.NaN;
         StepEnd end = new StepEnd("sft", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(model.parameters(), cfg.weightDecay())) {
-            long start = 0;
-            Path from = output == null ? null : Checkpoints.resolve(output, resume);
-            if (from != null) {
-                JsonNode st = Checkpoints.restore(from, model, opt);
-                start = st.get("step").asLong();
-                System.err.println("sft: resumed from " + from + " at step " + start);
-            }
+            JsonNode resumed = end.resume(resume, model, opt);
+            long start = resumed == null ? 0 : resumed.get("step").asLong();
             long t0 = System.nanoTime(), tokens = 0;
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 double lr = schedule.at(step);

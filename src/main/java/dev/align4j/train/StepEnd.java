@@ -32,6 +32,23 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
     }
 
     /**
+     * Resumes when asked: restores weights, optimizer state and the skipped-step count from the checkpoint
+     * {@code resume} names (or the newest in the output directory), and rewinds metrics.jsonl to the
+     * checkpoint's copy so that no step is logged twice. Returns the checkpoint's trainer_state.json, or
+     * null when starting fresh.
+     */
+    com.fasterxml.jackson.databind.JsonNode resume(Path resume, LlamaModel model, AdamW opt) {
+        Path from = output == null ? null : Checkpoints.resolve(output, resume);
+        if (from == null) return null;
+        var state = Checkpoints.restore(from, model, opt);
+        long step = state.get("step").asLong();
+        skipped[0] = state.path("skipped_steps").asLong(0);
+        metrics.rewind(from.resolve(Checkpoints.METRICS), step);
+        System.err.println(trainer + ": resumed from " + from + " at step " + step);
+        return state;
+    }
+
+    /**
      * True when this step must be skipped: its loss or gradient norm is NaN/Inf and the policy is SKIP
      * (the caller then drops the gradients). With STOP a user error names the last good checkpoint.
      */
@@ -48,12 +65,12 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
     }
 
     /**
-     * Logs {@code m} (every {@code logEvery}th, the first and the last step), evaluates and checkpoints when due.
+     * Logs {@code m} (every {@code logEvery}th, the first and the last step; a resumed run logs exactly the rows an uninterrupted one would), evaluates and checkpoints when due.
      * {@code extra} adds trainer-specific resume state. Returns the newest checkpoint (or {@code last}).
      */
     Path finish(long step, long firstStep, Map<String, Double> m, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode extra, Path last) {
         if (skipped[0] > 0) m.put("skipped_steps", (double) skipped[0]);
-        if (step % logEvery == 0 || step == steps || step == firstStep) metrics.log(trainer, step, m);
+        if (step % logEvery == 0 || step == steps || step == 1) metrics.log(trainer, step, m);
         if (eval != null && ((evalEvery > 0 && step % evalEvery == 0) || step == steps)) metrics.log("eval/" + trainer, step, eval.evaluate(step));
         if (output != null && ((saveEvery > 0 && step % saveEvery == 0) || step == steps)) {
             ObjectNode state = Json.object();
@@ -62,7 +79,7 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
             state.put("skipped_steps", skipped[0]);
             if (extra != null) state.setAll(extra);
             state.set("config", config);
-            return Checkpoints.save(output, step, model, tok, opt, state, keep);
+            return Checkpoints.save(output, step, model, tok, opt, state, keep, metrics, last);
         }
         return last;
     }
