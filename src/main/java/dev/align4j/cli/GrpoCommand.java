@@ -18,15 +18,32 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "grpo", description = {"Online RL with GRPO (and Dr. GRPO, DAPO, GSPO options) or RLOO on a built-in task's reward.",
+@Command(name = "grpo", description = {"Online RL with GRPO (and Dr. GRPO, DAPO, GSPO options), RLOO or REINFORCE++ on a built-in task's prompts.",
         "Example: ./align4j grpo --model out/quickstart/sft --task arithmetic --steps 100 --output out/grpo",
         "Dr. GRPO: --scale none --aggregation constant; DAPO: --eps-high 0.28 --aggregation token_mean --dynamic-sampling; GSPO: --sequence-ratio"})
-final class GrpoCommand implements Callable<Integer> {
+class GrpoCommand implements Callable<Integer> {
     @Mixin TrainFlags f = new TrainFlags();
+    @Mixin RewardFlags rf = new RewardFlags();
+
+    /** The estimator when --estimator is not given: grpo here, rloo / reinforce++ for those commands. */
+    String defaultEstimator() { return "grpo"; }
+
+    @Command(name = "rloo", description = {"Online RL with RLOO: each completion's baseline is the mean reward of the other G-1 of its prompt.",
+            "Example: ./align4j rloo --model out/quickstart/sft --task arithmetic --steps 100 --output out/rloo"})
+    static final class Rloo extends GrpoCommand {
+        @Override String defaultEstimator() { return "rloo"; }
+    }
+
+    @Command(name = "reinforce++", description = {"Online RL with REINFORCE++: beta * KL in the per-token reward, returns normalised over the",
+            "whole batch (--estimator reinforce_pp_baseline centres each prompt's rewards first).",
+            "Example: ./align4j reinforce++ --model out/quickstart/sft --task arithmetic --beta 0.01 --steps 100 --output out/rpp"})
+    static final class ReinforcePlusPlus extends GrpoCommand {
+        @Override String defaultEstimator() { return "reinforce_pp"; }
+    }
 
     @Option(names = "--task", required = true, description = "Built-in task whose gold reward is the reward function.")
     String task;
-    @Option(names = "--estimator", defaultValue = "grpo", description = "grpo or rloo (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--estimator", description = "grpo, rloo, reinforce_pp or reinforce_pp_baseline (default: the command's own).")
     String estimator;
     @Option(names = "--prompts-per-step", defaultValue = "16", description = "Prompts per rollout (default: ${DEFAULT-VALUE}).")
     int promptsPerStep;
@@ -59,26 +76,43 @@ final class GrpoCommand implements Callable<Integer> {
     public Integer call() {
         GrpoConfig cfg = new GrpoConfig(SftCommand.or(f.steps, 100), promptsPerStep, groupSize, maxNewTokens, temperature, mu,
                 SftCommand.or(f.lr, 1e-4), SftCommand.or(f.weightDecay, 0.0), SftCommand.or(f.warmupSteps, 5), f.maxGradNorm,
-                epsLow, epsHigh, beta, en(PolicyLoss.KlEstimator.class, kl, "--kl"), en(GrpoConfig.Estimator.class, estimator, "--estimator"),
+                epsLow, epsHigh, beta, en(PolicyLoss.KlEstimator.class, kl, "--kl"), en(GrpoConfig.Estimator.class, estimator != null ? estimator : defaultEstimator(), "--estimator"),
                 en(Advantages.Scale.class, scale, "--scale"), en(PolicyLoss.Aggregation.class, aggregation, "--aggregation"),
                 sequenceRatio, dynamicSampling, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = Task.byName(task);
+        String stage = cfg.stage();
+        online(stage, f, t, cfg, (l, metrics, train, eval) -> {
+            try (LlamaModel ref = beta > 0 ? l.model().copy(l.model().dtype) : null) {
+                GrpoTrainer.train(l.model(), ref, l.tokenizer(), rf.build(t, maxNewTokens), train, cfg, f.output, metrics, eval, f.resume);
+            }
+        });
+        return 0;
+    }
+
+    /** The body of an online trainer: the loaded policy, metrics, training prompts and the held-out evaluation. */
+    interface OnlineBody {
+        void train(HfModel.Loaded policy, Metrics metrics, List<Task.Example> train, dev.align4j.train.SftTrainer.EvalHook eval);
+    }
+
+    /**
+     * What every online command shares: load the policy, evaluate it on held-out prompts (greedy, logged as
+     * {@code eval/STAGE} step 0), train, evaluate again, save {@code final/}.
+     */
+    static void online(String stage, TrainFlags f, Task t, Object cfg, OnlineBody body) {
         List<Task.Example> train = t.examples(Task.Split.TRAIN, 20_000, f.seed), test = t.examples(Task.Split.TEST, f.evalPrompts, f.seed + 1);
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
-             LlamaModel ref = beta > 0 ? l.model().copy(l.model().dtype) : null) {
-            TrainFlags.printConfig("grpo", cfg, f.output);
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+            TrainFlags.printConfig(stage, cfg, f.output);
             Evaluator.Result before = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-            System.err.printf("grpo: held-out accuracy before %.1f%% (gold reward %.3f)%n", 100 * before.accuracy(), before.reward());
-            metrics.log("eval/grpo", 0, Map.of("gold_reward", before.reward(), "accuracy", before.accuracy()));
-            GrpoTrainer.train(l.model(), ref, l.tokenizer(), t, train, cfg, f.output, metrics, step -> {
+            System.err.printf("%s: held-out accuracy before %.1f%% (gold reward %.3f)%n", stage, 100 * before.accuracy(), before.reward());
+            if (f.resume == null) metrics.log("eval/" + stage, 0, Map.of("gold_reward", before.reward(), "accuracy", before.accuracy()));
+            body.train(l, metrics, train, step -> {
                 Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
                 return Map.of("gold_reward", r.reward(), "accuracy", r.accuracy());
-            }, f.resume);
+            });
             Evaluator.Result after = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-            System.err.printf("grpo: held-out accuracy after %.1f%% (gold reward %.3f)%n", 100 * after.accuracy(), after.reward());
+            System.err.printf("%s: held-out accuracy after %.1f%% (gold reward %.3f)%n", stage, 100 * after.accuracy(), after.reward());
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
         }
-        return 0;
     }
 
     static <E extends Enum<E>> E en(Class<E> c, String v, String flag) {

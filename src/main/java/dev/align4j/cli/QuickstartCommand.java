@@ -27,6 +27,8 @@ final class QuickstartCommand implements Callable<Integer> {
     Integer sftSteps;
     @Option(names = "--dpo-steps", description = "DPO steps; 0 ends after SFT (default: 150).")
     Integer dpoSteps;
+    @Option(names = "--grpo-steps", description = "GRPO steps after DPO; 0 skips the stage (default: 150).")
+    Integer grpoSteps;
     @Option(names = "--error-rate", description = "Share of flawed demonstrations (default: 0.1).")
     Double errorRate;
     @Option(names = "--annotator-temperature", description = "Annotator noise, Bradley-Terry temperature; 0 = perfect (default: 0.1).")
@@ -46,7 +48,8 @@ final class QuickstartCommand implements Callable<Integer> {
         if (threads > 0) Torch.setThreads(threads);
         Quickstart q = new Quickstart(task, init, or(sftSteps, D.sftSteps()), D.sftBatch(), D.sftLr(), or(errorRate, D.demoErrorRate()),
                 D.preferencePrompts(), D.samplesPerPrompt(), or(annotatorTemperature, D.annotatorTemperature()),
-                or(dpoSteps, D.dpoSteps()), D.dpoBatch(), D.dpoLr(), or(beta, D.beta()), or(evalPrompts, D.evalPrompts()), seed);
+                or(dpoSteps, D.dpoSteps()), D.dpoBatch(), D.dpoLr(), or(beta, D.beta()), or(evalPrompts, D.evalPrompts()), seed,
+                or(grpoSteps, D.grpoSteps()), D.grpoLr());
         q.run(output);
         return 0;
     }

@@ -79,4 +79,28 @@ public final class PolicyLoss {
         double high = Torch.item(r.gt(Torch.s(1 + epsHigh)).logical_and(a.gt(Torch.s(0.0))).to(ScalarType.Float).mul(mask).sum()) / tokens;
         return new Out(loss, low + high, low, high);
     }
+
+    /** The critic's loss and the share of tokens where the clipped term was the larger one. */
+    public record ValueOut(Tensor loss, double clipFraction) {}
+
+    /**
+     * PPO's clipped value loss (as in OpenAI baselines / TRL): per token
+     * ½·max((V − R)², (V_old + clip(V − V_old, −ε_v, ε_v) − R)²), averaged over completion tokens.
+     * {@code clip} ≤ 0 turns clipping off (½·(V − R)²).
+     */
+    public static ValueOut valueLoss(Tensor values, Tensor oldValues, Tensor returns, Tensor mask, double clip) {
+        Tensor err = values.sub(returns).pow(Torch.s(2.0));
+        Tensor perToken = err;
+        double frac = 0;
+        double tokens = Math.max(1, Torch.item(mask.sum()));
+        if (clip > 0) {
+            Tensor vc = oldValues.add(values.sub(oldValues).clamp(new org.bytedeco.pytorch.ScalarOptional(Torch.s(-clip)),
+                    new org.bytedeco.pytorch.ScalarOptional(Torch.s(clip))));
+            Tensor errC = vc.sub(returns).pow(Torch.s(2.0));
+            perToken = torch.max(err, errC);
+            frac = Torch.item(errC.gt(err).to(ScalarType.Float).mul(mask).sum()) / tokens;
+        }
+        Tensor loss = perToken.mul(mask).sum().div(Torch.s(tokens)).mul(Torch.s(0.5));
+        return new ValueOut(loss, frac);
+    }
 }

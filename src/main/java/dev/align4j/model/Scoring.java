@@ -49,6 +49,17 @@ public final class Scoring {
     }
 
     /**
+     * A critic's per-token values (B, T−1), aligned with {@link Scores#tokenLogps}: entry j is the value of the
+     * state x_{≤j}, before completion token x_{j+1} is generated; zero where the mask is 0.
+     */
+    public static Tensor tokenValues(LlamaModel critic, SeqBatch batch) {
+        Tensor h = critic.hidden(batch.ids(), null, null);                      // (B, T, H)
+        long t = h.size(1);
+        Tensor v = critic.scoreHead(h.narrow(1, 0, t - 1)).select(2, 0);       // (B, T−1)
+        return v.mul(batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float));
+    }
+
+    /**
      * Score-head output at each row's last real token (B, L): how a reward model reads a sequence.
      */
     public static Tensor lastTokenScores(LlamaModel model, SeqBatch batch) {

@@ -55,6 +55,99 @@ public final class Advantages {
         return a;
     }
 
+    /**
+     * REINFORCE++ (Hu 2025) token-level advantages. Per-token reward r_t = −β·kl_t, plus the outcome reward on a
+     * sequence's last token; the return G_t = Σ_{s ≥ t} r_s (γ = 1); advantages are the returns normalised over
+     * every completion token of the batch, (G − mean) / (std + ε). With {@code groupSize} > 1 the outcome rewards
+     * are first centred on their group's mean (REINFORCE++-baseline).
+     *
+     * @param outcome one reward per sequence
+     * @param kl      per-token KL estimates log π_old − log π_ref, (N)(T); may be null when β = 0
+     * @param lengths completion tokens per sequence (positions past it are ignored and get advantage 0)
+     */
+    public static double[][] reinforcePlusPlus(double[] outcome, double[][] kl, int[] lengths, double beta, int groupSize) {
+        int n = outcome.length;
+        double[] r = outcome.clone();
+        if (groupSize > 1) {
+            check(n, groupSize);
+            for (int g = 0; g < n; g += groupSize) {
+                double m = mean(outcome, g, groupSize);
+                for (int i = g; i < g + groupSize; i++) r[i] = outcome[i] - m;
+            }
+        }
+        int t = 0;
+        for (int len : lengths) t = Math.max(t, len);
+        double[][] ret = new double[n][t];
+        double sum = 0, sq = 0;
+        long count = 0;
+        for (int i = 0; i < n; i++) {
+            double g = 0;
+            for (int j = lengths[i] - 1; j >= 0; j--) {
+                double rt = (kl == null ? 0 : -beta * kl[i][j]) + (j == lengths[i] - 1 ? r[i] : 0);
+                g += rt;
+                ret[i][j] = g;
+                sum += g;
+                sq += g * g;
+                count++;
+            }
+        }
+        whitenInPlace(ret, lengths, sum, sq, count);
+        return ret;
+    }
+
+    /**
+     * Generalised advantage estimation (Schulman et al. 2016) per sequence, γ-discounted over its completion
+     * tokens: δ_t = r_t + γ·V_{t+1} − V_t with V = 0 after the last token, A_t = δ_t + γλ·A_{t+1};
+     * returns R_t = A_t + V_t are the critic's targets. Returns {advantages, returns}, each (N)(T).
+     */
+    public static double[][][] gae(double[][] rewards, double[][] values, int[] lengths, double gamma, double lambda) {
+        int n = rewards.length;
+        double[][] adv = new double[n][], ret = new double[n][];
+        for (int i = 0; i < n; i++) {
+            int t = rewards[i].length;
+            adv[i] = new double[t];
+            ret[i] = new double[t];
+            double next = 0, a = 0;
+            for (int j = lengths[i] - 1; j >= 0; j--) {
+                double delta = rewards[i][j] + gamma * next - values[i][j];
+                a = delta + gamma * lambda * a;
+                adv[i][j] = a;
+                ret[i][j] = a + values[i][j];
+                next = values[i][j];
+            }
+        }
+        return new double[][][]{adv, ret};
+    }
+
+    /** Advantage whitening over all valid tokens of the batch: (x − mean) / (std + ε), population std (as TRL / OpenRLHF). */
+    public static double[][] whiten(double[][] x, int[] lengths) {
+        double sum = 0, sq = 0;
+        long count = 0;
+        double[][] out = new double[x.length][];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i].clone();
+            for (int j = 0; j < lengths[i]; j++) { sum += x[i][j]; sq += x[i][j] * x[i][j]; count++; }
+        }
+        whitenInPlace(out, lengths, sum, sq, count);
+        return out;
+    }
+
+    private static void whitenInPlace(double[][] x, int[] lengths, double sum, double sq, long count) {
+        if (count == 0) return;
+        double mean = sum / count, sd = Math.sqrt(Math.max(0, sq / count - mean * mean));
+        for (int i = 0; i < x.length; i++)
+            for (int j = 0; j < x[i].length; j++) x[i][j] = j < lengths[i] ? (x[i][j] - mean) / (sd + EPS) : 0;
+    }
+
+    /**
+     * The adaptive KL controller of Ziegler et al. (2019): β ← β · (1 + K_β · e · n / horizon) with the
+     * proportional error e = clip(KL / target − 1, −0.2, 0.2) and K_β = 1 as in their code; n = samples this step.
+     */
+    public static double adaptiveKl(double beta, double observedKl, double target, long samples, long horizon) {
+        double e = Math.max(-0.2, Math.min(0.2, observedKl / target - 1));
+        return beta * (1 + e * samples / horizon);
+    }
+
     /** Whether every reward in the group is equal (the group then carries no GRPO signal). */
     public static boolean zeroStd(double[] rewards, int start, int groupSize) {
         for (int i = start + 1; i < start + groupSize; i++) if (rewards[i] != rewards[start]) return false;

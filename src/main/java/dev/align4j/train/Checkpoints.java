@@ -42,6 +42,12 @@ public final class Checkpoints {
      */
     public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep,
                             dev.align4j.core.Metrics metrics, Path lastGood) {
+        return save(output, step, model, tok, opt, state, keep, metrics, lastGood, null);
+    }
+
+    /** As above; {@code extra} writes more into the (temporary) checkpoint directory, e.g. PPO's critic. */
+    public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep,
+                            dev.align4j.core.Metrics metrics, Path lastGood, java.util.function.Consumer<Path> extra) {
         Path dir = output.resolve("checkpoint-" + step);
         Path tmp = AtomicFiles.tempSibling(dir);
         try {
@@ -50,6 +56,7 @@ public final class Checkpoints {
             state.put("step", step);
             Json.write(tmp.resolve("trainer_state.json"), state);
             if (metrics != null) metrics.snapshot(tmp.resolve(METRICS));
+            if (extra != null) extra.accept(tmp);
             AtomicFiles.move(tmp, dir);
         } catch (IOException | RuntimeException e) {
             AtomicFiles.deleteRecursively(tmp);
@@ -115,6 +122,16 @@ public final class Checkpoints {
         }
         List<Path> all = list(output);
         return all.isEmpty() ? null : all.get(all.size() - 1);
+    }
+
+    /** Writes a second model with its optimizer into {@code dir} (inside a checkpoint being assembled). */
+    public static void saveModel(Path dir, LlamaModel model, Tokenizer tok, AdamW opt) {
+        HfModel.save(dir, model, tok);
+        Safetensors.write(dir.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
+        ObjectNode st = Json.object();
+        st.put("step", 0);
+        st.put("optimizer_steps", opt.steps());
+        Json.write(dir.resolve("trainer_state.json"), st);
     }
 
     /** Restores weights and optimizer state in place; returns trainer_state.json. */

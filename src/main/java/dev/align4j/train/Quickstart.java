@@ -14,6 +14,7 @@ import dev.align4j.generate.Completion;
 import dev.align4j.generate.SamplingConfig;
 import dev.align4j.generate.Sampler;
 import dev.align4j.loss.PreferenceLoss;
+import dev.align4j.loss.PolicyLoss;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.ModelConfig;
@@ -43,20 +44,22 @@ import java.util.*;
  * @param dpoSteps, dpoBatch, dpoLr, beta  DPO settings
  * @param evalPrompts         held-out test prompts per evaluation
  * @param seed                every random choice
+ * @param grpoSteps, grpoLr   online GRPO on the task's gold reward after DPO (0 steps = skip)
  */
 public record Quickstart(String task, String init, int sftSteps, int sftBatch, double sftLr, double demoErrorRate,
                          int preferencePrompts, int samplesPerPrompt, double annotatorTemperature,
-                         int dpoSteps, int dpoBatch, double dpoLr, double beta, int evalPrompts, long seed) {
+                         int dpoSteps, int dpoBatch, double dpoLr, double beta, int evalPrompts, long seed,
+                         int grpoSteps, double grpoLr) {
     public Quickstart {
         Task.byName(task);
-        UserError.check(sftSteps >= 1 && dpoSteps >= 0, "sft-steps must be >= 1 and dpo-steps >= 0");
+        UserError.check(sftSteps >= 1 && dpoSteps >= 0 && grpoSteps >= 0, "sft-steps must be >= 1, dpo-steps and grpo-steps >= 0");
         UserError.check(samplesPerPrompt >= 2, "samples-per-prompt must be >= 2: %s", samplesPerPrompt);
         UserError.check(demoErrorRate >= 0 && demoErrorRate <= 1, "error-rate must be in [0, 1]: %s", demoErrorRate);
         UserError.check(evalPrompts >= 1, "eval-prompts must be >= 1: %s", evalPrompts);
     }
 
     public static Quickstart defaults() {
-        return new Quickstart("arithmetic", "tiny", 1500, 64, 3e-3, 0.1, 4096, 4, 0.1, 150, 32, 1e-4, 0.1, 300, 0);
+        return new Quickstart("arithmetic", "tiny", 1500, 64, 3e-3, 0.1, 4096, 4, 0.1, 150, 32, 1e-4, 0.1, 300, 0, 150, 2e-4);
     }
 
     /** Runs the pipeline into {@code out}; returns the path of report.html. */
@@ -117,6 +120,19 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     stages.add(evaluate("dpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps, d0));
                 }
             }
+            if (grpoSteps > 0) {
+                // 4. online RL: GRPO on the task's gold reward (16 prompts × 8 samples a step), from the policy so far
+                long g0 = System.nanoTime();
+                String from = stages.get(stages.size() - 1).name();
+                GrpoConfig grpo = new GrpoConfig(grpoSteps, 16, 8, t.maxCompletionChars() + 4, 1.0, 1, grpoLr, 0, Math.min(5, grpoSteps), 1.0,
+                        0.2, 0.2, 0.0, PolicyLoss.KlEstimator.K3, GrpoConfig.Estimator.GRPO, Advantages.Scale.GROUP,
+                        PolicyLoss.Aggregation.SEQUENCE_MEAN, false, false, Math.max(1, grpoSteps / 3), 0, 1, seed, NonFinite.STOP);
+                System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
+                GrpoTrainer.train(policy, null, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
+                        t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
+                HfModel.save(out.resolve("grpo"), policy, tok);
+                stages.add(evaluate("grpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps + grpoSteps, g0));
+            }
             double total = (System.nanoTime() - t0) / 1e9;
             Map<String, String> facts = new LinkedHashMap<>();
             facts.put("task", task + " — " + t.description());
@@ -125,6 +141,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             facts.put("held-out prompts", test.size() + " (test split, disjoint from training)");
             facts.put("SFT", String.format("%d steps × batch %d, lr %.0e, %.0f%% flawed demonstrations", sftSteps, sftBatch, sftLr, 100 * demoErrorRate));
             facts.put("DPO", dpoSteps == 0 ? "skipped" : String.format("RPO (DPO sigmoid loss + 1.0 × NLL on chosen), %d steps × batch %d, β %.2f, lr %.0e, reference = SFT policy", dpoSteps, dpoBatch, beta, dpoLr));
+            facts.put("GRPO", grpoSteps == 0 ? "skipped" : String.format("%d steps × 16 prompts × 8 samples, gold reward, lr %.0e, β 0, from the previous stage's policy", grpoSteps, grpoLr));
             facts.put("total time", String.format("%.0f s on %d threads", total, Torch.threads()));
             facts.put("reproduce", "./align4j quickstart --task " + task + " --seed " + seed);
             Path report = Report.write(out, "align4j quickstart — " + task, facts, stages, metrics, notes, 12);

@@ -69,6 +69,12 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
      * {@code extra} adds trainer-specific resume state. Returns the newest checkpoint (or {@code last}).
      */
     Path finish(long step, long firstStep, Map<String, Double> m, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode extra, Path last) {
+        return finish(step, firstStep, m, model, tok, opt, extra, last, null);
+    }
+
+    /** As above; {@code alsoSave} writes more into each checkpoint before it becomes visible (PPO's critic). */
+    Path finish(long step, long firstStep, Map<String, Double> m, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode extra, Path last,
+                java.util.function.Consumer<Path> alsoSave) {
         if (skipped[0] > 0) m.put("skipped_steps", (double) skipped[0]);
         if (step % logEvery == 0 || step == steps || step == 1) metrics.log(trainer, step, m);
         if (eval != null && ((evalEvery > 0 && step % evalEvery == 0) || step == steps)) metrics.log("eval/" + trainer, step, eval.evaluate(step));
@@ -79,7 +85,7 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
             state.put("skipped_steps", skipped[0]);
             if (extra != null) state.setAll(extra);
             state.set("config", config);
-            return Checkpoints.save(output, step, model, tok, opt, state, keep, metrics, last);
+            return Checkpoints.save(output, step, model, tok, opt, state, keep, metrics, last, alsoSave);
         }
         return last;
     }

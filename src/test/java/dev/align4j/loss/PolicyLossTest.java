@@ -96,4 +96,22 @@ class PolicyLossTest {
             assertEquals(-Math.sqrt(2), gspo, 1e-5);
         }
     }
+
+    @Test
+    void valueLossTakesTheLargerOfTheClippedAndUnclippedError() {
+        try (PointerScope scope = new PointerScope()) {
+            // V = (1.0, 0.2), V_old = (0.5, 0.5), R = (0.8, 0.0), ε_v = 0.2
+            // token 0: (1.0 − 0.8)² = 0.04; clipped V = 0.5 + clip(0.5) = 0.7 → (0.7 − 0.8)² = 0.01; max 0.04
+            // token 1: (0.2 − 0.0)² = 0.04; clipped V = 0.5 + clip(−0.3) = 0.3 → 0.09;             max 0.09
+            // loss = ½ · (0.04 + 0.09) / 2 = 0.0325; clipped term larger on 1 of 2 tokens
+            Tensor mask = Torch.floats(new float[]{1, 1, 0}, 1, 3);
+            PolicyLoss.ValueOut o = PolicyLoss.valueLoss(Torch.floats(new float[]{1.0f, 0.2f, 7}, 1, 3), Torch.floats(new float[]{0.5f, 0.5f, 0}, 1, 3),
+                    Torch.floats(new float[]{0.8f, 0.0f, 0}, 1, 3), mask, 0.2);
+            assertEquals(0.0325, Torch.item(o.loss()), 1e-6);
+            assertEquals(0.5, o.clipFraction(), 1e-12);
+            // without clipping: ½ · (0.04 + 0.04) / 2 = 0.02
+            assertEquals(0.02, Torch.item(PolicyLoss.valueLoss(Torch.floats(new float[]{1.0f, 0.2f, 7}, 1, 3), Torch.floats(new float[]{0.5f, 0.5f, 0}, 1, 3),
+                    Torch.floats(new float[]{0.8f, 0.0f, 0}, 1, 3), mask, 0).loss()), 1e-6);
+        }
+    }
 }

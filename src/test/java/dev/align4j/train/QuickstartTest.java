@@ -14,7 +14,7 @@ class QuickstartTest {
 
     @Test
     void nanoPipelineWritesReportPlotsModelsAndMetrics() throws Exception {
-        Quickstart q = new Quickstart("arithmetic", "nano", 30, 16, 3e-3, 0.1, 64, 4, 0.1, 6, 8, 1e-4, 0.1, 20, 0);
+        Quickstart q = new Quickstart("arithmetic", "nano", 30, 16, 3e-3, 0.1, 64, 4, 0.1, 6, 8, 1e-4, 0.1, 20, 0, 3, 2e-4);
         Path report = q.run(dir);
         assertEquals(dir.resolve("report.html"), report);
         String html = Files.readString(report);
@@ -28,5 +28,8 @@ class QuickstartTest {
         assertTrue(metrics.contains("\"stage\":\"stage/base\"") && metrics.contains("\"stage\":\"stage/sft\""), "per-stage evaluations logged");
         // with so little training the SFT model may produce no distinct pairs; either DPO ran or the report says why
         assertTrue(Files.exists(dir.resolve("dpo/model.safetensors")) || html.contains("DPO stage skipped: the SFT policy"), "DPO stage ran or the report says why not");
+        // the online-RL stage ran after it and was evaluated
+        assertTrue(Files.exists(dir.resolve("grpo/model.safetensors")) && metrics.contains("\"stage\":\"stage/grpo\"") && html.contains("<td>grpo</td>"),
+                "GRPO stage ran and was evaluated");
     }
 }

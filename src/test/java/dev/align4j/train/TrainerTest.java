@@ -276,8 +276,58 @@ class TrainerTest {
         public int maxCompletionChars() { return 4; }
     }
 
+    static double earlyLate(double[][] series, boolean late) {
+        double s = 0;
+        for (int i = 0; i < 3; i++) s += series[late ? series.length - 1 - i : i][1] / 3;
+        return s;
+    }
+
     @Test
-    void grpoAndRlooRaiseTheReward() {
+    void ppoRaisesTheRewardTrainsTheCriticAndCheckpointsIt() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
+            Map<String, float[]> before = snapshot(m), criticBefore = snapshot(critic);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            PpoConfig cfg = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000,
+                    0, 25, 1, 0, NonFinite.STOP);
+            PpoTrainer.Result r = PpoTrainer.train(m, critic, ref, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)),
+                    prompts, cfg, dir.resolve("ppo"), metrics, null, null);
+            double[][] reward = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss");
+            assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
+            assertTrue(Double.isFinite(metrics.series("ppo", "loss")[24][1]) && Double.isFinite(vloss[24][1]));
+            assertTrue(earlyLate(vloss, true) < earlyLate(vloss, false), "the critic learned: value loss " + earlyLate(vloss, false) + " → " + earlyLate(vloss, true));
+            assertNotEquals(0.01, r.finalBeta(), "the adaptive controller moved beta");
+            assertAllChanged(before, m);
+            assertAllChanged(criticBefore, critic);
+            assertTrue(Files.exists(dir.resolve("ppo/checkpoint-25/critic/model.safetensors")) && Files.exists(dir.resolve("ppo/checkpoint-25/critic/optimizer.safetensors")));
+        } catch (Exception e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    @Test
+    void onlineDpoRaisesTheReward() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            OnlineDpoConfig cfg = new OnlineDpoConfig(30, 16, 4, 1.0, dev.align4j.loss.PreferenceLoss.Variant.SIGMOID, 0.1, 0, 1e-2, 0, 0, 1.0,
+                    0, 0, 1, 0, NonFinite.STOP);
+            OnlineDpoTrainer.train(m, ref, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, null, metrics, null, null);
+            double[][] reward = metrics.series("online-dpo", "reward"), margins = metrics.series("online-dpo", "rewards/margins");
+            assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
+            assertTrue(earlyLate(margins, true) > 0, "chosen completions gained on rejected ones");
+            assertTrue(Double.isFinite(metrics.series("online-dpo", "loss")[margins.length - 1][1]));
+            assertAllChanged(before, m);
+        }
+    }
+
+    @Test
+    void grpoRlooAndReinforcePlusPlusRaiseTheReward() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         CountA task = new CountA();
         List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
@@ -288,8 +338,9 @@ class TrainerTest {
                 GrpoConfig cfg = new GrpoConfig(25, 4, 8, 4, 1.0, 2, 2e-2, 0, 0, 1.0, 0.2, 0.28, 0.01,
                         dev.align4j.loss.PolicyLoss.KlEstimator.K3, est, Advantages.Scale.GROUP, dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN,
                         false, true, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
-                GrpoTrainer.train(m, ref, tok, task, prompts, cfg, null, metrics, null, null);
-                double[][] reward = metrics.series("grpo", "reward"), loss = metrics.series("grpo", "loss"), kl = metrics.series("grpo", "kl");
+                GrpoTrainer.train(m, ref, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, null, metrics, null, null);
+                String stage = cfg.stage();
+                double[][] reward = metrics.series(stage, "reward"), loss = metrics.series(stage, "loss"), kl = metrics.series(stage, "kl");
                 double early = (reward[0][1] + reward[1][1] + reward[2][1]) / 3, late = 0;
                 for (int i = reward.length - 3; i < reward.length; i++) late += reward[i][1] / 3;
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), est.name());

@@ -1,0 +1,78 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.model.HfModel;
+import dev.align4j.reward.RewardFunction;
+import dev.align4j.reward.Rewards;
+import dev.align4j.task.Task;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/** How online trainers score rollouts: a weighted combination of reward functions, each reported separately. */
+final class RewardFlags {
+    @Option(names = "--reward", split = ",", defaultValue = "gold", paramLabel = "NAME[:W]",
+            description = {"Reward functions and weights, e.g. gold:1,overlong:0.5 (default: ${DEFAULT-VALUE}). Names:",
+                    "gold (the task's reward), answer (extracted answer vs reference, --answer-tolerance), partial (right-aligned",
+                    "character agreement with the reference), format (--format-regex), length (-coef * tokens), overlong (DAPO's",
+                    "soft punishment, --overlong-buffer), rm (--reward-model)."})
+    List<String> reward;
+    @Option(names = "--answer-regex", description = "How 'answer' extracts the answer: the last match (group 1 if any); default: the last number.")
+    String answerRegex;
+    @Option(names = "--answer-tolerance", defaultValue = "0", description = "Relative numeric tolerance of 'answer' (default: ${DEFAULT-VALUE}).")
+    double answerTolerance;
+    @Option(names = "--format-regex", description = "The first line must match this for 'format' to give 1.")
+    String formatRegex;
+    @Option(names = "--length-penalty", defaultValue = "0.01", description = "Per-token coefficient of 'length' (default: ${DEFAULT-VALUE}).")
+    double lengthPenalty;
+    @Option(names = "--overlong-buffer", defaultValue = "0", description = "DAPO's L_cache for 'overlong'; 0 = a quarter of --max-new-tokens.")
+    int overlongBuffer;
+    @Option(names = "--reward-model", paramLabel = "DIR", description = "A reward model (*ForSequenceClassification) for 'rm'.")
+    Path rewardModel;
+    @Option(names = "--reward-model-head", defaultValue = "0", description = "Which head of a multi-head reward model (default: ${DEFAULT-VALUE}).")
+    int rewardModelHead;
+
+    /** The combined reward; a reward model, if any, is loaded here and lives as long as the JVM run. */
+    Rewards.Weighted build(Task task, int maxNewTokens) {
+        List<RewardFunction> fns = new ArrayList<>();
+        double[] w = new double[reward.size()];
+        for (int i = 0; i < reward.size(); i++) {
+            String[] nw = reward.get(i).trim().split(":", 2);
+            try {
+                w[i] = nw.length > 1 ? Double.parseDouble(nw[1]) : 1.0;
+            } catch (NumberFormatException e) {
+                throw new UserError("--reward " + reward.get(i) + ": weight '" + nw[1] + "' is not a number");
+            }
+            fns.add(switch (nw[0]) {
+                case "gold" -> Rewards.gold(task);
+                case "answer" -> Rewards.answerMatch(answerRegex == null ? Rewards.LAST_NUMBER : compile(answerRegex), answerTolerance);
+                case "partial" -> Rewards.partial();
+                case "format" -> {
+                    if (formatRegex == null) throw new UserError("--reward format needs --format-regex");
+                    yield Rewards.format(formatRegex);
+                }
+                case "length" -> Rewards.lengthPenalty(lengthPenalty);
+                case "overlong" -> Rewards.overlong(maxNewTokens, overlongBuffer > 0 ? overlongBuffer : Math.max(1, maxNewTokens / 4));
+                case "rm" -> {
+                    if (rewardModel == null) throw new UserError("--reward rm needs --reward-model DIR");
+                    HfModel.Loaded rm = HfModel.load(rewardModel, Torch.dtype("float32"));
+                    yield Rewards.model("rm", rm.model(), rm.tokenizer(), rewardModelHead, 32, 1024);
+                }
+                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong or rm");
+            });
+        }
+        return new Rewards.Weighted(fns, w);
+    }
+
+    static Pattern compile(String regex) {
+        try {
+            return Pattern.compile(regex);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new UserError("--answer-regex '" + regex + "': not a valid regular expression: " + e.getDescription());
+        }
+    }
+}

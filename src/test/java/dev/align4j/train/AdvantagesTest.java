@@ -1,0 +1,70 @@
+package dev.align4j.train;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The token-level estimators (REINFORCE++, GAE, whitening) and the adaptive KL controller against hand-computed values. */
+class AdvantagesTest {
+    @Test
+    void reinforcePlusPlusPutsKlInTheRewardAndNormalisesOverTheBatch() {
+        // seq 0: outcome 1, kl (0.5, 0.1); seq 1: outcome 0, kl (0.2); β = 0.1
+        // token rewards: seq 0: r0 = −0.05, r1 = −0.01 + 1 = 0.99 → returns G1 = 0.99, G0 = 0.94
+        //                seq 1: r0 = −0.02 + 0 → G0 = −0.02
+        // mean of {0.94, 0.99, −0.02} = 0.636667; population std = 0.464782
+        // advantages = (G − mean) / (std + 1e-4) = 0.652495, 0.760050, −1.412545
+        double[][] a = Advantages.reinforcePlusPlus(new double[]{1, 0}, new double[][]{{0.5, 0.1}, {0.2, 0}}, new int[]{2, 1}, 0.1, 1);
+        assertArrayEquals(new double[]{0.652495, 0.760050}, a[0], 1e-5);
+        assertEquals(-1.412545, a[1][0], 1e-5);
+        assertEquals(0.0, a[1][1], "positions past a sequence's end get no advantage");
+    }
+
+    @Test
+    void reinforcePlusPlusBaselineCentresEachGroupFirst() {
+        // groups {1, 0} and {0, 0}: centred 0.5, −0.5, 0, 0; one token each, no KL
+        // mean 0, population std √((0.25 + 0.25) / 4) = 0.353553 → 0.5 / 0.353653 = 1.413814
+        double[][] a = Advantages.reinforcePlusPlus(new double[]{1, 0, 0, 0}, null, new int[]{1, 1, 1, 1}, 0.1, 2);
+        assertEquals(1.413814, a[0][0], 1e-5);
+        assertEquals(-1.413814, a[1][0], 1e-5);
+        assertEquals(0.0, a[2][0], 1e-12);
+        assertEquals(0.0, a[3][0], 1e-12);
+    }
+
+    @Test
+    void gaeMatchesTheRecursionByHand() {
+        // r = (0, 0, 1), V = (0.5, 0.6, 0.7), γ = 1, λ = 0.9
+        // t=2: δ = 1 + 0 − 0.7 = 0.3;  A = 0.3;              R = 0.3 + 0.7 = 1.0
+        // t=1: δ = 0 + 0.7 − 0.6 = 0.1; A = 0.1 + 0.9·0.3 = 0.37; R = 0.97
+        // t=0: δ = 0 + 0.6 − 0.5 = 0.1; A = 0.1 + 0.9·0.37 = 0.433; R = 0.933
+        double[][][] ar = Advantages.gae(new double[][]{{0, 0, 1}}, new double[][]{{0.5, 0.6, 0.7}}, new int[]{3}, 1.0, 0.9);
+        assertArrayEquals(new double[]{0.433, 0.37, 0.3}, ar[0][0], 1e-12);
+        assertArrayEquals(new double[]{0.933, 0.97, 1.0}, ar[1][0], 1e-12);
+        // λ = 0: A_t = δ_t (one-step TD); γ = 0.5 discounts the next value: t=1 (last of length 2): δ = 2 − 1 = 1;
+        // t=0: δ = 0 + 0.5·1 − 1 = −0.5; position 2 is padding and stays 0
+        double[][][] td = Advantages.gae(new double[][]{{0, 2, 9}}, new double[][]{{1, 1, 9}}, new int[]{2}, 0.5, 0.0);
+        assertArrayEquals(new double[]{-0.5, 1.0, 0.0}, td[0][0], 1e-12);
+        // λ = 1, γ = 1: A_t = (Σ_{s≥t} r_s) − V_t, the Monte Carlo advantage: (1 − 0.5, 1 − 0.6, 1 − 0.7)
+        double[][][] mc = Advantages.gae(new double[][]{{0, 0, 1}}, new double[][]{{0.5, 0.6, 0.7}}, new int[]{3}, 1.0, 1.0);
+        assertArrayEquals(new double[]{0.5, 0.4, 0.3}, mc[0][0], 1e-12);
+    }
+
+    @Test
+    void whiteningUsesOnlyValidTokens() {
+        // valid tokens {1, 3} and {5}: mean 3, population std √(8/3) = 1.632993; the padded 100 is ignored and zeroed
+        double[][] w = Advantages.whiten(new double[][]{{1, 3}, {5, 100}}, new int[]{2, 1});
+        assertEquals(-2 / (1.632993 + 1e-4), w[0][0], 1e-5);
+        assertEquals(0.0, w[0][1], 1e-12);
+        assertEquals(2 / (1.632993 + 1e-4), w[1][0], 1e-5);
+        assertEquals(0.0, w[1][1], 1e-12);
+    }
+
+    @Test
+    void adaptiveKlControllerFollowsZieglerEtAl() {
+        // KL 12 vs target 6: error clip(12/6 − 1, ±0.2) = 0.2; β = 0.1 · (1 + 0.2 · 64 / 10000) = 0.100128
+        assertEquals(0.100128, Advantages.adaptiveKl(0.1, 12, 6, 64, 10_000), 1e-12);
+        // KL 3 vs target 6: error −0.5 clipped to −0.2; β = 0.1 · (1 − 0.2 · 64 / 10000) = 0.099872
+        assertEquals(0.099872, Advantages.adaptiveKl(0.1, 3, 6, 64, 10_000), 1e-12);
+        // on target: unchanged
+        assertEquals(0.1, Advantages.adaptiveKl(0.1, 6, 6, 64, 10_000), 1e-15);
+    }
+}
