@@ -27,7 +27,7 @@ final class QuickstartCommand implements Callable<Integer> {
     Integer sftSteps;
     @Option(names = "--dpo-steps", description = "DPO steps; 0 ends after SFT (default: 150).")
     Integer dpoSteps;
-    @Option(names = "--grpo-steps", description = "GRPO steps after DPO; 0 skips the stage (default: 150).")
+    @Option(names = "--grpo-steps", description = "GRPO steps after DPO on the gold reward; 0 skips the stage (default: 0, see docs/results.md).")
     Integer grpoSteps;
     @Option(names = "--error-rate", description = "Share of flawed demonstrations (default: 0.1).")
     Double errorRate;
