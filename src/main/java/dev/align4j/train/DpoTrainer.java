@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -77,12 +76,10 @@ public final class DpoTrainer {
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
         StepEnd end = new StepEnd("dpo", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, policy, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
-            if (resumed != null) {
-                bcoDelta = resumed.path("bco_delta").asDouble(0);
-                bcoCount = resumed.path("bco_count").asLong(0);
-            }
+            StepEnd.Resumed resumed = end.resume(resume, policy, opt);
+            long start = resumed.step();
+            bcoDelta = resumed.state().path("bco_delta").asDouble(0);
+            bcoCount = resumed.state().path("bco_count").asLong(0);
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 double lr = schedule.at(step);
                 Map<String, Double> m = new LinkedHashMap<>();

@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -45,8 +44,8 @@ public final class GrpoTrainer {
         StepEnd end = new StepEnd(stage, cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         policy.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, policy, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
+            StepEnd.Resumed resumed = end.resume(resume, policy, opt);
+            long start = resumed.step();
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 // 1. rollout: B prompts (a fixed function of the step), G samples each
                 Rollout ro = rollout(policy, tok, prompts, cfg.promptsPerStep(), g, cfg.maxNewTokens(), cfg.temperature(), cfg.seed(), step);
@@ -77,7 +76,7 @@ public final class GrpoTrainer {
                         SeqBatch sb = SeqBatch.of(p, c, tok.padId);
                         Tensor oldLogp = null, refLogp = null;
                         try (NoGradGuard ng = new NoGradGuard()) {
-                            if (cfg.updatesPerRollout() > 1 || cfg.estimator().klInReward()) oldLogp = Scoring.score(policy, sb, false).tokenLogps();
+                            if (cfg.updatesPerRollout() > 1 || (cfg.estimator().klInReward() && cfg.beta() > 0)) oldLogp = Scoring.score(policy, sb, false).tokenLogps();
                             if (cfg.beta() > 0) refLogp = Scoring.score(reference, sb, false).tokenLogps();
                         }
                         // 4. advantages: one per sequence (GRPO, RLOO) or per token (REINFORCE++)
@@ -131,34 +130,31 @@ public final class GrpoTrainer {
             return Torch.floats(a, k);
         }
         // REINFORCE++: token rewards −β·(log π_old − log π_ref), outcome on the last token, global normalisation
-        long t = oldLogp.size(1);
-        float[] mask = Torch.toFloats(sb.completion().narrow(1, 1, t).to(org.bytedeco.pytorch.global.torch.ScalarType.Float).contiguous());
-        float[] old = Torch.toFloats(oldLogp.contiguous()), ref = refLogp == null ? null : Torch.toFloats(refLogp.contiguous());
+        long t = sb.length() - 1;
+        int[] offsets = new int[k], lengths = new int[k];
+        List<Integer> rows = new ArrayList<>();
         double[] outcome = new double[k];
-        double[][] kl = ref == null ? null : new double[k][(int) t];
-        int[] positions = new int[k];    // completion tokens lie at shifted positions promptLen−1 … promptLen−1+len−1
-        int[] lengths = new int[k];
-        double klSum = 0;
-        long klCount = 0;
         for (int j = 0; j < k; j++) {
-            outcome[j] = rewards[keep.get(j)];
-            positions[j] = sb.promptLens()[j] - 1;
+            offsets[j] = sb.promptLens()[j] - 1;
             lengths[j] = sb.completionLens()[j];
-            for (int u = 0; u < lengths[j] && kl != null; u++) {
-                int at = j * (int) t + positions[j] + u;
-                kl[j][u] = mask[at] > 0 ? old[at] - ref[at] : 0;
-                klSum += kl[j][u];
-                klCount++;
-            }
+            outcome[j] = rewards[keep.get(j)];
+            rows.add(j);
         }
-        if (kl != null) m.put("kl_in_reward", klSum / Math.max(1, klCount));
+        double[][] kl = null;
+        if (refLogp != null) {
+            double[][] old = TokenRows.rows(oldLogp, offsets, lengths), ref = TokenRows.rows(refLogp, offsets, lengths);
+            kl = new double[k][];
+            double klSum = 0;
+            long klCount = 0;
+            for (int j = 0; j < k; j++) {
+                kl[j] = new double[lengths[j]];
+                for (int u = 0; u < lengths[j]; u++) { kl[j][u] = old[j][u] - ref[j][u]; klSum += kl[j][u]; klCount++; }
+            }
+            m.put("kl_in_reward", klSum / Math.max(1, klCount));
+        }
         int groups = cfg.estimator() == GrpoConfig.Estimator.REINFORCE_PP_BASELINE ? cfg.groupSize() : 1;
         if (groups > 1 && k != rewards.length) groups = 1;     // dynamic sampling broke the groups apart: no baseline
-        double[][] adv = Advantages.reinforcePlusPlus(outcome, kl, lengths, cfg.beta(), groups);
-        float[] a = new float[k * (int) t];
-        for (int j = 0; j < k; j++)
-            for (int u = 0; u < lengths[j]; u++) a[j * (int) t + positions[j] + u] = (float) adv[j][u];
-        return Torch.floats(a, k, t);
+        return TokenRows.dense(Advantages.reinforcePlusPlus(outcome, kl, lengths, cfg.beta(), groups), rows, offsets, lengths, t);
     }
 
     /** One round of sampling: the prompts, their token ids (repeated G times) and the completions. */

@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -38,8 +37,8 @@ public final class OnlineDpoTrainer {
         StepEnd end = new StepEnd("online-dpo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         policy.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, policy, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
+            StepEnd.Resumed resumed = end.resume(resume, policy, opt);
+            long start = resumed.step();
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 // 1. two samples per prompt, scored
                 GrpoTrainer.Rollout ro = GrpoTrainer.rollout(policy, tok, prompts, cfg.promptsPerStep(), 2, cfg.maxNewTokens(), cfg.temperature(), cfg.seed(), step);

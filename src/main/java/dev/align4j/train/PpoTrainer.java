@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -49,14 +48,13 @@ public final class PpoTrainer {
         policy.requiresGrad(false);
         critic.requiresGrad(false);
         try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay()); AdamW criticOpt = new AdamW(critic.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, policy, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
-            if (resumed != null) {
-                beta = resumed.path("kl_coef").asDouble(beta);
-                Path from = output.resolve("checkpoint-" + start);
-                if (resume != null && !resume.toString().isEmpty()) from = resume;
-                if (!Files.exists(from.resolve("critic/trainer_state.json"))) throw new UserError(from + ": PPO checkpoint without critic/");
-                Checkpoints.restore(from.resolve("critic"), critic, criticOpt);
+            StepEnd.Resumed resumed = end.resume(resume, policy, opt);
+            long start = resumed.step();
+            beta = resumed.state().path("kl_coef").asDouble(beta);
+            if (resumed.checkpoint() != null) {
+                Path critics = resumed.checkpoint().resolve("critic");
+                if (!Files.exists(critics.resolve("trainer_state.json"))) throw new UserError(resumed.checkpoint() + ": PPO checkpoint without critic/");
+                Checkpoints.restore(critics, critic, criticOpt);
             }
             long update = start * cfg.epochs() * cfg.miniBatches();
             for (long step = start + 1; step <= cfg.steps(); step++) {
@@ -80,9 +78,9 @@ public final class PpoTrainer {
                 double[][] old, kl = new double[n][], values;
                 try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
                     SeqBatch sb = SeqBatch.of(p, c, tok.padId);
-                    old = rows(Scoring.score(policy, sb, false).tokenLogps(), offsets, lengths);
-                    double[][] ref = beta > 0 ? rows(Scoring.score(reference, sb, false).tokenLogps(), offsets, lengths) : null;
-                    values = rows(Scoring.tokenValues(critic, sb), offsets, lengths);
+                    old = TokenRows.rows(Scoring.score(policy, sb, false).tokenLogps(), offsets, lengths);
+                    double[][] ref = beta > 0 ? TokenRows.rows(Scoring.score(reference, sb, false).tokenLogps(), offsets, lengths) : null;
+                    values = TokenRows.rows(Scoring.tokenValues(critic, sb), offsets, lengths);
                     for (int i = 0; i < n; i++) {
                         kl[i] = new double[lengths[i]];
                         for (int u = 0; u < lengths[i] && ref != null; u++) kl[i][u] = old[i][u] - ref[i][u];
@@ -121,8 +119,8 @@ public final class PpoTrainer {
                             for (int i : idx) { mp.add(p.get(i)); mc.add(c.get(i)); }
                             SeqBatch sb = SeqBatch.of(mp, mc, tok.padId);
                             long t = sb.length() - 1;
-                            Tensor oldT = dense(old, idx, offsets, lengths, t), advT = dense(adv, idx, offsets, lengths, t);
-                            Tensor retT = dense(ret, idx, offsets, lengths, t), valT = dense(values, idx, offsets, lengths, t);
+                            Tensor oldT = TokenRows.dense(old, idx, offsets, lengths, t), advT = TokenRows.dense(adv, idx, offsets, lengths, t);
+                            Tensor retT = TokenRows.dense(ret, idx, offsets, lengths, t), valT = TokenRows.dense(values, idx, offsets, lengths, t);
                             Scoring.Scores sc = Scoring.score(policy, sb, true);
                             PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), cfg.clip(), cfg.clip(),
                                     false, null, 0, PolicyLoss.Aggregation.TOKEN_MEAN, cfg.maxNewTokens());
@@ -168,28 +166,6 @@ public final class PpoTrainer {
             }
         }
         return new Result(lastReward, beta, lastCkpt);
-    }
-
-    /** The completion part of a (N, T−1) tensor as ragged rows: row i holds positions offsets[i] … offsets[i] + lengths[i] − 1. */
-    static double[][] rows(Tensor x, int[] offsets, int[] lengths) {
-        float[] f = Torch.toFloats(x.contiguous());
-        int t = (int) x.size(1);
-        double[][] out = new double[lengths.length][];
-        for (int i = 0; i < lengths.length; i++) {
-            out[i] = new double[lengths[i]];
-            for (int u = 0; u < lengths[i]; u++) out[i][u] = f[i * t + offsets[i] + u];
-        }
-        return out;
-    }
-
-    /** Ragged rows {@code idx} back into a (|idx|, t) tensor at their completion positions, zero elsewhere. */
-    static Tensor dense(double[][] x, List<Integer> idx, int[] offsets, int[] lengths, long t) {
-        float[] f = new float[idx.size() * (int) t];
-        for (int j = 0; j < idx.size(); j++) {
-            int i = idx.get(j);
-            for (int u = 0; u < lengths[i]; u++) f[j * (int) t + offsets[i] + u] = (float) x[i][u];
-        }
-        return Torch.floats(f, idx.size(), t);
     }
 
     /** 1 − Var(R − V) / Var(R) over all completion tokens: 1 = the critic predicts the returns perfectly. */

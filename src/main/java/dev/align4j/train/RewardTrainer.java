@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -48,8 +47,8 @@ public final class RewardTrainer {
         double lastLoss = Double.NaN, lastAcc = Double.NaN;
         StepEnd end = new StepEnd("reward", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(rm.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, rm, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
+            StepEnd.Resumed resumed = end.resume(resume, rm, opt);
+            long start = resumed.step();
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 double lr = schedule.at(step);
                 Map<String, Double> m = new LinkedHashMap<>();

@@ -1,6 +1,5 @@
 package dev.align4j.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -56,8 +55,8 @@ public final class SftTrainer {
         double lastLoss = Double.NaN;
         StepEnd end = new StepEnd("sft", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
         try (AdamW opt = new AdamW(model.parameters(), cfg.weightDecay())) {
-            JsonNode resumed = end.resume(resume, model, opt);
-            long start = resumed == null ? 0 : resumed.get("step").asLong();
+            StepEnd.Resumed resumed = end.resume(resume, model, opt);
+            long start = resumed.step();
             long t0 = System.nanoTime(), tokens = 0;
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 double lr = schedule.at(step);

@@ -34,19 +34,22 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
     /**
      * Resumes when asked: restores weights, optimizer state and the skipped-step count from the checkpoint
      * {@code resume} names (or the newest in the output directory), and rewinds metrics.jsonl to the
-     * checkpoint's copy so that no step is logged twice. Returns the checkpoint's trainer_state.json, or
-     * null when starting fresh.
+     * checkpoint's copy so that no step is logged twice. Returns where training continues: step 0, no
+     * checkpoint and an empty state when starting fresh.
      */
-    com.fasterxml.jackson.databind.JsonNode resume(Path resume, LlamaModel model, AdamW opt) {
+    Resumed resume(Path resume, LlamaModel model, AdamW opt) {
         Path from = output == null ? null : Checkpoints.resolve(output, resume);
-        if (from == null) return null;
+        if (from == null) return new Resumed(null, Json.object(), 0);
         var state = Checkpoints.restore(from, model, opt);
         long step = state.get("step").asLong();
         skipped[0] = state.path("skipped_steps").asLong(0);
         metrics.rewind(from.resolve(Checkpoints.METRICS), step);
         System.err.println(trainer + ": resumed from " + from + " at step " + step);
-        return state;
+        return new Resumed(from, state, step);
     }
+
+    /** Where a run continues: the checkpoint it resumed from (null when fresh), its trainer_state.json and step. */
+    record Resumed(Path checkpoint, com.fasterxml.jackson.databind.JsonNode state, long step) {}
 
     /**
      * True when this step must be skipped: its loss or gradient norm is NaN/Inf and the policy is SKIP
