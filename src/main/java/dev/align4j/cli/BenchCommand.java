@@ -10,17 +10,17 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward and training tokens/s with MFU, KV-cache generation tokens/s.",
+@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward, SFT-step and DPO-step tokens/s with MFU, KV-cache generation tokens/s, memory over 500 training steps.",
         "Prints a table on stderr and writes a JSON file.",
         "Example: ./align4j bench --sizes small --output out/bench.json"})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small", description = "Built-in model sizes: nano, tiny, small, medium (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small,medium", description = "Built-in model sizes: nano, tiny, small, medium (default: ${DEFAULT-VALUE}).")
     List<String> sizes;
     @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training / forward sequence (default: ${DEFAULT-VALUE}).")
     int seqLen;
     @Option(names = "--train-batch", defaultValue = "8", description = "Sequences per forward / training step (default: ${DEFAULT-VALUE}).")
     int trainBatch;
-    @Option(names = "--gen-batches", split = ",", defaultValue = "1,32", description = "Generation batch sizes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--gen-batches", split = ",", defaultValue = "1,8,32,64", description = "Generation batch sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> genBatches;
     @Option(names = "--gen-tokens", defaultValue = "64", description = "New tokens per generated row (default: ${DEFAULT-VALUE}).")
     int genTokens;

@@ -77,11 +77,9 @@ public final class Sampler {
                     Tensor mask = anyPad ? keyMask.narrow(1, 0, len) : null;
                     Tensor h = model.hidden(input, mask, cache);        // (B, t, H)
                     Tensor logits = model.lmHead(h.narrow(1, h.size(1) - 1, 1)).squeeze(1); // (B, V)
-                    Tensor choice = sample(logits, cfg, gen);           // (B)
-                    Tensor lp = logits.gather(-1, choice.unsqueeze(-1)).squeeze(-1)   // log-softmax at the chosen token
-                            .sub(torch.logsumexp(logits, new long[]{-1}, false));
-                    next = Torch.toLongs(choice);
-                    nextLp = Torch.toFloats(lp);
+                    Pick pick = pick(logits, cfg, gen);                 // (B) tokens and their log-probs
+                    next = Torch.toLongs(pick.tokens());
+                    nextLp = Torch.toFloats(pick.logps());
                 }
                 // record tokens; decide which rows finish
                 boolean[] done = new boolean[active.length];
@@ -138,20 +136,34 @@ public final class Sampler {
         return result;
     }
 
-    /**
-     * Chosen token ids (B) from logits (B, V): argmax at temperature 0, else top-k / top-p, then one
-     * inverse-CDF draw per row: u ~ U[0, total mass), token = first index whose cumulative probability
-     * exceeds u. Exact sampling from the filtered distribution with B random numbers; zero-probability
-     * tokens can never be chosen (their cumulative value equals their predecessor's). libtorch's
-     * {@code multinomial} gave the same distribution at 12x the cost at batch 64 × 32k vocab.
-     */
+    /** Chosen token ids (B) and their log-probabilities under the unfiltered, untempered policy log-softmax(logits). */
+    record Pick(Tensor tokens, Tensor logps) {}
+
+    /** Chosen token ids (B) from logits (B, V); see {@link #pick}. */
     static Tensor sample(Tensor logits, SamplingConfig cfg, Generator gen) {
-        if (cfg.temperature() == 0) return logits.argmax(new LongOptional(-1), false);
+        return pick(logits, cfg, gen).tokens();
+    }
+
+    /**
+     * Argmax at temperature 0, else top-k / top-p on logits / T, then one inverse-CDF draw per row:
+     * with m = max(l) and c = cumsum(exp(l − m)), draw u ~ U[0, c_V) and take the first index whose c
+     * exceeds u. That is exact sampling from softmax(l) with B random numbers; a token of probability 0
+     * can never be chosen (its c equals its predecessor's). The same pass gives the normaliser
+     * log Z = m + log c_V, so with T = 1 and no filter the log-prob costs one gather. libtorch's
+     * {@code multinomial} (plus a separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab; this is 3 passes.
+     */
+    static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen) {
+        if (cfg.temperature() == 0) {
+            Tensor choice = logits.argmax(new LongOptional(-1), false);
+            return new Pick(choice, logProb(logits, choice, null));
+        }
         Tensor l = cfg.temperature() == 1 ? logits : logits.div(Torch.s(cfg.temperature()));
         long v = l.size(-1);
+        boolean filtered = false;
         if (cfg.topK() > 0 && cfg.topK() < v) {
             Tensor kth = l.topk(cfg.topK()).get0().narrow(-1, cfg.topK() - 1, 1);         // (B, 1)
             l = l.masked_fill(l.lt(kth), Torch.s(Double.NEGATIVE_INFINITY));
+            filtered = true;
         }
         if (cfg.topP() < 1) {
             T_TensorTensor_T sorted = torch.sort(l, -1, true);
@@ -160,12 +172,22 @@ public final class Sampler {
             Tensor before = torch.cumsum(probs, -1).sub(probs);                               // mass strictly before each token
             sl = sl.masked_fill(before.ge(Torch.s(cfg.topP())), Torch.s(Double.NEGATIVE_INFINITY)); // the top token always stays
             l = torch.full(Torch.shape(l), Torch.s(Double.NEGATIVE_INFINITY), Torch.opts(ScalarType.Float)).scatter(-1, si, sl);
+            filtered = true;
         }
-        Tensor cdf = torch.cumsum(torch.softmax(l, -1), -1);                                   // (B, V)
-        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float))
-                .mul(cdf.narrow(-1, v - 1, 1));                                                // (B, 1) in [0, total)
-        return torch.searchsorted(cdf, u, false, true, new StringViewOptional(), new TensorOptional())
-                .squeeze(-1).clamp_max(Torch.s(v - 1));
+        Tensor max = l.amax(new long[]{-1}, true);                                            // (B, 1)
+        Tensor cdf = torch.cumsum(l.sub(max).exp_(), -1);                                     // (B, V) unnormalised
+        Tensor total = cdf.narrow(-1, v - 1, 1);                                              // (B, 1)
+        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).mul(total);
+        Tensor choice = torch.searchsorted(cdf, u, false, true, new StringViewOptional(), new TensorOptional())
+                .squeeze(-1).clamp_max(Torch.s(v - 1));                                        // (B)
+        Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(total.log()).squeeze(-1) : null;
+        return new Pick(choice, logProb(logits, choice, logZ));
+    }
+
+    /** log-softmax(logits) at {@code choice}: logits[choice] − log Z, with log Z computed when not given. */
+    private static Tensor logProb(Tensor logits, Tensor choice, Tensor logZ) {
+        Tensor z = logZ != null ? logZ : torch.logsumexp(logits, new long[]{-1}, false);
+        return logits.gather(-1, choice.unsqueeze(-1)).squeeze(-1).sub(z);
     }
 
     private static int[] toArray(List<Integer> l) {

@@ -102,6 +102,32 @@ class SamplerTest {
     }
 
     @Test
+    void drawsFollowTheSoftmaxAndReportUntemperedLogProbs() {
+        try (PointerScope s = new PointerScope()) {
+            // p = 0.5, 0.3, 0.2, 0 (logit −inf: can never be drawn). 20,000 draws: σ of a frequency ≤ √(0.25/20000) = 0.0035.
+            float[] row = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2), Float.NEGATIVE_INFINITY};
+            Tensor logits = Torch.floats(row, 1, 4).expand(20_000, 4).contiguous();
+            var gen = org.bytedeco.pytorch.global.torch.make_generator_cpu(7);
+            double[][] want = {{0.5, 0.3, 0.2, 0},
+                    // T = 2: p^(1/2) normalised: √.5 = .7071, √.3 = .5477, √.2 = .4472, sum 1.7020 → .4155, .3218, .2628
+                    {0.4155, 0.3218, 0.2628, 0}};
+            double[] temps = {1.0, 2.0};
+            for (int k = 0; k < 2; k++) {
+                Sampler.Pick pick = Sampler.pick(logits, new SamplingConfig(1, temps[k], 0, 1, 0, List.of()), gen);
+                long[] t = Torch.toLongs(pick.tokens());
+                float[] lp = Torch.toFloats(pick.logps());
+                int[] count = new int[4];
+                for (int i = 0; i < t.length; i++) {
+                    count[(int) t[i]]++;
+                    assertEquals(row[(int) t[i]], lp[i], 1e-5, "log-prob under the untempered policy");
+                }
+                for (int j = 0; j < 4; j++) assertEquals(want[k][j], count[j] / 20_000.0, 0.015, "T=" + temps[k] + " token " + j);
+                assertEquals(0, count[3], "a zero-probability token was drawn");
+            }
+        }
+    }
+
+    @Test
     void topKOneIsGreedyAndTopPKeepsTheNucleus() {
         try (PointerScope s = new PointerScope()) {
             // probabilities 0.5, 0.3, 0.15, 0.05 → top-p 0.7 keeps {0, 1} (mass before token 2 is 0.8 ≥ 0.7)
