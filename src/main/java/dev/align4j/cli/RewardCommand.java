@@ -19,9 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "reward", description = {"Train a Bradley-Terry reward model (the decoder plus a scalar score head) on preference pairs.",
+@Command(name = "reward", description = {"Train a Bradley-Terry reward model (the decoder plus a score head) on preference pairs.",
         "Data: --data FILE (prompt/chosen/rejected) or --task NAME (annotated pairs; held-out pairs from the test split are evaluated).",
-        "Example: ./align4j reward --init tiny --task phrase --steps 300 --output out/rm"})
+        "--multi-objective: one head per objective, from chosen_scores / rejected_scores vectors (or the task's objectives).",
+        "Example: ./align4j reward --init tiny --task phrase --steps 300 --output out/rm",
+        "Example: ./align4j reward --init tiny --task brief-arith --multi-objective --output out/rm-multi"})
 final class RewardCommand implements Callable<Integer> {
     @Mixin TrainFlags f = new TrainFlags();
 
@@ -35,6 +37,8 @@ final class RewardCommand implements Callable<Integer> {
     double temperature;
     @Option(names = "--center-rewards", defaultValue = "0", description = "Reward-centering coefficient eta (default: ${DEFAULT-VALUE}).")
     double center;
+    @Option(names = "--multi-objective", description = "One score head per objective: --data rows need chosen_scores and rejected_scores vectors; --task uses the task's objectives.")
+    boolean multi;
 
     @Override
     public Integer call() {
@@ -43,6 +47,7 @@ final class RewardCommand implements Callable<Integer> {
         RewardConfig cfg = new RewardConfig(center, SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()),
                 SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
                 f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
+        if (multi) return multiObjective(cfg);
         Task t = task == null ? null : Task.byName(task);
         List<PreferencePair> heldOut = t == null ? null : TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
@@ -68,5 +73,51 @@ final class RewardCommand implements Callable<Integer> {
             System.err.println("reward: final model in " + f.output.resolve("final"));
         }
         return 0;
+    }
+
+    /** K heads, one per objective; held-out accuracy per objective with --task. */
+    private int multiObjective(RewardConfig cfg) {
+        Task t = task == null ? null : Task.byName(task);
+        List<PreferencePair.Scored> rows, heldOut = null;
+        List<String> names;
+        if (t != null) {
+            rows = TaskData.scoredPairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed);
+            heldOut = TaskData.scoredPairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
+            names = t.objectives();
+        } else {
+            Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, f.skipInvalid);
+            if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+            rows = read.rows();
+            if (rows.isEmpty()) throw new UserError(data + ": no rows");
+            int k = rows.get(0).chosenScores().length;
+            for (int i = 0; i < rows.size(); i++)
+                if (rows.get(i).chosenScores().length != k)
+                    throw new UserError(data + ": row " + (i + 1) + " has " + rows.get(i).chosenScores().length + " scores, the first row " + k
+                            + " (every row needs one score per objective)");
+            names = PreferencePair.objectiveNames(data, k);
+        }
+        List<PreferencePair.Scored> test = heldOut;
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
+             LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(names.size(), f.seed) : l.model().copy(l.model().dtype)) {
+            TrainFlags.printConfig("reward", cfg, f.output);
+            System.err.printf("reward: %d pairs, %d objectives %s, model %s (%,d parameters)%n", rows.size(), names.size(), names,
+                    rm.config.architecture(), rm.parameterCount());
+            RewardTrainer.trainScored(rm, l.tokenizer(), rows, names, cfg, f.output, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg), f.resume);
+            HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
+            if (test != null)
+                heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) -> System.err.printf("reward: held-out %s %.3f%n", k, v));
+            System.err.println("reward: final model in " + f.output.resolve("final"));
+        }
+        return 0;
+    }
+
+    private static Map<String, Double> heldOutMetrics(LlamaModel rm, HfModel.Loaded l, List<PreferencePair.Scored> test, List<String> names, RewardConfig cfg) {
+        double[][] r = RewardTrainer.evaluateScored(rm, l.tokenizer(), test, cfg.maxLength());
+        Map<String, Double> m = new java.util.LinkedHashMap<>();
+        for (int k = 0; k < names.size(); k++) {
+            m.put("accuracy/" + names.get(k), r[k][0]);
+            m.put("margin/" + names.get(k), r[k][1]);
+        }
+        return m;
     }
 }

@@ -1,5 +1,6 @@
 package dev.align4j.cli;
 
+import dev.align4j.data.Tokenized;
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -38,6 +39,9 @@ final class TrainFlags {
     double maxGradNorm;
     @Option(names = "--max-length", defaultValue = "512", description = "Longest prompt + completion in tokens (default: ${DEFAULT-VALUE}).")
     int maxLength;
+    @Option(names = "--truncation", defaultValue = "keep_end", paramLabel = "MODE",
+            description = "Which end of a prompt longer than --max-length allows survives: keep_end or keep_start (default: ${DEFAULT-VALUE}).")
+    String truncation;
     @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (needs --task); 0 = at the end (default: ${DEFAULT-VALUE}).")
     int evalEvery;
     @Option(names = "--eval-prompts", defaultValue = "200", description = "Held-out prompts per evaluation (default: ${DEFAULT-VALUE}).")
@@ -83,6 +87,7 @@ final class TrainFlags {
             Torch.deterministic();
         }
         if ((model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
+        Tokenized.Truncation mode = Tokenized.Truncation.parse(truncation);
         checkWritable(output);
         HfModel.Loaded loaded;
         if (model != null) loaded = HfModel.load(model, Torch.dtype(dtype));
@@ -91,6 +96,7 @@ final class TrainFlags {
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
             loaded = new HfModel.Loaded(LlamaModel.init(c, seed, Torch.dtype(dtype)), tok);
         }
+        loaded.tokenizer().promptTruncation(mode);
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
     }

@@ -68,6 +68,27 @@ public record PreferencePair(String prompt, String chosen, String rejected) {
         });
     }
 
+    /**
+     * Names for the {@code k} objectives of a multi-objective file: its first row's optional
+     * {@code objectives} column (as {@code ./align4j export --format multi} writes), else obj0 … obj{k−1}.
+     */
+    public static java.util.List<String> objectiveNames(Path file, int k) {
+        try (var lines = java.nio.file.Files.lines(file)) {
+            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("{}");
+            JsonNode names = dev.align4j.core.Json.MAPPER.readTree(first).path("objectives");
+            if (names.isArray() && names.size() == k) {
+                java.util.List<String> out = new java.util.ArrayList<>();
+                for (JsonNode x : names) out.add(x.asText());
+                return out;
+            }
+        } catch (Exception e) {
+            // unreadable here means the rows were already rejected with file:line; fall back to numbered names
+        }
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < k; i++) out.add("obj" + i);
+        return out;
+    }
+
     static double[] vector(JsonNode n, String column) {
         JsonNode v = n.get(column);
         if (v == null || !v.isArray() || v.isEmpty()) throw new Jsonl.BadLine("missing column '" + column + "': expected an array of numbers");

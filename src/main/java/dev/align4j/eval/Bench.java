@@ -43,6 +43,8 @@ public final class Bench {
         out.put("gemm_fp32_gflops", gemm);
         out.put("gemm_bf16_gflops", gemm(ScalarType.BFloat16, o.repeats()));
         System.err.printf("GEMM 1024^3: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%d threads)%n", gemm, out.get("gemm_bf16_gflops").asDouble(), Torch.threads());
+        // memory first: measured after the model sizes, the baseline would be the allocator's leftovers from the largest one
+        if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
         ArrayNode models = out.putArray("models");
         for (String size : o.sizes()) {
             ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
@@ -128,7 +130,6 @@ public final class Bench {
                         100 * r.get("train_mfu").asDouble(), r.get("dpo_tokens_per_s").asDouble(), 100 * r.get("dpo_mfu").asDouble(), gen);
             }
         }
-        if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
         return out;
     }
 

@@ -24,6 +24,24 @@ public final class RewardLoss {
     }
 
     /**
+     * Multi-objective Bradley–Terry: one score head per objective k, each trained on the pair as that
+     * objective orders it. With s_bk = sign(score_c,bk − score_r,bk) ∈ {−1, 0, +1} from the data's score vectors:
+     * <pre>  L = Σ_{b,k: s_bk ≠ 0} −log σ(s_bk · (r_c,bk − r_r,bk)) / #{s_bk ≠ 0}  +  η · mean_{b,k} (r_c,bk + r_r,bk)²</pre>
+     * A tie on an objective says nothing about it and is left out of that head's loss. With one head
+     * and every s = +1 this is {@link #bradleyTerry} without margin.
+     *
+     * @param chosen, rejected (B, K) head outputs
+     * @param prefer (B, K) float s_bk
+     */
+    public static Tensor multiObjective(Tensor chosen, Tensor rejected, Tensor prefer, double eta) {
+        Tensor decided = prefer.abs();
+        Tensor terms = torch.log_sigmoid(chosen.sub(rejected).mul(prefer)).neg().mul(decided);   // 0 where s = 0
+        Tensor loss = terms.sum().div(decided.sum().clamp_min(Torch.s(1.0)));
+        if (eta > 0) loss = loss.add(chosen.add(rejected).pow(Torch.s(2.0)).mean().mul(Torch.s(eta)));
+        return loss;
+    }
+
+    /**
      * Plackett–Luce / ListMLE (Xia et al. 2008): for scores s (B, K) already ordered best first,
      * −Σ_k [s_k − log Σ_{j ≥ k} exp s_j], averaged over lists. {@code valid} (B, K) masks padded slots (1 = real).
      */

@@ -52,6 +52,21 @@ public final class TaskData {
         return out;
     }
 
+    /**
+     * Annotated pairs (as {@link #preferencePairs}) with the task's reward vector for both sides, one
+     * entry per {@link Task#objectives()}: multi-objective data for multi-head reward models and MODPO.
+     */
+    public static List<PreferencePair.Scored> scoredPairs(Task t, Task.Split split, int n, double errorRate, double temperature, long seed) {
+        Map<String, String> answers = new HashMap<>();
+        for (Task.Example e : t.examples(split, n, seed)) answers.put(e.prompt(), e.answer());   // the prompts preferencePairs draws from
+        List<PreferencePair.Scored> out = new ArrayList<>();
+        for (PreferencePair p : preferencePairs(t, split, n, errorRate, temperature, seed)) {
+            Task.Example e = new Task.Example(p.prompt(), answers.get(p.prompt()));
+            out.add(new PreferencePair.Scored(p, t.rewards(e, p.chosen()), t.rewards(e, p.rejected())));
+        }
+        return out;
+    }
+
     public static List<ObjectNode> export(Task t, String format, Task.Split split, int n, double errorRate, double temperature, long seed) {
         Random rng = new Random(seed);
         Annotator a = new Annotator(temperature, seed + 1);
@@ -59,13 +74,10 @@ public final class TaskData {
         switch (format) {
             case "preference" -> preferencePairs(t, split, n, errorRate, temperature, seed).forEach(p -> rows.add(p.toJson()));
             case "multi" -> {
-                Map<String, String> answers = new HashMap<>();
-                for (Task.Example e : t.examples(split, n, seed)) answers.put(e.prompt(), e.answer());   // the prompts preferencePairs draws from
-                for (PreferencePair p : preferencePairs(t, split, n, errorRate, temperature, seed)) {
-                    ObjectNode o = p.toJson();
-                    Task.Example e = new Task.Example(p.prompt(), answers.get(p.prompt()));
-                    vector(o.putArray("chosen_scores"), t.rewards(e, p.chosen()));
-                    vector(o.putArray("rejected_scores"), t.rewards(e, p.rejected()));
+                for (PreferencePair.Scored sp : scoredPairs(t, split, n, errorRate, temperature, seed)) {
+                    ObjectNode o = sp.pair().toJson();
+                    vector(o.putArray("chosen_scores"), sp.chosenScores());
+                    vector(o.putArray("rejected_scores"), sp.rejectedScores());
                     var names = o.putArray("objectives");
                     t.objectives().forEach(names::add);
                     rows.add(o);

@@ -25,20 +25,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Bradley–Terry reward-model training: the decoder with a scalar {@code score} head reads each sequence
- * at its last real token; chosen and rejected go through as one batch of 2B rows. Logs {@code loss},
+ * Bradley–Terry reward-model training: the decoder with a {@code score} head reads each sequence at its
+ * last real token; chosen and rejected go through as one batch of 2B rows. Logs {@code loss},
  * {@code accuracy} (share of pairs with r_c &gt; r_r), {@code margin} (mean r_c − r_r) and the mean scores.
- * The model is saved as *ForSequenceClassification, loadable by transformers.
+ * With K &gt; 1 heads (multi-objective data: a score vector per completion) head k learns objective k's
+ * ordering of each pair ({@link RewardLoss#multiObjective}); {@code accuracy/NAME} and {@code margin/NAME}
+ * are logged per objective. The model is saved as *ForSequenceClassification with num_labels = K.
  */
 public final class RewardTrainer {
     private RewardTrainer() {}
 
     public record Result(double finalLoss, double finalAccuracy, Path lastCheckpoint) {}
 
+    /** A tokenized pair and, per objective, which side that objective prefers: +1 chosen, −1 rejected, 0 tie. */
+    record Row(Tokenized chosen, Tokenized rejected, float[] prefer) {}
+
+    /** Scalar reward model on plain pairs (chosen ≻ rejected). */
     public static Result train(LlamaModel rm, Tokenizer tok, List<PreferencePair> data, RewardConfig cfg, Path output,
                                Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
+        return trainScored(rm, tok, scalar(data), List.of("reward"), cfg, output, metrics, eval, resume);
+    }
+
+    /**
+     * One head per objective on pairs with score vectors; {@code objectives} names them in metrics and
+     * must match both the vectors' length and the model's num_labels.
+     */
+    public static Result trainScored(LlamaModel rm, Tokenizer tok, List<PreferencePair.Scored> data, List<String> objectives,
+                                     RewardConfig cfg, Path output, Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
         if (rm.config.isCausalLm()) throw new IllegalArgumentException("reward model needs a score head (withScoreHead)");
-        List<Tokenized[]> rows = tokenize(tok, data, cfg.maxLength());
+        int k = objectives.size();
+        if (rm.config.numLabels() != k)
+            throw new UserError("reward: the model has " + rm.config.numLabels() + " score heads but the data has " + k + " objectives " + objectives);
+        List<Row> rows = tokenize(tok, data, cfg.maxLength(), k);
         if (rows.isEmpty()) throw new UserError("reward: no trainable pairs");
         rm.requiresGrad(true);
         Batches order = new Batches(rows.size(), cfg.batchSize(), cfg.seed());
@@ -54,12 +72,26 @@ public final class RewardTrainer {
                 Map<String, Double> m = new LinkedHashMap<>();
                 try (PointerScope scope = new PointerScope()) {
                     int[] idx = order.batch(step - 1);
-                    Tensor[] r = scores(rm, rows, idx, tok.padId);
-                    Tensor loss = RewardLoss.bradleyTerry(r[0], r[1], null, cfg.centering());
+                    Tensor[] r = scores(rm, rows, idx, tok.padId);                       // (B, K) each
+                    Tensor prefer = prefer(rows, idx, k);                                // (B, K)
+                    Tensor loss = RewardLoss.multiObjective(r[0], r[1], prefer, cfg.centering());
                     loss.backward();
                     m.put("loss", Torch.item(loss));
-                    m.put("accuracy", Torch.item(r[0].gt(r[1]).to(ScalarType.Float).mean()));
-                    m.put("margin", Torch.item(r[0].sub(r[1]).mean()));
+                    // oriented margin s·(r_c − r_r) per decided (pair, objective); correct when > 0
+                    Tensor decided = prefer.abs(), oriented = r[0].sub(r[1]).mul(prefer);
+                    Tensor correct = oriented.gt(Torch.s(0.0)).to(ScalarType.Float).mul(decided);
+                    m.put("accuracy", Torch.item(correct.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
+                    m.put("margin", Torch.item(oriented.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
+                    if (k > 1) {
+                        float[] c = Torch.toFloats(correct.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                        float[] o = Torch.toFloats(oriented.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                        float[] d = Torch.toFloats(decided.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                        for (int j = 0; j < k; j++) {
+                            if (d[j] == 0) continue;                                    // no pair in this batch orders objective j
+                            m.put("accuracy/" + objectives.get(j), (double) c[j] / d[j]);
+                            m.put("margin/" + objectives.get(j), (double) o[j] / d[j]);
+                        }
+                    }
                     m.put("rewards/chosen", Torch.item(r[0].mean()));
                     m.put("rewards/rejected", Torch.item(r[1].mean()));
                 }
@@ -77,40 +109,92 @@ public final class RewardTrainer {
         return new Result(lastLoss, lastAcc, lastCkpt);
     }
 
-    static List<Tokenized[]> tokenize(Tokenizer tok, List<PreferencePair> data, int maxLength) {
-        List<Tokenized[]> rows = new ArrayList<>();
-        for (PreferencePair p : data) {
+    /** Plain pairs as one-objective scored pairs (chosen 1, rejected 0). */
+    static List<PreferencePair.Scored> scalar(List<PreferencePair> data) {
+        List<PreferencePair.Scored> out = new ArrayList<>(data.size());
+        for (PreferencePair p : data) out.add(new PreferencePair.Scored(p, new double[]{1}, new double[]{0}));
+        return out;
+    }
+
+    /** Tokenizes every pair; pairs left with an empty completion after truncation, or tied on every objective, are reported and skipped. */
+    static List<Row> tokenize(Tokenizer tok, List<PreferencePair.Scored> data, int maxLength, int k) {
+        List<Row> rows = new ArrayList<>();
+        int empty = 0, tied = 0;
+        for (PreferencePair.Scored s : data) {
+            if (s.chosenScores().length != k)
+                throw new UserError("reward: a pair has " + s.chosenScores().length + " scores but the model has " + k + " heads");
+            PreferencePair p = s.pair();
             Tokenized c = Tokenized.of(tok, p.prompt(), p.chosen(), maxLength, true);
             Tokenized r = Tokenized.of(tok, p.prompt(), p.rejected(), maxLength, true);
-            if (c.completion().length > 0 && r.completion().length > 0) rows.add(new Tokenized[]{c, r});
+            if (c.completion().length == 0 || r.completion().length == 0) { empty++; continue; }
+            float[] prefer = new float[k];
+            boolean any = false;
+            for (int j = 0; j < k; j++) {
+                prefer[j] = (float) Math.signum(s.chosenScores()[j] - s.rejectedScores()[j]);
+                any |= prefer[j] != 0;
+            }
+            if (!any) { tied++; continue; }
+            rows.add(new Row(c, r, prefer));
         }
+        if (empty > 0) System.err.println("reward: " + empty + " pairs with an empty completion after truncation were skipped");
+        if (tied > 0) System.err.println("reward: " + tied + " pairs tied on every objective were skipped");
         return rows;
     }
 
-    /** Scores (B) of chosen and rejected for the pairs {@code idx}. */
-    static Tensor[] scores(LlamaModel rm, List<Tokenized[]> rows, int[] idx, int padId) {
+    /** Head outputs (B, K) of chosen and rejected for the pairs {@code idx}. */
+    static Tensor[] scores(LlamaModel rm, List<Row> rows, int[] idx, int padId) {
         List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
-        for (int k = 0; k < 2; k++) for (int i : idx) { prompts.add(rows.get(i)[k].prompt()); comps.add(rows.get(i)[k].completion()); }
-        Tensor s = Scoring.lastTokenScores(rm, SeqBatch.of(prompts, comps, padId)).select(1, 0);   // (2B)
+        for (int side = 0; side < 2; side++)
+            for (int i : idx) {
+                Tokenized t = side == 0 ? rows.get(i).chosen() : rows.get(i).rejected();
+                prompts.add(t.prompt());
+                comps.add(t.completion());
+            }
+        Tensor s = Scoring.lastTokenScores(rm, SeqBatch.of(prompts, comps, padId));   // (2B, K)
         return new Tensor[]{s.narrow(0, 0, idx.length), s.narrow(0, idx.length, idx.length)};
     }
 
-    /** Held-out pairwise accuracy (share of pairs with r_c &gt; r_r; ties count half) and mean margin. */
+    static Tensor prefer(List<Row> rows, int[] idx, int k) {
+        float[] p = new float[idx.length * k];
+        for (int b = 0; b < idx.length; b++) System.arraycopy(rows.get(idx[b]).prefer(), 0, p, b * k, k);
+        return Torch.floats(p, idx.length, k);
+    }
+
+    /** Held-out pairwise accuracy (share of pairs with r_c &gt; r_r; ties count half) and mean margin of a scalar reward model. */
     public static double[] evaluate(LlamaModel rm, Tokenizer tok, List<PreferencePair> pairs, int maxLength) {
-        List<Tokenized[]> rows = tokenize(tok, pairs, maxLength);
-        double acc = 0, margin = 0;
+        return evaluateScored(rm, tok, scalar(pairs), maxLength)[0];
+    }
+
+    /**
+     * Per objective k: {accuracy, margin} over the held-out pairs that objective orders (s_k ≠ 0):
+     * accuracy is the share with s_k·(r_c,k − r_r,k) &gt; 0 (equal scores count half), margin its mean.
+     */
+    public static double[][] evaluateScored(LlamaModel rm, Tokenizer tok, List<PreferencePair.Scored> pairs, int maxLength) {
+        int k = rm.config.numLabels();
+        List<Row> rows = tokenize(tok, pairs, maxLength, k);
+        double[] acc = new double[k], margin = new double[k], n = new double[k];
         try (NoGradGuard g = new NoGradGuard()) {
             for (int i = 0; i < rows.size(); i += 64) {
-                int n = Math.min(64, rows.size() - i);
-                int[] idx = new int[n];
-                for (int j = 0; j < n; j++) idx[j] = i + j;
+                int b = Math.min(64, rows.size() - i);
+                int[] idx = new int[b];
+                for (int j = 0; j < b; j++) idx[j] = i + j;
                 try (PointerScope s = new PointerScope()) {
                     Tensor[] r = scores(rm, rows, idx, tok.padId);
                     float[] c = Torch.toFloats(r[0]), x = Torch.toFloats(r[1]);
-                    for (int j = 0; j < n; j++) { acc += c[j] > x[j] ? 1 : c[j] == x[j] ? 0.5 : 0; margin += c[j] - x[j]; }
+                    for (int j = 0; j < b; j++)
+                        for (int h = 0; h < k; h++) {
+                            float sgn = rows.get(i + j).prefer()[h];
+                            if (sgn == 0) continue;
+                            double o = sgn * (c[j * k + h] - x[j * k + h]);
+                            acc[h] += o > 0 ? 1 : o == 0 ? 0.5 : 0;
+                            margin[h] += o;
+                            n[h]++;
+                        }
                 }
             }
         }
-        return new double[]{acc / Math.max(1, rows.size()), margin / Math.max(1, rows.size())};
+        double[][] out = new double[k][];
+        for (int h = 0; h < k; h++) out[h] = new double[]{acc[h] / Math.max(1, n[h]), margin[h] / Math.max(1, n[h])};
+        return out;
     }
 }

@@ -29,6 +29,25 @@ class RewardLossTest {
     }
 
     @Test
+    void multiObjectiveOrientsEachHeadAndSkipsTies() {
+        try (PointerScope s = new PointerScope()) {
+            // one head, every s = +1: the plain Bradley–Terry values above
+            assertEquals(0.813262, Torch.item(RewardLoss.multiObjective(Torch.floats(new float[]{1, 0}, 2, 1), Torch.floats(new float[]{0, 1}, 2, 1),
+                    Torch.floats(new float[]{1, 1}, 2, 1), 0)), 1e-5);
+            // one pair, two heads: r_c = (1, 1), r_r = (0, 0), s = (+1, −1)
+            //   head 0: −log σ(1) = 0.313262; head 1 prefers rejected: −log σ(−1) = 1.313262 → mean 0.813262
+            Tensor c = Torch.floats(new float[]{1, 1}, 1, 2), r = Torch.floats(new float[]{0, 0}, 1, 2);
+            assertEquals(0.813262, Torch.item(RewardLoss.multiObjective(c, r, Torch.floats(new float[]{1, -1}, 1, 2), 0)), 1e-5);
+            // s = (+1, 0): the tie on head 1 is left out, not counted as log 2 → 0.313262 / 1
+            assertEquals(0.313262, Torch.item(RewardLoss.multiObjective(c, r, Torch.floats(new float[]{1, 0}, 1, 2), 0)), 1e-5);
+            // centering η = 0.01 over all 2 entries: 0.313262 + 0.01·((1+0)² + (1+0)²)/2 = 0.323262
+            assertEquals(0.323262, Torch.item(RewardLoss.multiObjective(c, r, Torch.floats(new float[]{1, 0}, 1, 2), 0.01)), 1e-5);
+            // all ties: nothing to learn, loss 0 (not NaN)
+            assertEquals(0.0, Torch.item(RewardLoss.multiObjective(c, r, Torch.floats(new float[]{0, 0}, 1, 2), 0)), 0);
+        }
+    }
+
+    @Test
     void plackettLuce() {
         try (PointerScope s = new PointerScope()) {
             Tensor all = Torch.floats(new float[]{1, 1, 1}, 1, 3);

@@ -201,6 +201,40 @@ class TrainerTest {
     }
 
     @Test
+    void multiHeadRewardModelLearnsEachObjectiveItsOwnWay() {
+        // objective "match" prefers the echoed letter; objective "long" prefers the longer answer, which is the
+        // rejected one in half the pairs and a tie (left out) in the other half: one scalar head cannot fit both
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<PreferencePair.Scored> data = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            char c = (char) ('a' + i % 16);
+            String rejected = i % 2 == 0 ? "zzz" : "zz";
+            data.add(new PreferencePair.Scored(new PreferencePair("say " + c + ":", c + "" + c, rejected),
+                    new double[]{1, 2}, new double[]{0, rejected.length()}));
+        }
+        try (LlamaModel base = nano(7); LlamaModel rm = base.withScoreHead(2, 7)) {
+            Map<String, float[]> before = snapshot(rm);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            RewardConfig cfg = new RewardConfig(0.0, 30, 16, 5e-3, 0, 2, 1.0, 32, 0, 0, 1, 0, dev.align4j.train.NonFinite.STOP);
+            RewardTrainer.trainScored(rm, tok, data, List.of("match", "long"), cfg, dir.resolve("rm2"), metrics, null, null);
+            double[][] loss = metrics.series("reward", "loss");
+            assertTrue(Double.isFinite(loss[loss.length - 1][1]));
+            assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
+            assertTrue(metrics.series("reward", "accuracy/long").length > 0, "per-objective accuracy is logged");
+            double[][] acc = RewardTrainer.evaluateScored(rm, tok, data, 32);
+            assertEquals(1.0, acc[0][0], 1e-9, "head 0 ranks the echo first");
+            assertEquals(1.0, acc[1][0], 1e-9, "head 1 ranks the longer answer first (16 decided pairs)");
+            assertTrue(acc[0][1] > 0 && acc[1][1] > 0, "positive oriented margins");
+            assertAllChanged(before, rm);
+            try (HfModel.Loaded l = HfModel.load(dir.resolve("rm2/checkpoint-30"), ScalarType.Float)) {
+                assertEquals(2, l.model().config.numLabels());
+            }
+            assertThrows(dev.align4j.core.UserError.class, () -> RewardTrainer.trainScored(rm, tok, data, List.of("match"), cfg,
+                    dir.resolve("rm3"), Metrics.inMemory().quiet(true), null, null), "2 heads, 1 objective");
+        }
+    }
+
+    @Test
     void ktoRaisesDesirableAndLowersUndesirable() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         List<dev.align4j.data.UnpairedExample> data = new ArrayList<>();
