@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Jlama side-by-side: batch-1 greedy generation tokens/s and numerics on the same HF-layout model.
 # Needs a Java 21+ JDK (default: the Temurin 25 JDK these machines have). Usage:
-#   bench/jlama/run.sh [--sizes tiny,small,medium] [--tokens 64] [--repeats 3] [--jlama-q8] [--output out/jlama.json]
+#   bench/jlama/run.sh [--sizes tiny,small,medium] [--tokens 64] [--repeats 5] [--jlama-q8] [--output out/jlama.json]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

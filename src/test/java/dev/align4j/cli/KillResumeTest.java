@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * weights, bit for bit, as an uninterrupted run (--deterministic), and with the same metrics.jsonl: the rows the
  * killed run logged after its last checkpoint are dropped, not duplicated. One test per trainer family:
  * supervised (sft), offline preference (dpo, with precomputed reference log-probs) and online RL (grpo, whose
- * rollouts sample from the policy).
+ * rollouts sample from the policy; ppo, whose checkpoint also holds the critic, its optimizer and the adaptive β).
  */
 class KillResumeTest {
     @TempDir Path dir;
@@ -30,7 +30,9 @@ class KillResumeTest {
             "dpo", List.of("dpo", "--init", "nano", "--task", "sort", "--pairs", "128", "--eval-prompts", "4", "--steps", "40",
                     "--batch-size", "4", "--save-every", "5", "--loss", "sigmoid,bco_pair"),
             "grpo", List.of("grpo", "--init", "nano", "--task", "sort", "--prompts-per-step", "4", "--group-size", "4", "--max-new-tokens", "8",
-                    "--eval-prompts", "4", "--steps", "24", "--save-every", "3", "--updates-per-rollout", "2"));
+                    "--eval-prompts", "4", "--steps", "24", "--save-every", "3", "--updates-per-rollout", "2"),
+            "ppo", List.of("ppo", "--init", "nano", "--task", "sort", "--prompts-per-step", "4", "--samples-per-prompt", "2", "--max-new-tokens", "8",
+                    "--eval-prompts", "4", "--steps", "24", "--save-every", "3", "--kl-target", "0.5"));
 
     static Process start(String trainer, Path out, String... extra) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -56,14 +58,14 @@ class KillResumeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sft", "dpo", "grpo"})
+    @ValueSource(strings = {"sft", "dpo", "grpo", "ppo"})
     void sigkillThenResumeEqualsAnUninterruptedRun(String trainer) throws Exception {
         Path a = dir.resolve("uninterrupted"), b = dir.resolve("killed");
         assertEquals(0, start(trainer, a).waitFor(), () -> read(log(a)));
         byte[] want = Files.readAllBytes(a.resolve("final/model.safetensors"));
 
         // kill at a moment that is not a step boundary: a few ms after the middle checkpoint appears
-        int killAfter = trainer.equals("grpo") ? 9 : 15;
+        int killAfter = trainer.equals("grpo") || trainer.equals("ppo") ? 9 : 15;
         Process p = start(trainer, b);
         long deadline = System.currentTimeMillis() + 180_000;
         while (!Files.exists(b.resolve("checkpoint-" + killAfter)) && p.isAlive() && System.currentTimeMillis() < deadline) Thread.sleep(2);
@@ -80,6 +82,9 @@ class KillResumeTest {
         assertEquals(0, start(trainer, b, "--resume").waitFor(), () -> read(log(b)));
         assertTrue(read(log(b)).contains("resumed from"));
         assertArrayEquals(want, Files.readAllBytes(b.resolve("final/model.safetensors")), trainer + ": resumed weights differ from the uninterrupted run");
+        if (trainer.equals("ppo")) // the critic and the adaptive β went through the kill too
+            assertArrayEquals(Files.readAllBytes(a.resolve("checkpoint-24/critic/model.safetensors")),
+                    Files.readAllBytes(b.resolve("checkpoint-24/critic/model.safetensors")), "ppo: resumed critic differs");
         assertEquals(metrics(a), metrics(b), trainer + ": metrics.jsonl differs (a step logged twice or missing?)");
     }
 

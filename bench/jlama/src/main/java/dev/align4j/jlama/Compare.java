@@ -38,7 +38,7 @@ import java.util.*;
  * Jlama runs with fp32 weights and fp32 working memory (its I8 activation quantisation off), the same
  * arithmetic as align4j; {@code --jlama-q8} adds a row with Jlama's default I8 working memory.
  *
- * <p>Run with {@code bench/jlama/run.sh [--sizes tiny,small] [--tokens 64] [--repeats 3] [--output out/jlama.json]}.
+ * <p>Run with {@code bench/jlama/run.sh [--sizes tiny,small] [--tokens 64] [--repeats 5] [--output out/jlama.json]}.
  */
 public final class Compare {
     private Compare() {}
@@ -47,7 +47,7 @@ public final class Compare {
         Map<String, String> a = parse(args);
         List<String> sizes = List.of(a.getOrDefault("--sizes", "tiny,small,medium").split(","));
         int tokens = Integer.parseInt(a.getOrDefault("--tokens", "64"));
-        int repeats = Integer.parseInt(a.getOrDefault("--repeats", "3"));
+        int repeats = Integer.parseInt(a.getOrDefault("--repeats", "5"));
         boolean q8 = a.containsKey("--jlama-q8");
         Path output = Path.of(a.getOrDefault("--output", "out/jlama.json"));
         Torch.init();
@@ -78,13 +78,18 @@ public final class Compare {
                 // ---- align4j
                 SamplingConfig greedy = new SamplingConfig(tokens, 0.0, 0, 1.0, 0, List.of());
                 int[] ours = Sampler.generateIgnoringEos(m, List.of(prompt), greedy).get(0).tokens();
-                double oursSec = median(repeats, () -> Sampler.generateIgnoringEos(m, List.of(prompt), greedy));
                 float[] oursProbs = nextTokenProbs(m, prompt);
                 // ---- Jlama
                 AbstractModel jm = ModelSupport.loadModel(dir.toFile(), DType.F32, DType.F32);
                 KvBufferCache kvc = new KvBufferCache(jm);
-                jlamaGreedy(jm, kvc, prompt, tokens, true);
-                double theirsSec = median(repeats, () -> jlamaGreedy(jm, kvc, prompt, tokens, true));
+                for (int w = 0; w < 2; w++) jlamaGreedy(jm, kvc, prompt, tokens, true);    // JIT warm-up of its vector kernels
+                // ---- speed: the two engines alternate, so drift in machine speed hits both alike
+                double[] t = new double[2 * repeats];
+                for (int i = 0; i < repeats; i++) {
+                    t[2 * i] = seconds(() -> Sampler.generateIgnoringEos(m, List.of(prompt), greedy));
+                    t[2 * i + 1] = seconds(() -> jlamaGreedy(jm, kvc, prompt, tokens, true));
+                }
+                double oursSec = median(t, 0), theirsSec = median(t, 1);
                 // ---- compare: Jlama's prompt through its one-token path (as in decoding) and its batched prompt path
                 int[] theirs = jlamaGreedy(jm, kvc, prompt, tokens, false);
                 float[] theirProbs = jlamaNextTokenProbs(jm, kvc, prompt, false), theirBatched = jlamaNextTokenProbs(jm, kvc, prompt, true);
@@ -101,7 +106,7 @@ public final class Compare {
                 if (q8) {
                     AbstractModel jq = ModelSupport.loadModel(dir.toFile(), DType.F32, DType.I8);
                     KvBufferCache kq = new KvBufferCache(jq);
-                    jlamaGreedy(jq, kq, prompt, tokens, true);
+                    for (int w = 0; w < 2; w++) jlamaGreedy(jq, kq, prompt, tokens, true);
                     r.put("jlama_i8_working_tokens_per_s", tokens / median(repeats, () -> jlamaGreedy(jq, kq, prompt, tokens, true)));
                     jq.close();
                     kq.close();
@@ -196,6 +201,20 @@ public final class Compare {
         int best = 0;
         for (int i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
         return best;
+    }
+
+    static double seconds(Runnable r) {
+        long s = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - s) / 1e9;
+    }
+
+    /** Median of every other entry of {@code t}, starting at {@code from}. */
+    static double median(double[] t, int from) {
+        double[] x = new double[t.length / 2];
+        for (int i = 0; i < x.length; i++) x[i] = t[2 * i + from];
+        Arrays.sort(x);
+        return x[x.length / 2];
     }
 
     static double median(int repeats, Runnable r) {
