@@ -349,7 +349,7 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            OnlineDpoConfig cfg = new OnlineDpoConfig(30, 16, 4, 1.0, dev.align4j.loss.PreferenceLoss.Variant.SIGMOID, 0.1, 0, 1e-2, 0, 0, 1.0,
+            OnlineDpoConfig cfg = new OnlineDpoConfig(40, 16, 4, 1.0, dev.align4j.loss.PreferenceLoss.Variant.SIGMOID, 0.1, 0, 1e-2, 0, 0, 1.0,
                     0, 0, 1, 0, NonFinite.STOP);
             OnlineDpoTrainer.train(m, ref, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, null, metrics, null, null);
             double[][] reward = metrics.series("online-dpo", "reward"), margins = metrics.series("online-dpo", "rewards/margins");
