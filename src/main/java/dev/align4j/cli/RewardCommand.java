@@ -47,76 +47,63 @@ final class RewardCommand implements Callable<Integer> {
         RewardConfig cfg = new RewardConfig(center, SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()),
                 SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
                 f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
-        if (multi) return multiObjective(cfg);
         Task t = task == null ? null : Task.byName(task);
-        List<PreferencePair> heldOut = t == null ? null : TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
-             LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(1, f.seed) : l.model().copy(l.model().dtype)) {
-            List<PreferencePair> rows;
-            if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed);
-            else {
-                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
-                if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+            // every pair as a scored pair: plain pairs are one objective ("reward") with chosen 1, rejected 0
+            List<PreferencePair.Scored> rows, heldOut = null;
+            List<String> names;
+            if (t != null) {
+                rows = multi ? TaskData.scoredPairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed)
+                        : RewardTrainer.scalar(TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed));
+                heldOut = multi ? TaskData.scoredPairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1)
+                        : RewardTrainer.scalar(TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1));
+                names = multi ? t.objectives() : List.of("reward");
+            } else if (multi) {
+                Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, f.skipInvalid);
+                reportSkipped(read);
                 rows = read.rows();
+                if (rows.isEmpty()) throw new UserError(data + ": no rows");
+                int k = rows.get(0).chosenScores().length;
+                for (int i = 0; i < rows.size(); i++)
+                    if (rows.get(i).chosenScores().length != k)
+                        throw new UserError(data + ": row " + (i + 1) + " has " + rows.get(i).chosenScores().length + " scores, the first row " + k
+                                + " (every row needs one score per objective)");
+                names = PreferencePair.objectiveNames(data, k);
+            } else {
+                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
+                reportSkipped(read);
+                rows = RewardTrainer.scalar(read.rows());
+                names = List.of("reward");
             }
-            TrainFlags.printConfig("reward", cfg, f.output);
-            System.err.printf("reward: %d pairs, model %s (%,d parameters)%n", rows.size(), rm.config.architecture(), rm.parameterCount());
-            RewardTrainer.train(rm, l.tokenizer(), rows, cfg, f.output, metrics, heldOut == null ? null : step -> {
-                double[] r = RewardTrainer.evaluate(rm, l.tokenizer(), heldOut, cfg.maxLength());
-                return Map.of("accuracy", r[0], "margin", r[1]);
-            }, f.resume);
-            HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
-            if (heldOut != null) {
-                double[] r = RewardTrainer.evaluate(rm, l.tokenizer(), heldOut, cfg.maxLength());
-                System.err.printf("reward: held-out accuracy %.3f on %d test-split pairs (perfect labels), margin %.3f%n", r[0], heldOut.size(), r[1]);
+            List<PreferencePair.Scored> test = heldOut;
+            try (LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(names.size(), f.seed) : l.model().copy(l.model().dtype)) {
+                TrainFlags.printConfig("reward", cfg, f.output);
+                System.err.printf("reward: %d pairs, %d objective(s) %s, model %s (%,d parameters)%n", rows.size(), names.size(), names,
+                        rm.config.architecture(), rm.parameterCount());
+                RewardTrainer.trainScored(rm, l.tokenizer(), rows, names, cfg, f.output, metrics,
+                        test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg), f.resume);
+                HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
+                if (test != null)
+                    heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) ->
+                            System.err.printf("reward: held-out %s %.3f (%d test-split pairs, perfect labels)%n", k, v, test.size()));
+                System.err.println("reward: final model in " + f.output.resolve("final"));
             }
-            System.err.println("reward: final model in " + f.output.resolve("final"));
         }
         return 0;
     }
 
-    /** K heads, one per objective; held-out accuracy per objective with --task. */
-    private int multiObjective(RewardConfig cfg) {
-        Task t = task == null ? null : Task.byName(task);
-        List<PreferencePair.Scored> rows, heldOut = null;
-        List<String> names;
-        if (t != null) {
-            rows = TaskData.scoredPairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed);
-            heldOut = TaskData.scoredPairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1);
-            names = t.objectives();
-        } else {
-            Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, f.skipInvalid);
-            if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-            rows = read.rows();
-            if (rows.isEmpty()) throw new UserError(data + ": no rows");
-            int k = rows.get(0).chosenScores().length;
-            for (int i = 0; i < rows.size(); i++)
-                if (rows.get(i).chosenScores().length != k)
-                    throw new UserError(data + ": row " + (i + 1) + " has " + rows.get(i).chosenScores().length + " scores, the first row " + k
-                            + " (every row needs one score per objective)");
-            names = PreferencePair.objectiveNames(data, k);
-        }
-        List<PreferencePair.Scored> test = heldOut;
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
-             LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(names.size(), f.seed) : l.model().copy(l.model().dtype)) {
-            TrainFlags.printConfig("reward", cfg, f.output);
-            System.err.printf("reward: %d pairs, %d objectives %s, model %s (%,d parameters)%n", rows.size(), names.size(), names,
-                    rm.config.architecture(), rm.parameterCount());
-            RewardTrainer.trainScored(rm, l.tokenizer(), rows, names, cfg, f.output, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg), f.resume);
-            HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
-            if (test != null)
-                heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) -> System.err.printf("reward: held-out %s %.3f%n", k, v));
-            System.err.println("reward: final model in " + f.output.resolve("final"));
-        }
-        return 0;
+    private void reportSkipped(Jsonl.Read<?> read) {
+        if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
     }
 
+    /** Held-out accuracy and margin: {@code accuracy}, {@code margin} for one head; per objective ({@code accuracy/NAME}) for several. */
     private static Map<String, Double> heldOutMetrics(LlamaModel rm, HfModel.Loaded l, List<PreferencePair.Scored> test, List<String> names, RewardConfig cfg) {
         double[][] r = RewardTrainer.evaluateScored(rm, l.tokenizer(), test, cfg.maxLength());
         Map<String, Double> m = new java.util.LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {
-            m.put("accuracy/" + names.get(k), r[k][0]);
-            m.put("margin/" + names.get(k), r[k][1]);
+            String suffix = names.size() == 1 ? "" : "/" + names.get(k);
+            m.put("accuracy" + suffix, r[k][0]);
+            m.put("margin" + suffix, r[k][1]);
         }
         return m;
     }

@@ -139,11 +139,6 @@ public final class Sampler {
     /** Chosen token ids (B) and their log-probabilities under the unfiltered, untempered policy log-softmax(logits). */
     record Pick(Tensor tokens, Tensor logps) {}
 
-    /** Chosen token ids (B) from logits (B, V); see {@link #pick}. */
-    static Tensor sample(Tensor logits, SamplingConfig cfg, Generator gen) {
-        return pick(logits, cfg, gen).tokens();
-    }
-
     /**
      * Argmax at temperature 0, else top-k / top-p on logits / T, then one inverse-CDF draw per row:
      * with m = max(l) and c = cumsum(exp(l − m)), draw u ~ U[0, c_V) and take the first index whose c

@@ -46,7 +46,6 @@ public final class Tokenizer implements AutoCloseable {
         this.bosText = bosId >= 0 ? hf.decode(new long[]{bosId}, false) : null;
     }
 
-    /** Loads tokenizer.json, tokenizer_config.json and generation_config.json from a model directory. */
     /** Which end of a too-long prompt {@link dev.align4j.data.Tokenized} keeps (a run setting, {@code --truncation}; not saved). */
     public dev.align4j.data.Tokenized.Truncation promptTruncation() { return promptTruncation; }
 
@@ -55,6 +54,7 @@ public final class Tokenizer implements AutoCloseable {
         return this;
     }
 
+    /** Loads tokenizer.json, tokenizer_config.json and generation_config.json from a model directory. */
     public static Tokenizer load(Path dir, ModelConfig config) {
         Path file = dir.resolve("tokenizer.json");
         if (!Files.exists(file)) throw new UserError(dir + ": no tokenizer.json");

@@ -110,7 +110,7 @@ public final class RewardTrainer {
     }
 
     /** Plain pairs as one-objective scored pairs (chosen 1, rejected 0). */
-    static List<PreferencePair.Scored> scalar(List<PreferencePair> data) {
+    public static List<PreferencePair.Scored> scalar(List<PreferencePair> data) {
         List<PreferencePair.Scored> out = new ArrayList<>(data.size());
         for (PreferencePair p : data) out.add(new PreferencePair.Scored(p, new double[]{1}, new double[]{0}));
         return out;

@@ -134,13 +134,13 @@ class SamplerTest {
             Tensor logits = Torch.floats(new float[]{(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15), (float) Math.log(0.05)}, 1, 4)
                     .expand(2000, 4).contiguous();
             var gen = org.bytedeco.pytorch.global.torch.make_generator_cpu(1);
-            long[] k1 = Torch.toLongs(Sampler.sample(logits, new SamplingConfig(1, 1.0, 1, 1, 0, List.of()), gen));
+            long[] k1 = Torch.toLongs(Sampler.pick(logits, new SamplingConfig(1, 1.0, 1, 1, 0, List.of()), gen).tokens());
             for (long v : k1) assertEquals(0, v);
-            long[] p = Torch.toLongs(Sampler.sample(logits, new SamplingConfig(1, 1.0, 0, 0.7, 0, List.of()), gen));
+            long[] p = Torch.toLongs(Sampler.pick(logits, new SamplingConfig(1, 1.0, 0, 0.7, 0, List.of()), gen).tokens());
             int zeros = 0;
             for (long v : p) { assertTrue(v == 0 || v == 1, "token " + v + " is outside the nucleus"); if (v == 0) zeros++; }
             assertEquals(0.5 / 0.8, zeros / 2000.0, 0.04, "renormalised probability of token 0");
-            long[] k2 = Torch.toLongs(Sampler.sample(logits, new SamplingConfig(1, 1.0, 2, 1, 0, List.of()), gen));
+            long[] k2 = Torch.toLongs(Sampler.pick(logits, new SamplingConfig(1, 1.0, 2, 1, 0, List.of()), gen).tokens());
             for (long v : k2) assertTrue(v < 2);
         }
     }
