@@ -10,7 +10,7 @@ import java.io.PrintWriter;
  * The {@code align4j} launcher: one subcommand per job. Exit codes: 0 success, 2 a user error (one line
  * naming the file or field, no stack trace), 1 an internal failure (stack trace with --debug).
  */
-@Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
+@Command(name = "align4j", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "align4j 0.1.0",
         description = "Improve language models from feedback, on the JVM.",
         subcommands = {QuickstartCommand.class, SftCommand.class, RewardCommand.class, DpoCommand.class, KtoCommand.class, ListwiseCommand.class, GrpoCommand.class, GrpoCommand.Rloo.class, GrpoCommand.ReinforcePlusPlus.class, PpoCommand.class, OnlineDpoCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

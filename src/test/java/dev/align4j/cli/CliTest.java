@@ -85,6 +85,17 @@ class CliTest {
     }
 
     @Test
+    void everySubcommandAnswersHelpWithItsUsage() {
+        picocli.CommandLine cl = new picocli.CommandLine(new Main());
+        for (String name : cl.getSubcommands().keySet()) {
+            if (name.equals("help")) continue;
+            Result r = run(name, "--help");
+            assertEquals(0, r.code(), name + " --help: " + r.err());
+            assertTrue(r.out().contains("Usage: align4j " + name), name + " --help printed: " + r.out() + r.err());
+        }
+    }
+
+    @Test
     void firstRunOnAnEmptyNativeCacheWorks() throws Exception {
         Path m = model();
         Path cache = Files.createDirectories(dir.resolve("empty-javacpp-cache"));
