@@ -23,6 +23,10 @@ final class PpoCommand implements Callable<Integer> {
     String task;
     @Option(names = "--critic-model", paramLabel = "DIR", description = "Initialise the critic from this model (e.g. a reward model); default: the policy's trunk with a new value head.")
     Path criticModel;
+    @Option(names = "--shared-trunk", description = "Put the value head on the policy's own trunk (one model, one optimizer, loss = policy + vf-coef x value) instead of a separate critic.")
+    boolean sharedTrunk;
+    @Option(names = "--vf-coef", defaultValue = "0.1", description = "Value-loss weight with --shared-trunk (default: ${DEFAULT-VALUE}).")
+    double vfCoef;
     @Option(names = "--prompts-per-step", defaultValue = "32", description = "Prompts per rollout (default: ${DEFAULT-VALUE}).")
     int promptsPerStep;
     @Option(names = "--samples-per-prompt", defaultValue = "4", description = "Completions per prompt (default: ${DEFAULT-VALUE}).")
@@ -56,10 +60,12 @@ final class PpoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (sharedTrunk && (criticModel != null || criticLr != null))
+            throw new dev.align4j.core.UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
         double lr = SftCommand.or(f.lr, 1e-4);
         PpoConfig cfg = new PpoConfig(SftCommand.or(f.steps, 100), promptsPerStep, samplesPerPrompt, maxNewTokens, temperature, epochs, miniBatches,
                 lr, criticLr != null ? criticLr : Math.min(0.5, 2 * lr), SftCommand.or(f.weightDecay, 0.0), SftCommand.or(f.warmupSteps, 5),
-                f.maxGradNorm, clip, valueClip, gamma, lambda, !noWhiten, beta, klTarget, klHorizon,
+                f.maxGradNorm, clip, valueClip, gamma, lambda, !noWhiten, beta, klTarget, klHorizon, sharedTrunk, vfCoef,
                 f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
         Task t = Task.byName(task);
         GrpoCommand.online("ppo", f, t, cfg, (l, metrics, train, eval) -> {
@@ -71,6 +77,7 @@ final class PpoCommand implements Callable<Integer> {
     }
 
     LlamaModel critic(HfModel.Loaded policy) {
+        if (sharedTrunk) return null;
         if (criticModel == null) return policy.model().withScoreHead(1, f.seed + 17);
         try (HfModel.Loaded c = HfModel.load(criticModel, Torch.dtype(f.dtype))) {
             return c.model().config.numLabels() == 1 ? c.model().copy(c.model().dtype) : c.model().withScoreHead(1, f.seed + 17);

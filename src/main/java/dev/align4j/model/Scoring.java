@@ -30,7 +30,11 @@ public final class Scoring {
     }
 
     public static Scores score(LlamaModel model, SeqBatch batch, boolean entropy, boolean keepLogits) {
-        Tensor logits = model.logits(batch.ids(), null);                         // (B, T, V); right padding: causal is exact
+        return fromLogits(model.logits(batch.ids(), null), batch, entropy, keepLogits);   // right padding: causal is exact
+    }
+
+    /** {@link #score} from logits (B, T, V) already computed, e.g. from a trunk that also feeds a value head. */
+    public static Scores fromLogits(Tensor logits, SeqBatch batch, boolean entropy, boolean keepLogits) {
         long t = logits.size(1);
         Tensor shifted = logits.narrow(1, 0, t - 1);                             // (B, T−1, V) predicts tokens 1..T−1
         Tensor targets = batch.ids().narrow(1, 1, t - 1);                        // (B, T−1)
@@ -54,9 +58,17 @@ public final class Scoring {
      */
     public static Tensor tokenValues(LlamaModel critic, SeqBatch batch) {
         Tensor h = critic.hidden(batch.ids(), null, null);                      // (B, T, H)
-        long t = h.size(1);
-        Tensor v = critic.scoreHead(h.narrow(1, 0, t - 1)).select(2, 0);       // (B, T−1)
-        return v.mul(batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float));
+        return tokenValues(h, critic::scoreHead, batch);
+    }
+
+    /**
+     * Per-token values as above from hidden states (B, T, H) and a head mapping (B, T−1, H) → (B, T−1, 1):
+     * a separate critic's score head, or a value head on the policy's own trunk (PPO with a shared trunk).
+     */
+    public static Tensor tokenValues(Tensor hidden, java.util.function.UnaryOperator<Tensor> head, SeqBatch batch) {
+        long t = hidden.size(1);
+        Tensor v = head.apply(hidden.narrow(1, 0, t - 1)).select(2, 0);         // (B, T−1)
+        return v.to(ScalarType.Float).mul(batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float));
     }
 
     /**

@@ -22,11 +22,14 @@ import dev.align4j.core.UserError;
  * @param beta              initial KL coefficient (per-token −β·KL in the reward); 0 skips the reference model
  * @param klTarget          adaptive KL controller target (0 = fixed β)
  * @param klHorizon         adaptive KL controller horizon in samples
+ * @param sharedTrunk       the value head sits on the policy's own trunk (one model, one optimizer, loss = policy + vfCoef · value)
+ *                          instead of a separate critic model
+ * @param vfCoef            value-loss coefficient when the trunk is shared (TRL's {@code vf_coef})
  */
 public record PpoConfig(int steps, int promptsPerStep, int samplesPerPrompt, int maxNewTokens, double temperature, int epochs, int miniBatches,
                         double lr, double criticLr, double weightDecay, int warmupSteps, double maxGradNorm, double clip, double valueClip,
                         double gamma, double lambda, boolean whiten, double beta, double klTarget, long klHorizon,
-                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
+                        boolean sharedTrunk, double vfCoef, int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
     public PpoConfig {
         onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         UserError.check(steps >= 1 && promptsPerStep >= 1 && samplesPerPrompt >= 1, "steps, prompts-per-step and samples-per-prompt must be >= 1");
@@ -37,6 +40,7 @@ public record PpoConfig(int steps, int promptsPerStep, int samplesPerPrompt, int
         UserError.check(clip > 0 && clip < 1 && valueClip >= 0, "clip must be in (0, 1), value-clip >= 0");
         UserError.check(gamma > 0 && gamma <= 1 && lambda >= 0 && lambda <= 1, "gamma in (0, 1], lambda in [0, 1]");
         UserError.check(beta >= 0 && klTarget >= 0 && klHorizon > 0, "beta >= 0, kl-target >= 0, kl-horizon > 0");
+        UserError.check(vfCoef > 0, "vf-coef must be > 0: %s", vfCoef);
         UserError.check(klTarget == 0 || beta > 0, "an adaptive KL controller (--kl-target) needs an initial --beta > 0");
     }
 

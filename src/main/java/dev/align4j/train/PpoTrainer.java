@@ -7,6 +7,7 @@ import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
 import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Safetensors;
 import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.model.Tokenizer;
@@ -26,18 +27,43 @@ import java.util.*;
  * (2022): the per-token reward is −β·(log π_old − log π_ref) with the sequence's score added on its last
  * token; GAE(γ, λ) over the critic's values gives advantages (whitened over the batch) and returns; then
  * several epochs of minibatches update the policy (clipped surrogate) and the critic (clipped value loss).
- * β follows a fixed or adaptive KL controller. The critic is a separate model (by default the policy's trunk
- * with a fresh value head) and is saved in each checkpoint under {@code critic/}.
+ * β follows a fixed or adaptive KL controller.
+ *
+ * <p>The value function is either a separate critic model (by default a copy of the policy's trunk with a fresh
+ * value head; saved in each checkpoint under {@code critic/} with its own optimizer), or, with
+ * {@link PpoConfig#sharedTrunk()}, a linear value head on the policy's own final hidden states: one forward
+ * gives log-probs and values, one optimizer steps both on {@code policy_loss + vf_coef · value_loss}, and the
+ * head ({@code v_head.summary.weight}, TRL's name) is saved in each checkpoint as {@code value_head.safetensors}
+ * while its Adam moments travel in the checkpoint's optimizer state.
  */
 public final class PpoTrainer {
     private PpoTrainer() {}
 
+    /** The shared-trunk value head's tensor name, as in TRL's {@code AutoModelForCausalLMWithValueHead}. */
+    public static final String VALUE_HEAD = "v_head.summary.weight";
+    public static final String VALUE_HEAD_FILE = "value_head.safetensors";
+
     public record Result(double finalReward, double finalBeta, Path lastCheckpoint) {}
 
+    /** Per-token log-probs (and entropy) of the policy and the values, from one trunk pass when it is shared. */
+    private record Forward(Scoring.Scores scores, Tensor values) {}
+
+    private static Forward forward(LlamaModel policy, LlamaModel critic, Tensor valueHead, SeqBatch sb, boolean entropy) {
+        if (valueHead == null) return new Forward(Scoring.score(policy, sb, entropy), Scoring.tokenValues(critic, sb));
+        Tensor h = policy.hidden(sb.ids(), null, null);                                  // (B, T, H), one pass for both heads
+        return new Forward(Scoring.fromLogits(policy.lmHead(h), sb, entropy, false),
+                Scoring.tokenValues(h, x -> org.bytedeco.pytorch.global.torch.linear(x, valueHead), sb));
+    }
+
+    /**
+     * @param critic a separate critic (one score head), or null when {@code cfg.sharedTrunk()}: then a value head
+     *               is created on the policy's trunk (seeded by {@code cfg.seed()}) or restored from the checkpoint
+     */
     public static Result train(LlamaModel policy, LlamaModel critic, LlamaModel reference, Tokenizer tok, Rewards.Weighted reward,
                                List<Task.Example> prompts, PpoConfig cfg, Path output, Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
-        if (critic.config.numLabels() != 1) throw new IllegalArgumentException("the critic needs exactly one value head");
+        if (cfg.sharedTrunk() != (critic == null)) throw new IllegalArgumentException("a separate critic exactly when the trunk is not shared");
+        if (critic != null && critic.config.numLabels() != 1) throw new IllegalArgumentException("the critic needs exactly one value head");
         if (prompts.isEmpty()) throw new UserError("ppo: no prompts");
         int updates = cfg.steps() * cfg.epochs() * cfg.miniBatches();
         LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), updates, 0.1);
@@ -45,17 +71,15 @@ public final class PpoTrainer {
         Path lastCkpt = null;
         double lastReward = Double.NaN, beta = cfg.beta();
         StepEnd end = new StepEnd("ppo", cfg.steps(), 1, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
-        policy.requiresGrad(false);
-        critic.requiresGrad(false);
-        try (AdamW opt = new AdamW(policy.parameters(), cfg.weightDecay()); AdamW criticOpt = new AdamW(critic.parameters(), cfg.weightDecay())) {
+        Tensor valueHead = cfg.sharedTrunk() ? newValueHead(policy, cfg.seed()) : null;
+        Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
+        if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
+        setRequiresGrad(trained, critic, false);
+        try (AdamW opt = new AdamW(trained, cfg.weightDecay()); AdamW criticOpt = critic == null ? null : new AdamW(critic.parameters(), cfg.weightDecay())) {
             StepEnd.Resumed resumed = end.resume(resume, policy, opt);
             long start = resumed.step();
             beta = resumed.state().path("kl_coef").asDouble(beta);
-            if (resumed.checkpoint() != null) {
-                Path critics = resumed.checkpoint().resolve("critic");
-                if (!Files.exists(critics.resolve("trainer_state.json"))) throw new UserError(resumed.checkpoint() + ": PPO checkpoint without critic/");
-                Checkpoints.restore(critics, critic, criticOpt);
-            }
+            if (resumed.checkpoint() != null) restoreValueFunction(resumed.checkpoint(), critic, criticOpt, valueHead);
             long update = start * cfg.epochs() * cfg.miniBatches();
             for (long step = start + 1; step <= cfg.steps(); step++) {
                 // 1. rollout and scores
@@ -80,7 +104,7 @@ public final class PpoTrainer {
                     SeqBatch sb = SeqBatch.of(p, c, tok.padId);
                     old = TokenRows.rows(Scoring.score(policy, sb, false).tokenLogps(), offsets, lengths);
                     double[][] ref = beta > 0 ? TokenRows.rows(Scoring.score(reference, sb, false).tokenLogps(), offsets, lengths) : null;
-                    values = TokenRows.rows(Scoring.tokenValues(critic, sb), offsets, lengths);
+                    values = TokenRows.rows(forward(policy, critic, valueHead, sb, false).values(), offsets, lengths);
                     for (int i = 0; i < n; i++) {
                         kl[i] = new double[lengths[i]];
                         for (int u = 0; u < lengths[i] && ref != null; u++) kl[i][u] = old[i][u] - ref[i][u];
@@ -112,8 +136,7 @@ public final class PpoTrainer {
                     for (int mb = 0; mb < cfg.miniBatches(); mb++) {
                         List<Integer> idx = order.subList(mb * n / cfg.miniBatches(), (mb + 1) * n / cfg.miniBatches());
                         update++;
-                        policy.requiresGrad(true);
-                        critic.requiresGrad(true);
+                        setRequiresGrad(trained, critic, true);
                         try (PointerScope scope = new PointerScope()) {
                             List<int[]> mp = new ArrayList<>(), mc = new ArrayList<>();
                             for (int i : idx) { mp.add(p.get(i)); mc.add(c.get(i)); }
@@ -121,12 +144,16 @@ public final class PpoTrainer {
                             long t = sb.length() - 1;
                             Tensor oldT = TokenRows.dense(old, idx, offsets, lengths, t), advT = TokenRows.dense(adv, idx, offsets, lengths, t);
                             Tensor retT = TokenRows.dense(ret, idx, offsets, lengths, t), valT = TokenRows.dense(values, idx, offsets, lengths, t);
-                            Scoring.Scores sc = Scoring.score(policy, sb, true);
+                            Forward fw = forward(policy, critic, valueHead, sb, true);
+                            Scoring.Scores sc = fw.scores();
                             PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), cfg.clip(), cfg.clip(),
                                     false, null, 0, PolicyLoss.Aggregation.TOKEN_MEAN, cfg.maxNewTokens());
-                            PolicyLoss.ValueOut v = PolicyLoss.valueLoss(Scoring.tokenValues(critic, sb), valT, retT, sc.mask(), cfg.valueClip());
-                            o.loss().backward();
-                            v.loss().backward();
+                            PolicyLoss.ValueOut v = PolicyLoss.valueLoss(fw.values(), valT, retT, sc.mask(), cfg.valueClip());
+                            if (valueHead != null) o.loss().add(v.loss().mul(Torch.s(cfg.vfCoef()))).backward();   // one trunk, one backward
+                            else {
+                                o.loss().backward();
+                                v.loss().backward();
+                            }
                             double tokens = Math.max(1, Torch.item(sc.mask().sum()));
                             // approx_kl = mean over tokens of ½ (log π − log π_old)²  (Schulman's k2 estimate)
                             Tensor lr = sc.tokenLogps().detach().sub(oldT);
@@ -137,16 +164,15 @@ public final class PpoTrainer {
                             vclip += v.clipFraction() / mbs;
                             entropy += Torch.item(sc.entropy().sum()) / tokens / mbs;
                         }
-                        policy.requiresGrad(false);
-                        critic.requiresGrad(false);
+                        setRequiresGrad(trained, critic, false);
                         gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                        double criticNorm = criticOpt.clipGradNorm(cfg.maxGradNorm());
+                        double criticNorm = criticOpt == null ? 0 : criticOpt.clipGradNorm(cfg.maxGradNorm());
                         if (!end.skip(step, loss + vloss, gradNorm + criticNorm, lastCkpt)) {   // a skipped step only drops its gradients
                             opt.step(schedule.at(update));
-                            criticOpt.step(criticSchedule.at(update));
+                            if (criticOpt != null) criticOpt.step(criticSchedule.at(update));
                         }
                         opt.zeroGrad();
-                        criticOpt.zeroGrad();
+                        if (criticOpt != null) criticOpt.zeroGrad();
                     }
                 }
                 m.put("loss", loss);
@@ -161,11 +187,49 @@ public final class PpoTrainer {
                 if (cfg.klTarget() > 0) beta = Advantages.adaptiveKl(beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
                 ObjectNode extra = Json.object();
                 extra.put("kl_coef", beta);
-                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, extra, lastCkpt,
-                        dir -> Checkpoints.saveModel(dir.resolve("critic"), critic, tok, criticOpt));
+                lastCkpt = end.finish(step, start + 1, m, policy, tok, opt, extra, lastCkpt, dir -> {
+                    if (critic != null) Checkpoints.saveModel(dir.resolve("critic"), critic, tok, criticOpt);
+                    else Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
+                });
             }
+        } finally {
+            if (valueHead != null) valueHead.close();
         }
         return new Result(lastReward, beta, lastCkpt);
+    }
+
+    /** A value head (1, H) on the policy's trunk, initialised like a fresh score head (normal, the config's init std). */
+    static Tensor newValueHead(LlamaModel policy, long seed) {
+        try (NoGradGuard g = new NoGradGuard();
+             Tensor w = org.bytedeco.pytorch.global.torch.zeros(new long[]{1, policy.config.hiddenSize()}, Torch.opts(ScalarType.Float))) {
+            w.normal_(0.0, policy.config.initializerRange(), new org.bytedeco.pytorch.GeneratorOptional(org.bytedeco.pytorch.global.torch.make_generator_cpu(seed + 17)));
+            return w.to(policy.dtype).clone();
+        }
+    }
+
+    private static void setRequiresGrad(Map<String, Tensor> trained, LlamaModel critic, boolean on) {
+        for (Tensor t : trained.values()) t.requires_grad_(on);
+        if (critic != null) critic.requiresGrad(on);
+    }
+
+    /** The value function's half of a PPO checkpoint: the critic and its optimizer, or the shared trunk's value head. */
+    private static void restoreValueFunction(Path checkpoint, LlamaModel critic, AdamW criticOpt, Tensor valueHead) {
+        if (critic != null) {
+            Path critics = checkpoint.resolve("critic");
+            if (!Files.exists(critics.resolve("trainer_state.json")))
+                throw new UserError(checkpoint + ": PPO checkpoint without critic/ (was it trained with --shared-trunk?)");
+            Checkpoints.restore(critics, critic, criticOpt);
+            return;
+        }
+        Path file = checkpoint.resolve(VALUE_HEAD_FILE);
+        if (!Files.exists(file)) throw new UserError(checkpoint + ": PPO checkpoint without " + VALUE_HEAD_FILE + " (was it trained with a separate critic?)");
+        Map<String, Tensor> saved = new LinkedHashMap<>();
+        Safetensors.read(file, valueHead.scalar_type(), saved::put);
+        Tensor w = saved.get(VALUE_HEAD);
+        if (w == null || !java.util.Arrays.equals(w.shape(), valueHead.shape()))
+            throw new UserError(file + ": expected tensor " + VALUE_HEAD + " of shape " + java.util.Arrays.toString(valueHead.shape()));
+        try (NoGradGuard g = new NoGradGuard()) { valueHead.copy_(w); }
+        saved.values().forEach(Tensor::close);
     }
 
     /** 1 − Var(R − V) / Var(R) over all completion tokens: 1 = the critic predicts the returns perfectly. */

@@ -324,7 +324,7 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(m), criticBefore = snapshot(critic);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            PpoConfig cfg = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000,
+            PpoConfig cfg = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000, false, 0.1,
                     0, 25, 1, 0, NonFinite.STOP);
             PpoTrainer.Result r = PpoTrainer.train(m, critic, ref, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)),
                     prompts, cfg, dir.resolve("ppo"), metrics, null, null);
@@ -339,6 +339,70 @@ class TrainerTest {
         } catch (Exception e) {
             throw new RuntimeException(e);
         }
+    }
+
+    static float[] valueHead(Path checkpoint) {
+        Map<String, float[]> w = new LinkedHashMap<>();
+        Safetensors.read(checkpoint.resolve(PpoTrainer.VALUE_HEAD_FILE), ScalarType.Float, (k, t) -> { w.put(k, Torch.toFloats(t)); t.close(); });
+        return w.get(PpoTrainer.VALUE_HEAD);
+    }
+
+    @Test
+    void ppoWithASharedTrunkTrainsPolicyAndValueHeadTogetherAndResumesExactly() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        var reward = dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task));
+        PpoConfig cfg = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000, true, 0.5,
+                0, 5, 10, 0, NonFinite.STOP);
+        float[] headBefore;
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
+            try (Tensor h = PpoTrainer.newValueHead(m, cfg.seed())) { headBefore = Torch.toFloats(h); }
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            PpoTrainer.train(m, null, ref, tok, reward, prompts, cfg, dir.resolve("a"), metrics, null, null);
+            double[][] r = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss");
+            assertTrue(earlyLate(r, true) > earlyLate(r, false) + 0.2, "reward rose from " + earlyLate(r, false) + " to " + earlyLate(r, true));
+            assertTrue(Double.isFinite(metrics.series("ppo", "loss")[24][1]) && Double.isFinite(vloss[24][1]));
+            assertTrue(earlyLate(vloss, true) < earlyLate(vloss, false), "the value head learned: value loss " + earlyLate(vloss, false) + " → " + earlyLate(vloss, true));
+            assertAllChanged(before, m);
+            assertFalse(Arrays.equals(headBefore, valueHead(dir.resolve("a/checkpoint-25"))), "the value head changed");
+            assertFalse(Files.exists(dir.resolve("a/checkpoint-25/critic")), "no separate critic");
+        }
+        // resume from step 10 in a fresh directory: the same policy, value head and Adam moments as the uninterrupted run
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Path b = dir.resolve("b");
+            copyTree(dir.resolve("a/checkpoint-10"), b.resolve("checkpoint-10"));
+            PpoTrainer.train(m, null, ref, tok, reward, prompts, cfg, b, Metrics.inMemory().quiet(true), null, Path.of(""));
+            Map<String, float[]> a = snapshotOf(dir.resolve("a/checkpoint-25"));
+            a.forEach((k, v) -> assertArrayEquals(v, Torch.toFloats(m.parameters().get(k)), k + " differs after resume"));
+            assertArrayEquals(valueHead(dir.resolve("a/checkpoint-25")), valueHead(b.resolve("checkpoint-25")), "value head differs after resume");
+        }
+        // a separate-critic run cannot resume from a shared-trunk checkpoint: a user error that says why
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
+            PpoConfig separate = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000, false, 0.1,
+                    0, 5, 10, 0, NonFinite.STOP);
+            dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class, () -> PpoTrainer.train(m, critic, ref, tok, reward, prompts,
+                    separate, dir.resolve("a"), Metrics.inMemory().quiet(true), null, dir.resolve("a/checkpoint-25")));
+            assertTrue(e.getMessage().contains("critic/") && e.getMessage().contains("shared-trunk"), e.getMessage());
+        }
+    }
+
+    static void copyTree(Path from, Path to) {
+        try (var s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t); else Files.copy(p, t);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static Map<String, float[]> snapshotOf(Path checkpoint) {
+        Map<String, float[]> w = new LinkedHashMap<>();
+        Safetensors.read(checkpoint.resolve("model.safetensors"), ScalarType.Float, (k, t) -> { w.put(k, Torch.toFloats(t)); t.close(); });
+        return w;
     }
 
     @Test
