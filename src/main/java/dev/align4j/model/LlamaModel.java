@@ -2,6 +2,7 @@ package dev.align4j.model;
 
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.*;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -24,9 +25,15 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor invFreq; // (D/2) float32 rotary frequencies, after rope_scaling
     private final Layer[] layers;
 
-    /** Handles into {@link #params} for one decoder block; biases are null where the layout has none. */
+    /**
+     * Handles into {@link #params} for one decoder block; biases are null where the layout has none.
+     * {@code qkv} (and {@code qkvB}) and {@code gateUp} hold the q/k/v and gate/up projections stacked by rows: the
+     * parameters q, k, v, gate, up are leaf views into them (shared storage, so optimizer steps and loads
+     * show through), which lets inference run one matrix product where training runs three (see {@link #hidden}).
+     */
     private record Layer(Tensor inNorm, Tensor q, Tensor qb, Tensor k, Tensor kb, Tensor v, Tensor vb, Tensor o, Tensor ob,
-                         Tensor postNorm, Tensor gate, Tensor gateB, Tensor up, Tensor upB, Tensor down, Tensor downB) {}
+                         Tensor postNorm, Tensor gate, Tensor gateB, Tensor up, Tensor upB, Tensor down, Tensor downB,
+                         Tensor qkv, Tensor qkvB, Tensor gateUp, Tensor gateUpB) {}
 
     private LlamaModel(ModelConfig config, LinkedHashMap<String, Tensor> params, ScalarType dtype) {
         this.config = config;
@@ -37,6 +44,9 @@ public final class LlamaModel implements AutoCloseable {
         this.layers = new Layer[config.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
+            String q = p + "self_attn.q_proj.", k = p + "self_attn.k_proj.", v = p + "self_attn.v_proj.", g = p + "mlp.gate_proj.", u = p + "mlp.up_proj.";
+            Tensor qkv = pack(q + "weight", k + "weight", v + "weight"), qkvB = pack(q + "bias", k + "bias", v + "bias");
+            Tensor gateUp = pack(g + "weight", u + "weight"), gateUpB = pack(g + "bias", u + "bias");
             layers[i] = new Layer(params.get(p + "input_layernorm.weight"),
                     params.get(p + "self_attn.q_proj.weight"), params.get(p + "self_attn.q_proj.bias"),
                     params.get(p + "self_attn.k_proj.weight"), params.get(p + "self_attn.k_proj.bias"),
@@ -45,7 +55,31 @@ public final class LlamaModel implements AutoCloseable {
                     params.get(p + "post_attention_layernorm.weight"),
                     params.get(p + "mlp.gate_proj.weight"), params.get(p + "mlp.gate_proj.bias"),
                     params.get(p + "mlp.up_proj.weight"), params.get(p + "mlp.up_proj.bias"),
-                    params.get(p + "mlp.down_proj.weight"), params.get(p + "mlp.down_proj.bias"));
+                    params.get(p + "mlp.down_proj.weight"), params.get(p + "mlp.down_proj.bias"),
+                    qkv, qkvB, gateUp, gateUpB);
+        }
+    }
+
+    /**
+     * Stacks the named parameters by rows into one new tensor and replaces each with a leaf view of its rows
+     * (same values, same requires_grad, storage shared with the stack). Returns the stack, or null when any is
+     * absent (a layout without biases).
+     */
+    private Tensor pack(String... names) {
+        Tensor[] parts = new Tensor[names.length];
+        for (int i = 0; i < names.length; i++) if ((parts[i] = params.get(names[i])) == null) return null;
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor stack = torch.cat(new TensorVector(parts), 0);
+            long row = 0;
+            for (int i = 0; i < names.length; i++) {
+                long rows = parts[i].size(0);
+                Tensor view = stack.narrow(0, row, rows).detach();
+                view.requires_grad_(parts[i].requires_grad());
+                params.put(names[i], view);
+                parts[i].close();
+                row += rows;
+            }
+            return stack;
         }
     }
 
@@ -161,17 +195,27 @@ public final class LlamaModel implements AutoCloseable {
     public Tensor hidden(Tensor ids, Tensor keyMask, KVCache cache) {
         long b = ids.size(0), t = ids.size(1);
         int past = cache == null ? 0 : cache.length;
-        Tensor positions = positions(b, t, past, keyMask);                      // (B, T)
         Tensor mask = attentionMask(t, past, keyMask);                          // (B|1, 1, T, S) or null → causal
         boolean causal = mask == null && t > 1;
-        Tensor[] cs = rotary(positions);                                        // cos, sin: (B, 1, T, D)
+        Tensor[] cs = rotary(b, t, past, keyMask);                              // cos, sin: (B|1, 1, T, D)
         Tensor x = torch.embedding(params.get("model.embed_tokens.weight"), ids); // (B, T, H)
+        // Without autograd (generation, reference and old-policy scoring) the stacked projections do in one
+        // product what training does in three: the same arithmetic, fewer and larger calls.
+        boolean packed = !GradMode.is_enabled() || !layers[0].q.requires_grad();
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            Tensor a = attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past);
+            Tensor a = packed ? packedAttention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past)
+                    : attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past);
             x = x.add(a);
             Tensor hN = rmsNorm(x, w.postNorm);
-            Tensor mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
+            Tensor mlp;
+            if (packed) {
+                Tensor gu = linear(hN, w.gateUp, w.gateUpB);                      // (B, T, 2·I): [gate | up]
+                long inter = w.gate.size(0);
+                mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB);
+            } else {
+                mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
+            }
             x = x.add(mlp);
         }
         if (cache != null) cache.length = past + (int) t;
@@ -186,6 +230,28 @@ public final class LlamaModel implements AutoCloseable {
         Tensor v = heads(linear(x, w.v, w.vb), b, t, hkv, d);
         q = applyRotary(q, cos, sin);
         k = applyRotary(k, cos, sin);
+        if (cache != null) {
+            cache.k[l].narrow(2, past, t).copy_(k);
+            cache.v[l].narrow(2, past, t).copy_(v);
+            k = cache.k[l].narrow(2, 0, past + t);                             // (B, Hkv, S, D)
+            v = cache.v[l].narrow(2, 0, past + t);
+        }
+        Tensor o = torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
+                0.0, causal, new DoubleOptional(), hkv != hq);                  // (B, Hq, T, D)
+        Tensor merged = t == 1 ? o.reshape(b, 1, (long) hq * d) : o.transpose(1, 2).reshape(b, t, (long) hq * d);
+        return linear(merged, w.o, w.ob);
+    }
+
+    /**
+     * {@link #attention} from the stacked q/k/v projection: one product gives all heads (B, Hq + 2·Hkv, T, D);
+     * rotary turns q and k together; q, k, v are then views of it.
+     */
+    private Tensor packedAttention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past) {
+        long b = x.size(0), t = x.size(1);
+        int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
+        Tensor all = heads(linear(x, w.qkv, w.qkvB), b, t, hq + 2 * hkv, d);    // (B, Hq + 2·Hkv, T, D)
+        Tensor qk = applyRotary(all.narrow(1, 0, hq + hkv), cos, sin);
+        Tensor q = qk.narrow(1, 0, hq), k = qk.narrow(1, hq, hkv), v = all.narrow(1, hq + hkv, hkv);
         if (cache != null) {
             cache.k[l].narrow(2, past, t).copy_(k);
             cache.v[l].narrow(2, past, t).copy_(v);
@@ -231,14 +297,37 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * cos (B, 1, T, D) of positions × inverse frequencies, duplicated over both halves as HF does, and
+     * cos (B|1, 1, T, D) of positions × inverse frequencies, duplicated over both halves as HF does, and
      * the matching sin with its first half negated, so that HF's {@code rotate_half(x) · sin} becomes
-     * {@code roll(x, D/2) · signedSin} (see {@link #applyRotary}).
+     * {@code roll(x, D/2) · signedSin} (see {@link #applyRotary}). Rows come from a table over positions
+     * 0..n−1, grown on demand: a decode step reads two rows instead of recomputing them (~14 calls).
      */
-    private Tensor[] rotary(Tensor positions) {
-        Tensor freqs = positions.to(ScalarType.Float).unsqueeze(-1).mul(invFreq).unsqueeze(1); // (B, 1, T, D/2)
-        Tensor cos = freqs.cos(), sin = freqs.sin();
-        return new Tensor[]{torch.cat(new TensorVector(cos, cos), -1).to(dtype), torch.cat(new TensorVector(sin.neg(), sin), -1).to(dtype)};
+    private Tensor[] rotary(long b, long t, int past, Tensor keyMask) {
+        Tensor[] table = rotaryTable(past + t);                                 // (n, D) each
+        long dim = table[0].size(1);
+        if (keyMask == null)                                                    // positions past..past+t−1 for every row
+            return new Tensor[]{table[0].narrow(0, past, t).view(1, 1, t, dim), table[1].narrow(0, past, t).view(1, 1, t, dim)};
+        Tensor pos = positions(b, t, past, keyMask).reshape(-1);                // (B·T)
+        return new Tensor[]{table[0].index_select(0, pos).view(b, 1, t, dim), table[1].index_select(0, pos).view(b, 1, t, dim)};
+    }
+
+    private Tensor rotaryCos, rotarySin;
+
+    /** The cos / signed-sin table for at least {@code n} positions (doubling, capped at the model's maximum). */
+    private synchronized Tensor[] rotaryTable(long n) {
+        if (rotaryCos == null || rotaryCos.size(0) < n) {
+            long size = Math.max(n, Math.min(Math.max(64, 2 * (rotaryCos == null ? 0 : rotaryCos.size(0))), config.maxPositionEmbeddings()));
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                Tensor freqs = torch.arange(Torch.s(0L), Torch.s(size), Torch.opts(ScalarType.Long)).to(ScalarType.Float).unsqueeze(-1).mul(invFreq); // (n, D/2)
+                Tensor cos = freqs.cos(), sin = freqs.sin();
+                if (rotaryCos != null) { rotaryCos.close(); rotarySin.close(); }
+                rotaryCos = torch.cat(new TensorVector(cos, cos), -1).to(dtype).clone();
+                rotarySin = torch.cat(new TensorVector(sin.neg(), sin), -1).to(dtype).clone();
+                rotaryCos.retainReference();                                      // outlives this scope (and the caller's)
+                rotarySin.retainReference();
+            }
+        }
+        return new Tensor[]{rotaryCos, rotarySin};
     }
 
     /**
@@ -343,7 +432,9 @@ public final class LlamaModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (rotaryCos != null) { rotaryCos.close(); rotarySin.close(); }
         for (Tensor t : params.values()) t.close();
+        for (Layer w : layers) for (Tensor t : new Tensor[]{w.qkv, w.qkvB, w.gateUp, w.gateUpB}) if (t != null) t.close();
         invFreq.close();
     }
 }

@@ -33,11 +33,15 @@ class ModelTest {
             double[][] want = new NaiveLlama(m).logits(ids);
             long[] l = new long[ids.length];
             for (int i = 0; i < ids.length; i++) l[i] = ids[i];
-            float[] got = Torch.toFloats(m.logits(Torch.longs(l, 1, ids.length), null));
-            double maxDiff = 0;
-            for (int t = 0; t < ids.length; t++)
-                for (int v = 0; v < c.vocabSize(); v++) maxDiff = Math.max(maxDiff, Math.abs(want[t][v] - got[t * c.vocabSize() + v]));
-            assertTrue(maxDiff <= 1e-4, c.architecture() + ": max |fused − naive| = " + maxDiff);
+            // both forward paths: stacked q/k/v and gate/up products (no autograd), and separate ones (training)
+            for (boolean training : new boolean[]{false, true}) {
+                m.requiresGrad(training);
+                float[] got = Torch.toFloats(m.logits(Torch.longs(l, 1, ids.length), null).detach());
+                double maxDiff = 0;
+                for (int t = 0; t < ids.length; t++)
+                    for (int v = 0; v < c.vocabSize(); v++) maxDiff = Math.max(maxDiff, Math.abs(want[t][v] - got[t * c.vocabSize() + v]));
+                assertTrue(maxDiff <= 1e-4, c.architecture() + (training ? " (training path)" : " (inference path)") + ": max |fused − naive| = " + maxDiff);
+            }
         }
     }
 
