@@ -141,17 +141,16 @@ public final class Sampler {
 
     /**
      * Argmax at temperature 0, else top-k / top-p on logits / T, then one inverse-CDF draw per row:
-     * with p = softmax(l) and c = cumsum(p), draw u ~ U[0, c_V) and take the first index whose c exceeds u.
-     * That is exact sampling from softmax(l) with B random numbers; a token of probability 0 can never be
-     * chosen (its c equals its predecessor's). With T = 1 and no filter, p is the policy itself, so the
-     * chosen token's log-prob is log p[choice]: one gather, no second pass over the vocabulary. Three
-     * vectorised passes in all (softmax, cumsum, searchsorted); libtorch's {@code multinomial} (plus a
-     * separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab.
+     * with m = max(l) and c = cumsum(exp(l − m)), draw u ~ U[0, c_V) and take the first index whose c
+     * exceeds u. That is exact sampling from softmax(l) with B random numbers; a token of probability 0
+     * can never be chosen (its c equals its predecessor's). The same pass gives the normaliser
+     * log Z = m + log c_V, so with T = 1 and no filter the log-prob costs one gather. libtorch's
+     * {@code multinomial} (plus a separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab; this is 3 passes.
      */
     static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen) {
         if (cfg.temperature() == 0) {
             Tensor choice = logits.argmax(new LongOptional(-1), false);
-            return new Pick(choice, logProb(logits, choice));
+            return new Pick(choice, logProb(logits, choice, null));
         }
         Tensor l = cfg.temperature() == 1 ? logits : logits.div(Torch.s(cfg.temperature()));
         long v = l.size(-1);
@@ -170,18 +169,20 @@ public final class Sampler {
             l = torch.full(Torch.shape(l), Torch.s(Double.NEGATIVE_INFINITY), Torch.opts(ScalarType.Float)).scatter(-1, si, sl);
             filtered = true;
         }
-        Tensor p = torch.softmax(l, -1);                                                      // (B, V)
-        Tensor cdf = torch.cumsum(p, -1);                                                     // (B, V), ends at ≈ 1
-        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).mul_(cdf.narrow(-1, v - 1, 1));
+        Tensor max = l.amax(new long[]{-1}, true);                                            // (B, 1)
+        Tensor cdf = torch.cumsum(l.sub(max).exp_(), -1);                                     // (B, V) unnormalised
+        Tensor total = cdf.narrow(-1, v - 1, 1);                                              // (B, 1)
+        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).mul(total);
         Tensor choice = torch.searchsorted(cdf, u, false, true, new StringViewOptional(), new TensorOptional())
-                .squeeze(-1).clamp_max_(Torch.s(v - 1));                                       // (B)
-        if (cfg.temperature() == 1 && !filtered) return new Pick(choice, p.gather(-1, choice.unsqueeze(-1)).squeeze(-1).log_());
-        return new Pick(choice, logProb(logits, choice));
+                .squeeze(-1).clamp_max(Torch.s(v - 1));                                        // (B)
+        Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(total.log()).squeeze(-1) : null;
+        return new Pick(choice, logProb(logits, choice, logZ));
     }
 
-    /** log-softmax(logits) at {@code choice}: logits[choice] − logsumexp(logits). */
-    private static Tensor logProb(Tensor logits, Tensor choice) {
-        return logits.gather(-1, choice.unsqueeze(-1)).squeeze(-1).sub(torch.logsumexp(logits, new long[]{-1}, false));
+    /** log-softmax(logits) at {@code choice}: logits[choice] − log Z, with log Z computed when not given. */
+    private static Tensor logProb(Tensor logits, Tensor choice, Tensor logZ) {
+        Tensor z = logZ != null ? logZ : torch.logsumexp(logits, new long[]{-1}, false);
+        return logits.gather(-1, choice.unsqueeze(-1)).squeeze(-1).sub(z);
     }
 
     private static int[] toArray(List<Integer> l) {
