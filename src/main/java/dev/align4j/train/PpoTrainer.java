@@ -75,6 +75,7 @@ public final class PpoTrainer {
         Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
         if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
         setRequiresGrad(trained, critic, false);
+        if (output != null) requireSameValueFunction(Checkpoints.resolve(output, resume), cfg.sharedTrunk());
         try (AdamW opt = new AdamW(trained, cfg.weightDecay()); AdamW criticOpt = critic == null ? null : new AdamW(critic.parameters(), cfg.weightDecay())) {
             StepEnd.Resumed resumed = end.resume(resume, policy, opt);
             long start = resumed.step();
@@ -210,6 +211,17 @@ public final class PpoTrainer {
     private static void setRequiresGrad(Map<String, Tensor> trained, LlamaModel critic, boolean on) {
         for (Tensor t : trained.values()) t.requires_grad_(on);
         if (critic != null) critic.requiresGrad(on);
+    }
+
+    /** A checkpoint to resume holds the same kind of value function as this run trains, or a user error says which it holds. */
+    private static void requireSameValueFunction(Path checkpoint, boolean shared) {
+        if (checkpoint == null) return;
+        boolean hasCritic = Files.exists(checkpoint.resolve("critic").resolve("trainer_state.json"));
+        boolean hasHead = Files.exists(checkpoint.resolve(VALUE_HEAD_FILE));
+        if (shared && !hasHead)
+            throw new UserError(checkpoint + ": PPO checkpoint without " + VALUE_HEAD_FILE + (hasCritic ? " (it has a separate critic/: resume without --shared-trunk)" : ""));
+        if (!shared && !hasCritic)
+            throw new UserError(checkpoint + ": PPO checkpoint without critic/" + (hasHead ? " (it was trained with --shared-trunk: resume with it)" : ""));
     }
 
     /** The value function's half of a PPO checkpoint: the critic and its optimizer, or the shared trunk's value head. */

@@ -378,13 +378,17 @@ class TrainerTest {
             a.forEach((k, v) -> assertArrayEquals(v, Torch.toFloats(m.parameters().get(k)), k + " differs after resume"));
             assertArrayEquals(valueHead(dir.resolve("a/checkpoint-25")), valueHead(b.resolve("checkpoint-25")), "value head differs after resume");
         }
-        // a separate-critic run cannot resume from a shared-trunk checkpoint: a user error that says why
+        // resuming one kind of value function as the other is a user error that says which the checkpoint holds
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
-            PpoConfig separate = new PpoConfig(25, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000, false, 0.1,
+            PpoConfig separate = new PpoConfig(5, 4, 4, 4, 1.0, 2, 2, 2e-2, 2e-2, 0, 0, 1.0, 0.2, 0.2, 1.0, 0.95, true, 0.01, 1.0, 1000, false, 0.1,
                     0, 5, 10, 0, NonFinite.STOP);
             dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class, () -> PpoTrainer.train(m, critic, ref, tok, reward, prompts,
                     separate, dir.resolve("a"), Metrics.inMemory().quiet(true), null, dir.resolve("a/checkpoint-25")));
             assertTrue(e.getMessage().contains("critic/") && e.getMessage().contains("shared-trunk"), e.getMessage());
+            PpoTrainer.train(m, critic, ref, tok, reward, prompts, separate, dir.resolve("c"), Metrics.inMemory().quiet(true), null, null);
+            e = assertThrows(dev.align4j.core.UserError.class, () -> PpoTrainer.train(m, null, ref, tok, reward, prompts,
+                    cfg, dir.resolve("c"), Metrics.inMemory().quiet(true), null, dir.resolve("c/checkpoint-5")));
+            assertTrue(e.getMessage().contains(PpoTrainer.VALUE_HEAD_FILE) && e.getMessage().contains("separate critic"), e.getMessage());
         }
     }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Micro-benchmarks behind docs/benchmarks.md ("What changed, and why"). Usage, from the repository root:
+#   bench/harness/run.sh Ops                                     # single libtorch calls at batch 1
+#   bench/harness/run.sh dev.align4j.generate.ProfLoop tiny 1    # where a decode step goes (size, batch)
+#   bench/harness/run.sh Fwd medium 4 128                        # no-grad trunk forward (size, batch, tokens)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+[[ -f "$root/target/align4j.jar" ]] || (cd "$root" && mvn -q -B -DskipTests package)
+cp="$root/target/align4j.jar:$(cat "$root/target/classpath.txt")"
+out="$root/target/harness"
+mkdir -p "$out"
+javac -d "$out" -cp "$cp" $(find "$root/bench/harness" -name '*.java')
+OMP_WAIT_POLICY=PASSIVE exec java -cp "$out:$cp" "$@"
