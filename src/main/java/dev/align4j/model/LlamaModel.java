@@ -204,8 +204,7 @@ public final class LlamaModel implements AutoCloseable {
         boolean packed = !GradMode.is_enabled() || !layers[0].q.requires_grad();
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            Tensor a = packed ? packedAttention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past)
-                    : attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past);
+            Tensor a = attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
             x = x.add(a);
             Tensor hN = rmsNorm(x, w.postNorm);
             Tensor mlp;
@@ -222,36 +221,26 @@ public final class LlamaModel implements AutoCloseable {
         return rmsNorm(x, params.get("model.norm.weight"));
     }
 
-    private Tensor attention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past) {
-        long b = x.size(0), t = x.size(1);
-        int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
-        Tensor q = heads(linear(x, w.q, w.qb), b, t, hq, d);                  // (B, Hq, T, D)
-        Tensor k = heads(linear(x, w.k, w.kb), b, t, hkv, d);                 // (B, Hkv, T, D)
-        Tensor v = heads(linear(x, w.v, w.vb), b, t, hkv, d);
-        q = applyRotary(q, cos, sin);
-        k = applyRotary(k, cos, sin);
-        if (cache != null) {
-            cache.k[l].narrow(2, past, t).copy_(k);
-            cache.v[l].narrow(2, past, t).copy_(v);
-            k = cache.k[l].narrow(2, 0, past + t);                             // (B, Hkv, S, D)
-            v = cache.v[l].narrow(2, 0, past + t);
-        }
-        Tensor o = torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
-                0.0, causal, new DoubleOptional(), hkv != hq);                  // (B, Hq, T, D)
-        Tensor merged = t == 1 ? o.reshape(b, 1, (long) hq * d) : o.transpose(1, 2).reshape(b, t, (long) hq * d);
-        return linear(merged, w.o, w.ob);
-    }
-
     /**
-     * {@link #attention} from the stacked q/k/v projection: one product gives all heads (B, Hq + 2·Hkv, T, D);
-     * rotary turns q and k together; q, k, v are then views of it.
+     * GQA attention with RoPE and the KV cache. {@code packed}: one product with the stacked q/k/v weight gives
+     * all heads (B, Hq + 2·Hkv, T, D), rotary turns q and k together, and q, k, v are views of it; otherwise
+     * three products on the separate parameters (training, so gradients reach each).
      */
-    private Tensor packedAttention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past) {
+    private Tensor attention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past, boolean packed) {
         long b = x.size(0), t = x.size(1);
         int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
-        Tensor all = heads(linear(x, w.qkv, w.qkvB), b, t, hq + 2 * hkv, d);    // (B, Hq + 2·Hkv, T, D)
-        Tensor qk = applyRotary(all.narrow(1, 0, hq + hkv), cos, sin);
-        Tensor q = qk.narrow(1, 0, hq), k = qk.narrow(1, hq, hkv), v = all.narrow(1, hq + hkv, hkv);
+        Tensor q, k, v;
+        if (packed) {
+            Tensor all = heads(linear(x, w.qkv, w.qkvB), b, t, hq + 2 * hkv, d);
+            Tensor qk = applyRotary(all.narrow(1, 0, hq + hkv), cos, sin);
+            q = qk.narrow(1, 0, hq);
+            k = qk.narrow(1, hq, hkv);
+            v = all.narrow(1, hq + hkv, hkv);
+        } else {
+            q = applyRotary(heads(linear(x, w.q, w.qb), b, t, hq, d), cos, sin);   // (B, Hq, T, D)
+            k = applyRotary(heads(linear(x, w.k, w.kb), b, t, hkv, d), cos, sin);  // (B, Hkv, T, D)
+            v = heads(linear(x, w.v, w.vb), b, t, hkv, d);
+        }
         if (cache != null) {
             cache.k[l].narrow(2, past, t).copy_(k);
             cache.v[l].narrow(2, past, t).copy_(v);

@@ -224,17 +224,13 @@ public final class PpoTrainer {
             throw new UserError(checkpoint + ": PPO checkpoint without critic/" + (hasHead ? " (it was trained with --shared-trunk: resume with it)" : ""));
     }
 
-    /** The value function's half of a PPO checkpoint: the critic and its optimizer, or the shared trunk's value head. */
+    /** The value function's half of a PPO checkpoint (its kind already checked): the critic and its optimizer, or the value head. */
     private static void restoreValueFunction(Path checkpoint, LlamaModel critic, AdamW criticOpt, Tensor valueHead) {
         if (critic != null) {
-            Path critics = checkpoint.resolve("critic");
-            if (!Files.exists(critics.resolve("trainer_state.json")))
-                throw new UserError(checkpoint + ": PPO checkpoint without critic/ (was it trained with --shared-trunk?)");
-            Checkpoints.restore(critics, critic, criticOpt);
+            Checkpoints.restore(checkpoint.resolve("critic"), critic, criticOpt);
             return;
         }
         Path file = checkpoint.resolve(VALUE_HEAD_FILE);
-        if (!Files.exists(file)) throw new UserError(checkpoint + ": PPO checkpoint without " + VALUE_HEAD_FILE + " (was it trained with a separate critic?)");
         Map<String, Tensor> saved = new LinkedHashMap<>();
         Safetensors.read(file, valueHead.scalar_type(), saved::put);
         Tensor w = saved.get(VALUE_HEAD);
