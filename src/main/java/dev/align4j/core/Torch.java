@@ -71,6 +71,20 @@ public final class Torch {
         torch.globalContext().setDeterministicAlgorithms(true, false);
     }
 
+    /** Steps between returns of freed native memory to the operating system ({@link #releaseFreedMemory(long)}). */
+    public static final int RELEASE_EVERY = 10;
+
+    /**
+     * Every {@link #RELEASE_EVERY} steps, hands memory that libtorch has freed back to the operating system
+     * ({@code malloc_trim(0)} through JavaCPP). glibc keeps freed blocks in its arenas, and as tensors of many sizes
+     * come and go the free holes between live blocks add up: a training loop's resident memory grew by 24% from
+     * step 50 to step 500 without this, and stays within a few percent with it (docs/benchmarks.md). One call
+     * costs about 15 ms; every trainer calls this once per step.
+     */
+    public static void releaseFreedMemory(long step) {
+        if (step % RELEASE_EVERY == 0) org.bytedeco.javacpp.Pointer.trimMemory();
+    }
+
     public static Scalar s(double v) { return new Scalar(v); }
 
     public static Scalar s(long v) { return new Scalar(v); }

@@ -144,6 +144,7 @@ public final class Bench {
         try (LlamaModel m = LlamaModel.init(c, 0, ScalarType.Float)) {
             m.requiresGrad(true);
             Random rng = new Random(1);
+            double peakFirst = 0, peakLast = 0;   // high-water marks of the first and the last 50 steps
             try (AdamW opt = new AdamW(m.parameters(), 0.01)) {
                 for (int step = 1; step <= steps; step++) {
                     List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
@@ -160,8 +161,12 @@ public final class Bench {
                     opt.clipGradNorm(1.0);
                     opt.step(1e-4);
                     opt.zeroGrad();
+                    Torch.releaseFreedMemory(step);   // as every trainer does at the end of a step
+                    double now = rssMb();
+                    if (step <= 50) peakFirst = Math.max(peakFirst, now);
+                    if (step > steps - 50) peakLast = Math.max(peakLast, now);
                     if (step == 50 || step == steps) {
-                        System.gc();
+                        // no System.gc(): a full collection itself touches new pages, and the young generation is small and fixed (the launcher's -Xmn)
                         double rss = rssMb();
                         Runtime rt = Runtime.getRuntime();
                         double heap = rt.totalMemory() / 1048576.0;
@@ -171,13 +176,18 @@ public final class Bench {
                     }
                 }
             }
+            r.put("rss_mb_peak_steps_1_50", peakFirst);
+            r.put("rss_mb_peak_last_50_steps", peakLast);
         }
         double a = r.get("rss_mb_after_50").asDouble(), b = r.get("rss_mb_after_" + steps).asDouble();
         double na = r.get("native_mb_after_50").asDouble(), nb = r.get("native_mb_after_" + steps).asDouble();
         r.put("growth_percent", 100 * (b - a) / a);
         r.put("native_growth_percent", 100 * (nb - na) / na);
-        System.err.printf("memory (tiny with an 8k vocabulary, batch 8 x 64, training steps): RSS %.0f MB after 50 steps, %.0f MB after %d (%+.1f%%); outside the Java heap %.0f -> %.0f MB (%+.1f%%)%n",
-                a, b, steps, 100 * (b - a) / a, na, nb, 100 * (nb - na) / na);
+        double pf = r.get("rss_mb_peak_steps_1_50").asDouble(), pl = r.get("rss_mb_peak_last_50_steps").asDouble();
+        r.put("peak_growth_percent", 100 * (pl - pf) / pf);
+        System.err.printf("memory (tiny with an 8k vocabulary, batch 8 x 64, training steps): RSS %.0f MB after 50 steps, %.0f MB after %d (%+.1f%%); "
+                        + "highest in steps 1-50 %.0f MB, in the last 50 %.0f MB (%+.1f%%); outside the Java heap %.0f -> %.0f MB (%+.1f%%)%n",
+                a, b, steps, 100 * (b - a) / a, pf, pl, 100 * (pl - pf) / pf, na, nb, 100 * (nb - na) / na);
         return r;
     }
 

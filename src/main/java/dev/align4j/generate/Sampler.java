@@ -145,7 +145,8 @@ public final class Sampler {
      * exceeds u. That is exact sampling from softmax(l) with B random numbers; a token of probability 0
      * can never be chosen (its c equals its predecessor's). The same pass gives the normaliser
      * log Z = m + log c_V, so with T = 1 and no filter the log-prob costs one gather. libtorch's
-     * {@code multinomial} (plus a separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab; this is 3 passes.
+     * {@code multinomial} (plus a separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab. The cumulative
+     * sum runs in two levels ({@link #draw}), so the passes over the whole vocabulary are a max, an exp and a sum.
      */
     static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen) {
         if (cfg.temperature() == 0) {
@@ -170,13 +171,47 @@ public final class Sampler {
             filtered = true;
         }
         Tensor max = l.amax(new long[]{-1}, true);                                            // (B, 1)
-        Tensor cdf = torch.cumsum(l.sub(max).exp_(), -1);                                     // (B, V) unnormalised
-        Tensor total = cdf.narrow(-1, v - 1, 1);                                              // (B, 1)
-        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).mul(total);
-        Tensor choice = torch.searchsorted(cdf, u, false, true, new StringViewOptional(), new TensorOptional())
-                .squeeze(-1).clamp_max(Torch.s(v - 1));                                        // (B)
-        Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(total.log()).squeeze(-1) : null;
-        return new Pick(choice, logProb(logits, choice, logZ));
+        Tensor e = l.sub(max).exp_();                                                         // (B, V) unnormalised probabilities
+        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float));
+        Draw d = draw(e, u);
+        Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(d.total().log()).squeeze(-1) : null;
+        return new Pick(d.choice(), logProb(logits, d.choice(), logZ));
+    }
+
+    /** Tokens per block of the two-level draw. */
+    static final int BLOCK = 128;
+
+    /** The drawn token per row (B) and each row's total mass (B, 1). */
+    record Draw(Tensor choice, Tensor total) {}
+
+    /**
+     * Inverse-CDF draw from unnormalised probabilities {@code e} (B, V) with one uniform u ∈ [0, 1) per row (B, 1),
+     * in two levels so that no pass runs a cumulative sum over the whole vocabulary (a sequential scan: the
+     * slowest of the passes at batch 64 × 32k): block sums s_k over blocks of {@link #BLOCK} tokens, their running
+     * sum S_k, the first block with S_k > u·S_last, then the same within that one block's 128 values. Exactly the
+     * distribution e / Σe: a block or token of mass 0 is never chosen, because the search takes the first running
+     * sum that strictly exceeds the target, and the target inside the block is clamped into [0, its own total).
+     */
+    static Draw draw(Tensor e, Tensor u) {
+        long b = e.size(0), v = e.size(1);
+        long nb = (v + BLOCK - 1) / BLOCK;
+        Tensor blocks = v % BLOCK == 0 ? e.view(b, nb, BLOCK) : torch.constant_pad_nd(e, new long[]{0, nb * BLOCK - v}).view(b, nb, BLOCK);
+        Tensor mass = blocks.sum(new long[]{-1}, false, new ScalarTypeOptional());            // (B, nb)
+        Tensor running = torch.cumsum(mass, -1);                                              // (B, nb)
+        Tensor total = running.narrow(-1, nb - 1, 1);                                         // (B, 1)
+        Tensor target = u.mul(total);
+        Tensor k = torch.searchsorted(running, target, false, true, new StringViewOptional(), new TensorOptional())
+                .clamp_max(Torch.s(nb - 1));                                                  // (B, 1) block index
+        Tensor inside = target.sub(running.gather(-1, k).sub(mass.gather(-1, k)));            // target minus the mass before block k
+        Tensor row = blocks.gather(1, k.unsqueeze(-1).expand(new long[]{b, 1, BLOCK})).squeeze(1); // (B, BLOCK)
+        Tensor cdf = torch.cumsum(row, -1);                                                   // (B, BLOCK)
+        Tensor last = cdf.narrow(-1, BLOCK - 1, 1);
+        // rounding can put the target at or past the block's own total (its cumsum adds in another order than the block sum)
+        inside = torch.minimum(inside.clamp_min(Torch.s(0.0)), last.mul(Torch.s(1 - 1e-6)));
+        Tensor j = torch.searchsorted(cdf, inside, false, true, new StringViewOptional(), new TensorOptional())
+                .clamp_max(Torch.s(BLOCK - 1));
+        Tensor choice = k.mul(Torch.s((long) BLOCK)).add(j).squeeze(-1).clamp_max(Torch.s(v - 1));
+        return new Draw(choice, total);
     }
 
     /** log-softmax(logits) at {@code choice}: logits[choice] − log Z, with log Z computed when not given. */

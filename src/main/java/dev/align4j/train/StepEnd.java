@@ -3,6 +3,7 @@ package dev.align4j.train;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
+import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Tokenizer;
@@ -78,6 +79,7 @@ record StepEnd(String trainer, long steps, int logEvery, int evalEvery, int save
     /** As above; {@code alsoSave} writes more into each checkpoint before it becomes visible (PPO's critic). */
     Path finish(long step, long firstStep, Map<String, Double> m, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode extra, Path last,
                 java.util.function.Consumer<Path> alsoSave) {
+        Torch.releaseFreedMemory(step);
         if (skipped[0] > 0) m.put("skipped_steps", (double) skipped[0]);
         if (step % logEvery == 0 || step == steps || step == 1) metrics.log(trainer, step, m);
         if (eval != null && ((evalEvery > 0 && step % evalEvery == 0) || step == steps)) metrics.log("eval/" + trainer, step, eval.evaluate(step));

@@ -128,6 +128,32 @@ class SamplerTest {
     }
 
     @Test
+    void twoLevelDrawMatchesTheNaiveInverseCdfAtEveryUnitOfMass() {
+        try (PointerScope s = new PointerScope()) {
+            // 300 tokens = blocks of 128, 128 and 44 (the last one padded). Integer masses keep every sum exact in float32;
+            // the second block is all zero and zero-mass tokens sit at block edges (0, 127, 255, 256, 299).
+            int v = 300;
+            float[] mass = new float[v];
+            java.util.Random r = new java.util.Random(3);
+            for (int i = 0; i < v; i++) mass[i] = (i >= 128 && i < 256) || i == 0 || i == 127 || i == 256 || i == 299 ? 0 : r.nextInt(4);
+            int total = 0;
+            for (float m : mass) total += (int) m;
+            // one row per unit of mass: target m + 0.5 must land on the token whose running sum first exceeds it (naive scan)
+            float[] u = new float[total];
+            long[] want = new long[total];
+            for (int m = 0, tokenIdx = 0, run = 0; m < total; m++) {
+                while (run + mass[tokenIdx] <= m) run += (int) mass[tokenIdx++];
+                u[m] = (m + 0.5f) / total;
+                want[m] = tokenIdx;
+            }
+            Tensor e = Torch.floats(mass, 1, v).expand(total, v).contiguous();
+            Sampler.Draw d = Sampler.draw(e, Torch.floats(u, total, 1));
+            assertArrayEquals(want, Torch.toLongs(d.choice()));
+            assertEquals(total, Torch.toFloats(d.total())[0], 0);
+        }
+    }
+
+    @Test
     void topKOneIsGreedyAndTopPKeepsTheNucleus() {
         try (PointerScope s = new PointerScope()) {
             // probabilities 0.5, 0.3, 0.15, 0.05 → top-p 0.7 keeps {0, 1} (mass before token 2 is 0.8 ≥ 0.7)
