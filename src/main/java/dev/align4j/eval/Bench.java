@@ -32,7 +32,12 @@ public final class Bench {
     private Bench() {}
 
     public record Options(List<String> sizes, int seqLen, int trainBatch, List<Integer> genBatches, int genTokens, int repeats,
-                          int memorySteps) {}
+                          int memorySteps) {
+        public Options {
+            dev.align4j.core.UserError.check(memorySteps == 0 || memorySteps >= 100,
+                    "--memory-steps must be 0 (skip) or at least 100 (it compares the first 50 steps with the last 50), got " + memorySteps);
+        }
+    }
 
     public static ObjectNode run(Options o) {
         Torch.init();

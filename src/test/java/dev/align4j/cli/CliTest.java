@@ -82,6 +82,11 @@ class CliTest {
 
         Result unknown = run("generate", "--bogus");
         assertEquals(2, unknown.code());
+
+        // fewer memory steps than the two 50-step windows it compares: a user error before any benchmark runs
+        Result shortMemory = run("bench", "--sizes", "nano", "--memory-steps", "10");
+        assertEquals(2, shortMemory.code());
+        assertTrue(shortMemory.err().contains("--memory-steps"), shortMemory.err());
     }
 
     @Test
