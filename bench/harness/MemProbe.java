@@ -4,15 +4,11 @@ import org.bytedeco.pytorch.global.torch;
 import dev.align4j.core.Torch;
 import dev.align4j.model.*;
 import dev.align4j.train.AdamW;
-import dev.align4j.loss.SftLoss;
+import dev.align4j.eval.Bench;
 import java.util.*;
 import java.nio.file.*;
 /** Where resident memory goes during the memory benchmark's training loop: RSS, Java heap, JavaCPP's count. Usage: MemProbe STEPS */
 public class MemProbe {
-  static double rss() throws Exception {
-    for (String l : Files.readAllLines(Path.of("/proc/self/status"))) if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024.0;
-    return 0;
-  }
   public static void main(String[] a) throws Exception {
     Torch.init();
     int steps = Integer.parseInt(a[0]);
@@ -23,22 +19,10 @@ public class MemProbe {
     AdamW opt = new AdamW(m.parameters(), 0.01);
     Runtime rt = Runtime.getRuntime();
     for (int step = 1; step <= steps; step++) {
-      List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
-      for (int i = 0; i < 8; i++) {
-        int[] p = new int[32], q = new int[32];
-        for (int j = 0; j < 32; j++) { p[j] = 3 + rng.nextInt(7_900); q[j] = 3 + rng.nextInt(7_900); }
-        prompts.add(p); comps.add(q);
-      }
-      try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
-        Scoring.Scores sc = Scoring.score(m, batch, false);
-        SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
-      }
-      opt.clipGradNorm(1.0);
-      opt.step(1e-4);
-      opt.zeroGrad();
+      Bench.memoryStep(m, opt, rng);
       if (Integer.getInteger("trim", 0) > 0 && step % Integer.getInteger("trim", 0) == 0) { long t0 = System.nanoTime(); Pointer.trimMemory(); if (step % 100 == 0) System.out.printf("trim %.2f ms%n", (System.nanoTime() - t0) / 1e6); }
-      if (step % 25 == 0 || step == 1 || step == 10 || (step > 380 && step < 450 && step % 5 == 0)) {
-        System.out.printf("step %4d rss %6.1f MB  heap committed %6.1f used %6.1f  javacpp physical %6.1f total %6.1f%n", step, rss(),
+      if (step % 25 == 0 || step == 1 || step == 10) {
+        System.out.printf("step %4d rss %6.1f MB  heap committed %6.1f used %6.1f  javacpp physical %6.1f total %6.1f%n", step, Bench.rssMb(),
             rt.totalMemory() / 1048576.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0,
             Pointer.physicalBytes() / 1048576.0, Pointer.totalBytes() / 1048576.0);
         if (System.getProperty("nmt") != null) {

@@ -3,7 +3,6 @@
 #   bench/harness/run.sh Ops                                     # single libtorch calls at batch 1
 #   bench/harness/run.sh dev.align4j.generate.ProfLoop tiny 1    # where a decode step goes (size, batch)
 #   bench/harness/run.sh Fwd medium 4 128                        # no-grad trunk forward (size, batch, tokens)
-#   bench/harness/run.sh GenTime tiny 1                          # Sampler.generateIgnoringEos as the bench times it (size, batch)
 #   bench/harness/run.sh -Dtrim=10 -Xmx8g -Xmn32m MemProbe 500   # RSS / Java heap per step of the memory check (-Dnmt=1 with -XX:NativeMemoryTracking=summary)
 #   bench/harness/run.sh JitSpike                                # per-op cost: JavaCPP calls vs one TorchScript function
 set -euo pipefail

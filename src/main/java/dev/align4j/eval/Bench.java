@@ -82,15 +82,7 @@ public final class Bench {
                         prompts.add(p);
                         comps.add(q);
                     }
-                    double step = time(o.repeats(), () -> {
-                        try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
-                            Scoring.Scores sc = Scoring.score(m, batch, false);
-                            SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
-                        }
-                        opt.clipGradNorm(1.0);
-                        opt.step(1e-4);
-                        opt.zeroGrad();
-                    });
+                    double step = time(o.repeats(), () -> sftStep(m, opt, prompts, comps));
                     double tps = b * t / step;
                     r.put("train_tokens_per_s", tps);
                     r.put("train_mfu", tps * 3 * flopsPerToken / 1e9 / gemm);
@@ -152,20 +144,7 @@ public final class Bench {
             double peakFirst = 0, peakLast = 0;   // high-water marks of the first and the last 50 steps
             try (AdamW opt = new AdamW(m.parameters(), 0.01)) {
                 for (int step = 1; step <= steps; step++) {
-                    List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
-                    for (int i = 0; i < 8; i++) {
-                        int[] p = new int[32], q = new int[32];
-                        for (int j = 0; j < 32; j++) { p[j] = 3 + rng.nextInt(7_900); q[j] = 3 + rng.nextInt(7_900); }
-                        prompts.add(p);
-                        comps.add(q);
-                    }
-                    try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
-                        Scoring.Scores sc = Scoring.score(m, batch, false);
-                        SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
-                    }
-                    opt.clipGradNorm(1.0);
-                    opt.step(1e-4);
-                    opt.zeroGrad();
+                    memoryStep(m, opt, rng);
                     Torch.releaseFreedMemory(step);   // as every trainer does at the end of a step
                     double now = rssMb();
                     if (step <= 50) peakFirst = Math.max(peakFirst, now);
@@ -196,7 +175,31 @@ public final class Bench {
         return r;
     }
 
-    static double rssMb() {
+    /** One step of the memory check: 8 random sequences of 32 prompt + 32 completion tokens (vocabulary 8k), {@link #sftStep}. */
+    public static void memoryStep(LlamaModel m, AdamW opt, Random rng) {
+        List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int[] p = new int[32], q = new int[32];
+            for (int j = 0; j < 32; j++) { p[j] = 3 + rng.nextInt(7_900); q[j] = 3 + rng.nextInt(7_900); }
+            prompts.add(p);
+            comps.add(q);
+        }
+        sftStep(m, opt, prompts, comps);
+    }
+
+    /** The benchmarked SFT step: forward, NLL on the completions, backward, global-norm clip, AdamW. */
+    static void sftStep(LlamaModel m, AdamW opt, List<int[]> prompts, List<int[]> comps) {
+        try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
+            Scoring.Scores sc = Scoring.score(m, batch, false);
+            SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
+        }
+        opt.clipGradNorm(1.0);
+        opt.step(1e-4);
+        opt.zeroGrad();
+    }
+
+    /** Resident memory of this process (VmRSS) in MB; 0 where /proc is missing. */
+    public static double rssMb() {
         try {
             for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")))
                 if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
