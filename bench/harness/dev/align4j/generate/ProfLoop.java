@@ -26,7 +26,7 @@ public class ProfLoop {
           try (PointerScope scope = new PointerScope()) {
             Tensor h = m.hidden(input, null, cache);
             t1 = System.nanoTime();
-            Tensor logits = m.lmHead(h.narrow(1, h.size(1) - 1, 1)).squeeze(1);
+            Tensor logits = m.nextTokenLogits(h.select(1, h.size(1) - 1));
             t2 = System.nanoTime();
             Sampler.Pick p = Sampler.pick(logits, sc, gen);
             t3 = System.nanoTime();

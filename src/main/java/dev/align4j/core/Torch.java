@@ -19,6 +19,7 @@ import java.util.List;
  */
 public final class Torch {
     private static volatile boolean loaded;
+    static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
 
     private Torch() {}
 
@@ -26,9 +27,18 @@ public final class Torch {
      * Loads the natives once. On a cold JavaCPP cache the first load can SIGSEGV; extracting the
      * native resource folders first avoids it (see BACKEND-NOTES.md). Intra-op threads default to all
      * cores; the {@code ALIGN4J_THREADS} environment variable or {@link #setThreads} overrides.
+     *
+     * <p>JavaCPP's physical-memory guard is switched off ({@code org.bytedeco.javacpp.maxPhysicalBytes=0})
+     * unless the caller set it: with the guard on, every native object JavaCPP allocates (each tensor handle,
+     * optional, scalar) reads the process's resident size first, which tripled the cost of a small libtorch
+     * call (x.mul(g) on 384 floats: 6.2 → 2.0 µs; docs/benchmarks.md). align4j frees native memory through
+     * scopes, not through the guard's forced garbage collections. It must be set before JavaCPP's
+     * {@code Pointer} class initialises, hence here, first.
      */
     public static synchronized void init() {
         if (loaded) return;
+        if (System.getProperty(MAX_PHYSICAL_BYTES) == null && System.getProperty(MAX_PHYSICAL_BYTES.toLowerCase()) == null)
+            System.setProperty(MAX_PHYSICAL_BYTES, "0");
         try {
             for (String dir : List.of("/org/bytedeco/openblas/linux-x86_64/", "/org/bytedeco/pytorch/linux-x86_64/"))
                 Loader.cacheResources(Loader.class, dir);

@@ -76,7 +76,7 @@ public final class Sampler {
                     int len = cache.length() + (int) input.size(1);
                     Tensor mask = anyPad ? keyMask.narrow(1, 0, len) : null;
                     Tensor h = model.hidden(input, mask, cache);        // (B, t, H)
-                    Tensor logits = model.lmHead(h.narrow(1, h.size(1) - 1, 1)).squeeze(1); // (B, V)
+                    Tensor logits = model.nextTokenLogits(h.select(1, h.size(1) - 1)); // (B, V)
                     Pick pick = pick(logits, cfg, gen);                 // (B) tokens and their log-probs
                     next = Torch.toLongs(pick.tokens());
                     nextLp = Torch.toFloats(pick.logps());

@@ -66,6 +66,64 @@ class ModelTest {
         assertMatchesNaive(c, SEQ);
     }
 
+    /**
+     * The decode path (one new token per call against the KV cache, where GQA runs the grouped-query SDPA
+     * layout) gives the full forward's logits at every position: a left-padded batch of two rows, a 3-token
+     * prefill and 9 single-token steps, for plain MHA (llama), GQA with biases (qwen2) and GQA with a
+     * 4-token sliding window that the sequence outgrows (mistral).
+     */
+    @Test
+    void decodeStepsWithTheCacheMatchTheFullForward() {
+        long[] ids = {0, 0, 5, 9, 33, 17, 4, 60, 2, 11, 12, 13,   // row 0: two pads, then 10 tokens
+                      1, 7, 8, 40, 41, 42, 43, 44, 45, 46, 47, 48}; // row 1: 12 tokens
+        boolean[] real = new boolean[24];
+        for (int i = 0; i < 24; i++) real[i] = !(i == 0 || i == 1);
+        int prefill = 3, n = 12;
+        for (ModelConfig c : java.util.List.of(TestModels.llama(64), TestModels.qwen2(64), TestModels.mistral(64))) {
+            try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard(); LlamaModel m = randomModel(c, 5);
+                 KVCache cache = new KVCache(c, 2, n, ScalarType.Float)) {
+                Tensor all = Torch.longs(ids, 2, n), mask = Torch.bools(real, 2, n);
+                float[] want = Torch.toFloats(m.logits(all, mask));                  // (2, n, V)
+                double maxDiff = 0;
+                for (int pos = 0; pos < n; ) {
+                    int t = pos == 0 ? prefill : 1;
+                    Tensor step = m.lmHead(m.hidden(all.narrow(1, pos, t), mask.narrow(1, 0, pos + t), cache)); // (2, t, V)
+                    float[] got = Torch.toFloats(step.contiguous());
+                    int v = c.vocabSize();
+                    for (int r = 0; r < 2; r++)
+                        for (int j = 0; j < t; j++)
+                            for (int x = 0; x < v; x++) {
+                                if (r == 0 && pos + j < 2) continue;                    // a padding query: no meaning
+                                maxDiff = Math.max(maxDiff, Math.abs(want[(r * n + pos + j) * v + x] - got[(r * t + j) * v + x]));
+                            }
+                    pos += t;
+                }
+                assertEquals(n, cache.length());
+                assertTrue(maxDiff <= 1e-4, c.architecture() + ": max |decode − full| = " + maxDiff);
+            }
+        }
+    }
+
+    /**
+     * The decode head (a transposed copy of the LM head weight, kept while the weight is unchanged) gives
+     * lmHead's logits, for tied (qwen2) and untied (llama) heads, and again after an in-place update of the
+     * weight (what an optimizer step does), which must rebuild the copy rather than reuse stale values.
+     */
+    @Test
+    void nextTokenLogitsEqualTheLmHeadAndFollowWeightUpdates() {
+        for (ModelConfig c : java.util.List.of(TestModels.llama(64), TestModels.qwen2(64))) {
+            try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard(); LlamaModel m = randomModel(c, 9)) {
+                Tensor h = torch.randn(new long[]{5, c.hiddenSize()}, Torch.opts(ScalarType.Float));
+                String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+                for (int round = 0; round < 2; round++) {
+                    if (round == 1) m.parameters().get(head).mul_(Torch.s(-0.5));      // an in-place update
+                    assertArrayEquals(Torch.toFloats(m.lmHead(h)), Torch.toFloats(m.nextTokenLogits(h)), 1e-5f, c.architecture() + " round " + round);
+                    assertArrayEquals(Torch.toFloats(m.lmHead(h.narrow(0, 0, 1))), Torch.toFloats(m.nextTokenLogits(h.narrow(0, 0, 1))), 1e-5f);
+                }
+            }
+        }
+    }
+
     @Test
     void leftPaddedRowEqualsUnpaddedRow() {
         try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(TestModels.qwen2(64), 3)) {
