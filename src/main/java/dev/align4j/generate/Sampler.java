@@ -115,9 +115,10 @@ public final class Sampler {
                     }
                 }
                 active = newActive;
-                try (Tensor col = keyMask.narrow(1, cache.length(), 1)) {
-                    col.fill_(Torch.s(1L));
-                }
+                if (anyPad) // the mask is only read when some prompt is padded
+                    try (Tensor col = keyMask.narrow(1, cache.length(), 1)) {
+                        col.fill_(Torch.s(1L));
+                    }
                 input.close();
                 input = Torch.longs(nextIds, still, 1);
             }

@@ -79,29 +79,29 @@ class ModelTest {
         boolean[] real = new boolean[24];
         for (int i = 0; i < 24; i++) real[i] = !(i == 0 || i == 1);
         int prefill = 3, n = 12;
-        for (ModelConfig c : java.util.List.of(TestModels.llama(64), TestModels.qwen2(64), TestModels.mistral(64))) {
+        for (ModelConfig c : java.util.List.of(TestModels.llama(64), TestModels.qwen2(64), TestModels.mistral(64)))
+            for (int rows : new int[]{2, 1}) // one row takes the single-row paths (matrix-vector products, the one-row norm)
             try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard(); LlamaModel m = randomModel(c, 5);
-                 KVCache cache = new KVCache(c, 2, n, ScalarType.Float)) {
-                Tensor all = Torch.longs(ids, 2, n), mask = Torch.bools(real, 2, n);
-                float[] want = Torch.toFloats(m.logits(all, mask));                  // (2, n, V)
+                 KVCache cache = new KVCache(c, rows, n, ScalarType.Float)) {
+                Tensor all = Torch.longs(ids, 2, n).narrow(0, 2 - rows, rows), mask = Torch.bools(real, 2, n).narrow(0, 2 - rows, rows);
+                float[] want = Torch.toFloats(m.logits(all, mask));                  // (rows, n, V)
                 double maxDiff = 0;
                 for (int pos = 0; pos < n; ) {
                     int t = pos == 0 ? prefill : 1;
-                    Tensor step = m.lmHead(m.hidden(all.narrow(1, pos, t), mask.narrow(1, 0, pos + t), cache)); // (2, t, V)
+                    Tensor step = m.lmHead(m.hidden(all.narrow(1, pos, t), mask.narrow(1, 0, pos + t), cache)); // (rows, t, V)
                     float[] got = Torch.toFloats(step.contiguous());
                     int v = c.vocabSize();
-                    for (int r = 0; r < 2; r++)
+                    for (int r = 0; r < rows; r++)
                         for (int j = 0; j < t; j++)
                             for (int x = 0; x < v; x++) {
-                                if (r == 0 && pos + j < 2) continue;                    // a padding query: no meaning
+                                if (rows == 2 && r == 0 && pos + j < 2) continue;       // a padding query: no meaning
                                 maxDiff = Math.max(maxDiff, Math.abs(want[(r * n + pos + j) * v + x] - got[(r * t + j) * v + x]));
                             }
                     pos += t;
                 }
                 assertEquals(n, cache.length());
-                assertTrue(maxDiff <= 1e-4, c.architecture() + ": max |decode − full| = " + maxDiff);
+                assertTrue(maxDiff <= 1e-4, c.architecture() + " rows " + rows + ": max |decode − full| = " + maxDiff);
             }
-        }
     }
 
     /**
