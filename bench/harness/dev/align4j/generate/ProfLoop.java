@@ -14,7 +14,8 @@ public class ProfLoop {
     SamplingConfig sc = new SamplingConfig(64, 1.0, 0, 1.0, 1, List.of());
     Generator gen = torch.make_generator_cpu(0);
     double[] best = new double[6]; Arrays.fill(best, 1e9);
-    for (int round = 0; round < 10; round++) {
+    int rounds = a.length > 2 ? Integer.parseInt(a[2]) : 10;
+    for (int round = 0; round < rounds; round++) {
       double[] tm = new double[6];
       long all0 = System.nanoTime();
       try (NoGradGuard ng = new NoGradGuard(); KVCache cache = new KVCache(c, B, 80, torch.ScalarType.Float)) {

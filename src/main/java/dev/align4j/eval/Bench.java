@@ -113,18 +113,18 @@ public final class Bench {
                 }
                 m.requiresGrad(false);
                 // generation with the KV cache
-                ObjectNode gen = r.putObject("generate_tokens_per_s");
-                Tokenizer tok = null;
-                for (int gb : o.genBatches()) {
-                    List<int[]> prompts = new ArrayList<>();
-                    for (int i = 0; i < gb; i++) prompts.add(new int[]{1, 5 + i % 50, 6, 7, 8, 9, 10, 11});
-                    SamplingConfig sc = new SamplingConfig(o.genTokens(), 1.0, 0, 1.0, 1, List.of());
-                    double sec = time(o.repeats(), () -> Sampler.generateIgnoringEos(m, prompts, sc));
-                    gen.put(String.valueOf(gb), gb * o.genTokens() / sec);
+                double[][] tps = generation(m, o.genBatches(), o.genTokens(), o.repeats());
+                ObjectNode gen = r.putObject("generate_tokens_per_s"), speedup = r.putObject("generate_speedup_vs_first_batch");
+                for (int k = 0; k < tps.length; k++) {
+                    gen.put(String.valueOf(o.genBatches().get(k)), median(tps[k]));
+                    double[] ratio = new double[o.repeats()];
+                    for (int i = 0; i < ratio.length; i++) ratio[i] = tps[k][i] / tps[0][i];
+                    speedup.put(String.valueOf(o.genBatches().get(k)), median(ratio));
                 }
-                System.err.printf("%-6s %,12d params  forward %,7.0f tok/s (MFU %4.1f%%)  SFT %,6.0f tok/s (MFU %4.1f%%)  DPO %,6.0f tok/s (MFU %4.1f%%)  generate %s tok/s%n",
+                System.err.printf("%-6s %,12d params  forward %,7.0f tok/s (MFU %4.1f%%)  SFT %,6.0f tok/s (MFU %4.1f%%)  DPO %,6.0f tok/s (MFU %4.1f%%)  generate %s tok/s, speedup over batch %d %s%n",
                         size, c.parameterCount(), fwdTps, 100 * r.get("forward_mfu").asDouble(), r.get("train_tokens_per_s").asDouble(),
-                        100 * r.get("train_mfu").asDouble(), r.get("dpo_tokens_per_s").asDouble(), 100 * r.get("dpo_mfu").asDouble(), gen);
+                        100 * r.get("train_mfu").asDouble(), r.get("dpo_tokens_per_s").asDouble(), 100 * r.get("dpo_mfu").asDouble(), rounded(gen, 1),
+                        o.genBatches().get(0), rounded(speedup, 2));
             }
         }
         return out;
@@ -214,6 +214,45 @@ public final class Bench {
     }
 
     /** Median seconds of {@code repeats} runs after one warm-up run. */
+    /**
+     * Generation tokens/s, [batch size][repeat]: one warm-up per batch size, then {@code repeats} rounds that each
+     * run every batch size once, so each round's figures share the machine's state of the moment (it drifts by up to
+     * ±30% here) and the per-round ratio between batch sizes is a paired comparison. Prompts of 8 tokens,
+     * {@code tokens} new ones sampled at temperature 1 from the full vocabulary, EOS ignored.
+     */
+    static double[][] generation(LlamaModel m, List<Integer> batches, int tokens, int repeats) {
+        List<List<int[]>> prompts = new ArrayList<>();
+        for (int gb : batches) {
+            List<int[]> p = new ArrayList<>();
+            for (int i = 0; i < gb; i++) p.add(new int[]{1, 5 + i % 50, 6, 7, 8, 9, 10, 11});
+            prompts.add(p);
+        }
+        SamplingConfig sc = new SamplingConfig(tokens, 1.0, 0, 1.0, 1, List.of());
+        for (List<int[]> p : prompts) Sampler.generateIgnoringEos(m, p, sc);
+        double[][] tps = new double[batches.size()][repeats];
+        for (int i = 0; i < repeats; i++)
+            for (int k = 0; k < batches.size(); k++) {
+                long s = System.nanoTime();
+                Sampler.generateIgnoringEos(m, prompts.get(k), sc);
+                tps[k][i] = (double) batches.get(k) * tokens / ((System.nanoTime() - s) / 1e9);
+            }
+        return tps;
+    }
+
+    static double median(double[] x) {
+        double[] t = x.clone();
+        Arrays.sort(t);
+        return t.length % 2 == 1 ? t[t.length / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+    }
+
+    /** {"8": 310.26, …} → {"8": 310.3, …}, for the console line. */
+    private static String rounded(ObjectNode n, int digits) {
+        StringBuilder b = new StringBuilder("{");
+        n.fields().forEachRemaining(e -> b.append(b.length() > 1 ? ", " : "").append(e.getKey()).append(": ")
+                .append(String.format("%." + digits + "f", e.getValue().asDouble())));
+        return b.append("}").toString();
+    }
+
     static double time(int repeats, Runnable r) {
         r.run();
         double[] t = new double[repeats];
