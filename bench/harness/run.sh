@@ -5,6 +5,11 @@
 #   bench/harness/run.sh Fwd medium 4 128                        # no-grad trunk forward (size, batch, tokens)
 #   bench/harness/run.sh -Dtrim=10 -Xmx8g -Xmn32m MemProbe 500   # RSS / Java heap per step of the memory check (-Dnmt=1 with -XX:NativeMemoryTracking=summary)
 #   bench/harness/run.sh JitSpike                                # per-op cost: JavaCPP calls vs one TorchScript function
+#   bench/harness/run.sh DecOps 64 768 2048 12 4                 # each decode-layer op alone (B H I heads kv-heads; medium at B=64)
+#   bench/harness/run.sh -Dsteps=200 DecStep 1 384 1024 6 2 8 grouped-ln   # a decode step's ops in sequence (small, B=1)
+#   bench/harness/run.sh Norms                                   # RMS-norm formulations; small-allocation cost
+#   bench/harness/run.sh Gemm                                    # linear vs a transposed weight copy at decode batch sizes
+#   bench/harness/run.sh Bw                                      # memory bandwidth (cold mv, copy, sum)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [[ -f "$root/target/align4j.jar" ]] || (cd "$root" && mvn -q -B -DskipTests package)
