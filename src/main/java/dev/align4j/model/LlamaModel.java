@@ -345,8 +345,8 @@ public final class LlamaModel implements AutoCloseable {
         if (dtype == ScalarType.Float && x.numel() == h && !GradMode.is_enabled()) {
             // One row (batch-1 decoding), where the cost is the number of native calls: libtorch's rms_norm is a
             // composite of six kernels, layer_norm one. The layer norm of z = [x, −x] is exactly the RMS norm of x
-            // (mean(z) = 0, var(z) = mean(x²)), so: neg, cat, layer_norm, narrow, mul (17 calls per step in small:
-            // 65 → 38 µs each in a decode step; docs/benchmarks.md).
+            // (mean(z) = 0, var(z) = mean(x²)), so: neg, cat, layer_norm, narrow, mul (the 17 norms of a small decode
+            // step: 1.43 → 0.88 ms; slower than rms_norm at 64 rows, so one row only; docs/benchmarks.md).
             Tensor z = torch.cat(new TensorVector(x, x.neg()), -1);
             return torch.layer_norm(z, new long[]{2 * h}, new TensorOptional(), new TensorOptional(), config.rmsNormEps(), false)
                     .narrow(-1, 0, h).mul(w);
