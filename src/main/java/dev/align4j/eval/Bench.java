@@ -213,7 +213,6 @@ public final class Bench {
         return c.parameterCount() - (long) c.vocabSize() * c.hiddenSize() + (long) c.vocabSize() * c.hiddenSize(); // LM head counts; embedding lookup does not
     }
 
-    /** Median seconds of {@code repeats} runs after one warm-up run. */
     /**
      * Generation tokens/s, [batch size][repeat]: one warm-up per batch size, then {@code repeats} rounds that each
      * run every batch size once, so each round's figures share the machine's state of the moment (it drifts by up to
@@ -253,6 +252,7 @@ public final class Bench {
         return b.append("}").toString();
     }
 
+    /** Median seconds of {@code repeats} runs after one warm-up run. */
     static double time(int repeats, Runnable r) {
         r.run();
         double[] t = new double[repeats];
@@ -261,8 +261,7 @@ public final class Bench {
             r.run();
             t[i] = (System.nanoTime() - s) / 1e9;
         }
-        Arrays.sort(t);
-        return t[repeats / 2];
+        return median(t);
     }
 
     /** GFLOP/s of a 1024³ matmul: the best of {@code 2·repeats} (at least 6) runs, the machine's peak as libtorch reaches it. */

@@ -351,7 +351,7 @@ public final class LlamaModel implements AutoCloseable {
             return torch.layer_norm(z, new long[]{2 * h}, new TensorOptional(), new TensorOptional(), config.rmsNormEps(), false)
                     .narrow(-1, 0, h).mul(w);
         }
-        if (dtype == ScalarType.Float) return torch.rms_norm(x, new long[]{x.size(-1)}, new TensorOptional(w), new DoubleOptional(config.rmsNormEps()));
+        if (dtype == ScalarType.Float) return torch.rms_norm(x, new long[]{h}, new TensorOptional(w), new DoubleOptional(config.rmsNormEps()));
         Tensor xf = x.to(ScalarType.Float);
         Tensor var = xf.pow(Torch.s(2.0)).mean(new long[]{-1}, true, new ScalarTypeOptional());
         return w.mul(xf.mul(torch.rsqrt(var.add(Torch.s(config.rmsNormEps())))).to(dtype));
