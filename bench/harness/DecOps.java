@@ -6,15 +6,7 @@ import dev.align4j.core.Torch;
 public class DecOps {
   interface R { void run(); }
   static int N = 200;
-  static void t(String name, R r) {
-    double best = 1e9;
-    for (int round = 0; round < 5; round++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < N; i++) try (PointerScope s = new PointerScope()) { r.run(); }
-      best = Math.min(best, (System.nanoTime() - t0) / 1e3 / N);
-    }
-    System.out.printf("%-34s %9.1f us%n", name, best);
-  }
+  static void t(String name, R r) { System.out.printf("%-34s %9.1f us%n", name, Best.micros(N, 5, r::run)); }
   public static void main(String[] a) {
     Torch.init();
     int B = Integer.parseInt(a[0]), H = Integer.parseInt(a[1]), I = Integer.parseInt(a[2]), hq = Integer.parseInt(a[3]), hkv = Integer.parseInt(a[4]);

@@ -4,15 +4,7 @@ import org.bytedeco.pytorch.global.torch;
 import dev.align4j.core.Torch;
 /** x·Wᵀ (linear) against x·W' with a contiguous transposed copy, for decode-sized M (8, 32, 64) and the model shapes. */
 public class Gemm {
-  static double time(Runnable r, int n) {
-    double best = 1e18;
-    for (int round = 0; round < 5; round++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < n; i++) try (PointerScope s = new PointerScope()) { r.run(); }
-      best = Math.min(best, (System.nanoTime() - t0) / 1e3 / n);
-    }
-    return best;
-  }
+  static double time(Runnable r, int n) { return Best.micros(n, 5, r); }
   public static void main(String[] a) {
     Torch.init();
     try (NoGradGuard ng = new NoGradGuard()) {

@@ -5,15 +5,7 @@ import dev.align4j.core.Torch;
 /** RMS-norm formulations and the cost of small JavaCPP allocations (run with and without -Dorg.bytedeco.javacpp.maxPhysicalBytes=...). */
 public class Norms {
   interface R { void run(); }
-  static void t(String name, R r) {
-    double best = 1e9;
-    for (int round = 0; round < 5; round++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < 3000; i++) try (PointerScope s = new PointerScope()) { r.run(); }
-      best = Math.min(best, (System.nanoTime() - t0) / 1e3 / 3000);
-    }
-    System.out.printf("%-34s %9.2f us%n", name, best);
-  }
+  static void t(String name, R r) { System.out.printf("%-34s %9.2f us%n", name, Best.micros(3000, 5, r::run)); }
   public static void main(String[] a) {
     Torch.init();
     int H = 384;

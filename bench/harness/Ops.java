@@ -4,15 +4,7 @@ import org.bytedeco.pytorch.global.torch;
 import dev.align4j.core.Torch;
 public class Ops {
   interface R { void run(); }
-  static void t(String name, R r) {
-    double best = 1e9;
-    for (int round = 0; round < 7; round++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < 2000; i++) try (PointerScope s = new PointerScope()) { r.run(); }
-      best = Math.min(best, (System.nanoTime() - t0) / 1e3 / 2000);
-    }
-    System.out.printf("%-28s %7.2f us%n", name, best);
-  }
+  static void t(String name, R r) { System.out.printf("%-28s %7.2f us%n", name, Best.micros(2000, 7, r::run)); }
   public static void main(String[] a) {
     Torch.init();
     try (NoGradGuard ng = new NoGradGuard()) {

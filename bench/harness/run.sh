@@ -10,6 +10,7 @@
 #   bench/harness/run.sh Norms                                   # RMS-norm formulations; small-allocation cost
 #   bench/harness/run.sh Gemm                                    # linear vs a transposed weight copy at decode batch sizes
 #   bench/harness/run.sh Bw                                      # memory bandwidth (cold mv, copy, sum)
+# (Best.java: the best-of-rounds timing the single-call harnesses share)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [[ -f "$root/target/align4j.jar" ]] || (cd "$root" && mvn -q -B -DskipTests package)
