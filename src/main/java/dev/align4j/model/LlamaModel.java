@@ -24,6 +24,9 @@ public final class LlamaModel implements AutoCloseable {
     private final LinkedHashMap<String, Tensor> params;
     private final Tensor invFreq; // (D/2) float32 rotary frequencies, after rope_scaling
     private final Layer[] layers;
+    private final PackedWeight[][] packedLayers; // per layer: qkv, o, gateUp, down (oneDNN copies for decoding; PackedLinear)
+    private final PackedWeight packedHead = new PackedWeight();
+    private volatile boolean packedDecoding = true;
 
     /**
      * Handles into {@link #params} for one decoder block; biases are null where the layout has none.
@@ -42,6 +45,7 @@ public final class LlamaModel implements AutoCloseable {
         float[] f = rotaryFrequencies(config);
         this.invFreq = Torch.floats(f, f.length);
         this.layers = new Layer[config.numLayers()];
+        this.packedLayers = new PackedWeight[config.numLayers()][];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             String q = p + "self_attn.q_proj.", k = p + "self_attn.k_proj.", v = p + "self_attn.v_proj.", g = p + "mlp.gate_proj.", u = p + "mlp.up_proj.";
@@ -57,6 +61,7 @@ public final class LlamaModel implements AutoCloseable {
                     params.get(p + "mlp.up_proj.weight"), params.get(p + "mlp.up_proj.bias"),
                     params.get(p + "mlp.down_proj.weight"), params.get(p + "mlp.down_proj.bias"),
                     qkv, qkvB, gateUp, gateUpB);
+            packedLayers[i] = new PackedWeight[]{new PackedWeight(), new PackedWeight(), new PackedWeight(), new PackedWeight()};
         }
     }
 
@@ -204,14 +209,15 @@ public final class LlamaModel implements AutoCloseable {
         boolean packed = !GradMode.is_enabled() || !layers[0].q.requires_grad();
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            Tensor a = attention(w, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
+            PackedWeight[] pw = packedLayers[l];
+            Tensor a = attention(w, pw, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
             x = x.add(a);
             Tensor hN = rmsNorm(x, w.postNorm);
             Tensor mlp;
             if (packed) {
-                Tensor gu = linear(hN, w.gateUp, w.gateUpB);                      // (B, T, 2·I): [gate | up]
+                Tensor gu = linear(hN, w.gateUp, w.gateUpB, pw[2]);               // (B, T, 2·I): [gate | up]
                 long inter = w.gate.size(0);
-                mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB);
+                mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB, pw[3]);
             } else {
                 mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
             }
@@ -226,12 +232,12 @@ public final class LlamaModel implements AutoCloseable {
      * all heads (B, Hq + 2·Hkv, T, D), rotary turns q and k together, and q, k, v are views of it; otherwise
      * three products on the separate parameters (training, so gradients reach each).
      */
-    private Tensor attention(Layer w, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past, boolean packed) {
+    private Tensor attention(Layer w, PackedWeight[] pw, Tensor x, Tensor cos, Tensor sin, Tensor mask, boolean causal, KVCache cache, int l, int past, boolean packed) {
         long b = x.size(0), t = x.size(1);
         int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
         Tensor q, k, v;
         if (packed) {
-            Tensor all = heads(linear(x, w.qkv, w.qkvB), b, t, hq + 2 * hkv, d);
+            Tensor all = heads(linear(x, w.qkv, w.qkvB, pw[0]), b, t, hq + 2 * hkv, d);
             Tensor qk = applyRotary(all.narrow(1, 0, hq + hkv), cos, sin);
             q = qk.narrow(1, 0, hq);
             k = qk.narrow(1, hq, hkv);
@@ -258,7 +264,7 @@ public final class LlamaModel implements AutoCloseable {
             o = torch.scaled_dot_product_attention(q, k, v, m, 0.0, causal, new DoubleOptional(), hkv != hq); // (B, Hq, T, D)
         }
         Tensor merged = t == 1 ? o.reshape(b, 1, (long) hq * d) : o.transpose(1, 2).reshape(b, t, (long) hq * d);
-        return linear(merged, w.o, w.ob);
+        return packed ? linear(merged, w.o, w.ob, pw[1]) : linear(merged, w.o, w.ob);
     }
 
     /** (B, T, heads·D) → (B, heads, T, D); one view when T = 1 (a decode step), where the transpose is a no-op. */
@@ -373,43 +379,87 @@ public final class LlamaModel implements AutoCloseable {
         return b == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(b));
     }
 
+    /**
+     * {@link #linear(Tensor, Tensor, Tensor)} through {@code pw}'s oneDNN-packed copy of W when that pays and is
+     * allowed: packed decoding on, fp32, no gradient can flow, and {@link PackedLinear#MIN_ROWS}..{@code maxRows}
+     * rows (batch × tokens). Same values up to float rounding.
+     */
+    private Tensor linear(Tensor x, Tensor w, Tensor b, PackedWeight pw, long maxRows) {
+        long rows = x.numel() / x.size(-1);
+        boolean noGrad = !GradMode.is_enabled() || (!x.requires_grad() && !w.requires_grad() && (b == null || !b.requires_grad()));
+        if (packedDecoding && noGrad && rows >= PackedLinear.MIN_ROWS && rows <= maxRows && PackedLinear.available(dtype))
+            return PackedLinear.linear(x, pw.of(w), b, w.size(0));
+        return linear(x, w, b);
+    }
+
+    private Tensor linear(Tensor x, Tensor w, Tensor b, PackedWeight pw) {
+        return linear(x, w, b, pw, PackedLinear.MAX_ROWS);
+    }
+
+    /**
+     * Whether no-grad products of 2–64 rows (decoding, small scoring batches) and the decode LM head use
+     * oneDNN-packed copies of the weights ({@link PackedLinear}; default on). The copies cost one more set of the
+     * block and head weights in memory, made on first use and remade after the weights change; turning this
+     * off frees them.
+     */
+    public void packedDecoding(boolean on) {
+        packedDecoding = on;
+        if (!on) releasePacked();
+    }
+
+    private void releasePacked() {
+        packedHead.close();
+        for (PackedWeight[] pws : packedLayers) for (PackedWeight pw : pws) pw.close();
+    }
+
     /** Next-token logits (B, T, V) in fp32 from hidden states; a causal LM only. */
     public Tensor lmHead(Tensor hidden) {
         if (!config.isCausalLm()) throw new IllegalStateException(config.architecture() + " has no LM head");
-        Tensor w = params.getOrDefault("lm_head.weight", params.get("model.embed_tokens.weight"));
-        return linear(hidden, w, null).to(ScalarType.Float);
+        return linear(hidden, headWeight(), null).to(ScalarType.Float);
     }
 
-    private Tensor headT;          // (H, V) contiguous copy of the LM head weight, for batched decoding
-    private long headTVersion = -1;  // the head weight's version counter when headT was made
+    private Tensor headWeight() {
+        return params.getOrDefault("lm_head.weight", params.get("model.embed_tokens.weight"));
+    }
 
     /**
      * Next-token logits (B, V) in fp32 from a decode step's last hidden states (B, H). Same values as
-     * {@link #lmHead}; faster for a generation batch: with a (V, H) row-major weight, {@code x · Wᵀ} makes
-     * OpenBLAS repack all of W on every call, while {@code x · W'} with W' a contiguous (H, V) copy streams it
-     * (32000 × 768 head: 21.5 → 12.0 ms at 8 rows, 39.0 → 35.5 ms at 64; docs/benchmarks.md). The copy is kept
-     * while the weight's version counter is unchanged (an optimizer step or a load bumps it; the next call
-     * then rebuilds it) and costs one more head's worth of memory until {@link #close}. One row goes through
-     * {@code mv} on W itself, which is already fast.
+     * {@link #lmHead} up to float rounding; faster for a generation batch: the head weight is far larger than
+     * the cache, and its oneDNN-packed copy streams where OpenBLAS would repack all of it per call (32000 × 768
+     * head: 8 rows 13.1 → 6.8 ms, 64 rows 31 → 20 ms; {@code bench/harness/run.sh OnednnHead}). One row goes
+     * through {@code mv} on W itself, which is already at the memory roofline.
      */
     public Tensor nextTokenLogits(Tensor hidden) {
         if (!config.isCausalLm()) throw new IllegalStateException(config.architecture() + " has no LM head");
-        if (hidden.size(0) == 1 || GradMode.is_enabled()) return lmHead(hidden);
-        return torch.mm(hidden, transposedHead()).to(ScalarType.Float);
+        return linear(hidden, headWeight(), null, packedHead, Long.MAX_VALUE).to(ScalarType.Float);
     }
 
-    private synchronized Tensor transposedHead() {
-        Tensor w = params.getOrDefault("lm_head.weight", params.get("model.embed_tokens.weight"));
-        long version = w.__dispatch__version();
-        if (headT == null || headTVersion != version) {
-            if (headT != null) headT.close();
-            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-                headT = w.detach().t().contiguous();
-                headT.retainReference();                                          // outlives this scope (and the caller's)
+    /**
+     * A oneDNN-packed copy of one weight ({@link PackedLinear#pack}), made on first use and remade when the
+     * weight's version counter has moved (an optimizer step or a load bumps it; parameters that are views of a
+     * stacked weight share its counter). Closed with the model or by {@link #packedDecoding packedDecoding(false)}.
+     */
+    private static final class PackedWeight {
+        private Tensor packed;
+        private long version = -1;
+
+        synchronized Tensor of(Tensor w) {
+            long v = w.__dispatch__version();
+            if (packed == null || version != v) {
+                close();
+                try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                    packed = PackedLinear.pack(w);
+                    packed.retainReference();                                   // outlives this scope (and the caller's)
+                }
+                version = v;
             }
-            headTVersion = version;
+            return packed;
         }
-        return headT;
+
+        synchronized void close() {
+            if (packed != null) packed.close();
+            packed = null;
+        }
     }
 
     /** Score-head outputs (B, T, L) in fp32; a sequence-classification (reward / value) model only. */
@@ -472,7 +522,7 @@ public final class LlamaModel implements AutoCloseable {
     @Override
     public void close() {
         if (rotaryCos != null) { rotaryCos.close(); rotarySin.close(); }
-        if (headT != null) headT.close();
+        releasePacked();
         for (Tensor t : params.values()) t.close();
         for (Layer w : layers) for (Tensor t : new Tensor[]{w.qkv, w.qkvB, w.gateUp, w.gateUpB}) if (t != null) t.close();
         invFreq.close();

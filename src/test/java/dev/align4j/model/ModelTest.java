@@ -105,7 +105,59 @@ class ModelTest {
     }
 
     /**
-     * The decode head (a transposed copy of the LM head weight, kept while the weight is unchanged) gives
+     * x · Wᵀ + b through a oneDNN-packed W equals libtorch's linear (OpenBLAS) for the row counts decoding
+     * uses, with and without a bias, keeping the leading shape. The build must have oneDNN, or every packed
+     * path would silently fall back and the tests below would not exercise it.
+     */
+    @Test
+    void packedLinearEqualsLinear() {
+        assertTrue(PackedLinear.available(ScalarType.Float));
+        assertFalse(PackedLinear.available(ScalarType.BFloat16));
+        try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            Tensor w = torch.randn(40, 24), b = torch.randn(40), wp = PackedLinear.pack(w);
+            for (long[] shape : new long[][]{{2, 24}, {3, 5, 24}, {64, 1, 24}}) {
+                Tensor x = torch.randn(shape);
+                long[] want = shape.clone();
+                want[want.length - 1] = 40;
+                Tensor got = PackedLinear.linear(x, wp, null, 40), gotB = PackedLinear.linear(x, wp, b, 40);
+                assertArrayEquals(want, Torch.shape(got));
+                assertArrayEquals(Torch.toFloats(torch.linear(x, w)), Torch.toFloats(got), 1e-4f);
+                assertArrayEquals(Torch.toFloats(torch.linear(x, w, new org.bytedeco.pytorch.TensorOptional(b))), Torch.toFloats(gotB), 1e-4f);
+            }
+        }
+    }
+
+    /**
+     * No-grad forwards of 2–64 rows run their products on oneDNN-packed copies of the block weights: the same
+     * hidden states as the training path (separate OpenBLAS products), for layouts with and without biases, and
+     * again after in-place updates of a stacked weight (q_proj, a view of the q/k/v stack) and of a plain one
+     * (o_proj), which must remake the copies rather than reuse stale ones.
+     */
+    @Test
+    void packedBlockProductsMatchTheTrainingPathAndFollowWeightUpdates() {
+        for (ModelConfig c : java.util.List.of(TestModels.llama(64), TestModels.qwen2(64))) {
+            try (PointerScope s = new PointerScope(); LlamaModel m = randomModel(c, 11)) {
+                Tensor ids = Torch.longs(new long[]{3, 5, 7, 9, 11, 13}, 2, 3);      // 6 rows: the packed path
+                float[] previous = null;
+                for (int round = 0; round < 2; round++) {
+                    m.requiresGrad(false);
+                    if (round == 1) try (NoGradGuard ng = new NoGradGuard()) {              // what an optimizer step does
+                        m.parameters().get("model.layers.0.self_attn.q_proj.weight").mul_(Torch.s(-0.5));
+                        m.parameters().get("model.layers.1.self_attn.o_proj.weight").add_(Torch.s(0.1));
+                    }
+                    float[] packed = Torch.toFloats(m.hidden(ids, null, null));
+                    m.requiresGrad(true);
+                    float[] training = Torch.toFloats(m.hidden(ids, null, null).detach());
+                    assertArrayEquals(training, packed, 1e-4f, c.architecture() + " round " + round);
+                    if (previous != null) assertFalse(java.util.Arrays.equals(previous, packed), "the update changed nothing");
+                    previous = packed;
+                }
+            }
+        }
+    }
+
+    /**
+     * The decode head (a oneDNN-packed copy of the LM head weight, kept while the weight is unchanged) gives
      * lmHead's logits, for tied (qwen2) and untied (llama) heads, and again after an in-place update of the
      * weight (what an optimizer step does), which must rebuild the copy rather than reuse stale values.
      */
