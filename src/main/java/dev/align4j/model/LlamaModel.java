@@ -26,6 +26,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Layer[] layers;
     private final PackedWeight[][] packedLayers; // per layer: qkv, o, gateUp, down (oneDNN copies for decoding; PackedLinear)
     private final PackedWeight packedHead = new PackedWeight();
+    private static final PackedWeight[] NO_PACKING = new PackedWeight[4];
     private volatile boolean packedDecoding = true;
 
     /**
@@ -207,9 +208,13 @@ public final class LlamaModel implements AutoCloseable {
         // Without autograd (generation, reference and old-policy scoring) the stacked projections do in one
         // product what training does in three: the same arithmetic, fewer and larger calls.
         boolean packed = !GradMode.is_enabled() || !layers[0].q.requires_grad();
+        // A decode step (one new token per row, with the cache) repeats for every generated token on the same
+        // weights, which is what pays for their oneDNN-packed copies (PackedLinear: ~0.3-0.7 s to make for the
+        // ~100M model); a one-off scoring forward would pay the packing after every optimizer step for one use.
+        boolean decodeStep = packed && cache != null && t == 1;
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            PackedWeight[] pw = packedLayers[l];
+            PackedWeight[] pw = decodeStep ? packedLayers[l] : NO_PACKING;
             Tensor a = attention(w, pw, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
             x = x.add(a);
             Tensor hN = rmsNorm(x, w.postNorm);
@@ -380,11 +385,12 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * {@link #linear(Tensor, Tensor, Tensor)} through {@code pw}'s oneDNN-packed copy of W when that pays and is
-     * allowed: packed decoding on, fp32, no gradient can flow, and {@link PackedLinear#MIN_ROWS}..{@code maxRows}
+     * {@link #linear(Tensor, Tensor, Tensor)} through {@code pw}'s oneDNN-packed copy of W (null: never) when that
+     * pays and is allowed: packed decoding on, fp32, no gradient can flow, and {@link PackedLinear#MIN_ROWS}..{@code maxRows}
      * rows (batch × tokens). Same values up to float rounding.
      */
     private Tensor linear(Tensor x, Tensor w, Tensor b, PackedWeight pw, long maxRows) {
+        if (pw == null) return linear(x, w, b);
         long rows = x.numel() / x.size(-1);
         boolean noGrad = !GradMode.is_enabled() || (!x.requires_grad() && !w.requires_grad() && (b == null || !b.requires_grad()));
         if (packedDecoding && noGrad && rows >= PackedLinear.MIN_ROWS && rows <= maxRows && PackedLinear.available(dtype))
@@ -397,7 +403,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Whether no-grad products of 2–64 rows (decoding, small scoring batches) and the decode LM head use
+     * Whether the products of decode steps with 2–64 rows and the decode LM head ({@link #nextTokenLogits}) use
      * oneDNN-packed copies of the weights ({@link PackedLinear}; default on). The copies cost one more set of the
      * block and head weights in memory, made on first use and remade after the weights change; turning this
      * off frees them.

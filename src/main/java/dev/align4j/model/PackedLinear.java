@@ -18,7 +18,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * decode-step products at 64 rows went from 130 to 100 ms, at 8 rows from 52 to 26 ms, at 2 rows from 67 to
  * 25 ms (weights streamed from memory, as in a real step; {@code bench/harness/run.sh LayerStream 2 8 64}).
  * At one row {@code mv} is as fast (memory bound) and from a few hundred rows on OpenBLAS is faster, so
- * callers use this between {@link #MIN_ROWS} and {@link #MAX_ROWS} rows.
+ * callers use this between {@link #MIN_ROWS} and {@link #MAX_ROWS} rows. Packing is not free (the ~100M
+ * model's 49 weights: 0.3–0.7 s, {@code bench/harness/run.sh PackCost}), so {@link LlamaModel} packs only for
+ * decode steps, which reuse the same weights for every generated token.
  *
  * <p>The ops are libtorch's own {@code mkldnn::_reorder_linear_weight} and {@code mkldnn::_linear_pointwise}
  * (what PyTorch's inductor uses for CPU linears), called through the dispatcher. A packed weight is an opaque
