@@ -27,7 +27,7 @@ public final class LlamaModel implements AutoCloseable {
     private final PackedWeight[][] packedLayers; // per layer: qkv, o, gateUp, down (oneDNN copies for decoding; PackedLinear)
     private final PackedWeight packedHead = new PackedWeight();
     private static final PackedWeight[] NO_PACKING = new PackedWeight[4];
-    private volatile boolean packedDecoding = true;
+    private volatile boolean packedDecoding = packedDecodingSetting(System.getenv("ALIGN4J_PACKED_DECODING"));
 
     /**
      * Handles into {@link #params} for one decoder block; biases are null where the layout has none.
@@ -411,6 +411,19 @@ public final class LlamaModel implements AutoCloseable {
     public void packedDecoding(boolean on) {
         packedDecoding = on;
         if (!on) releasePacked();
+    }
+
+    /**
+     * The default of {@link #packedDecoding}: the {@code ALIGN4J_PACKED_DECODING} environment variable, on when
+     * unset; {@code 0}/{@code false}/{@code off} turn it off (to save the copies' memory), {@code 1}/{@code true}/{@code on} on.
+     */
+    static boolean packedDecodingSetting(String env) {
+        if (env == null || env.isBlank()) return true;
+        return switch (env.trim().toLowerCase(Locale.ROOT)) {
+            case "1", "true", "on" -> true;
+            case "0", "false", "off" -> false;
+            default -> throw new UserError("environment variable ALIGN4J_PACKED_DECODING: expected 1, true, on, 0, false or off, got '" + env + "'");
+        };
     }
 
     private void releasePacked() {

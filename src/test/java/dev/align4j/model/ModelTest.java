@@ -127,6 +127,17 @@ class ModelTest {
         }
     }
 
+    @Test
+    void packedDecodingSettingReadsTheEnvironmentVariable() {
+        assertTrue(LlamaModel.packedDecodingSetting(null));
+        assertTrue(LlamaModel.packedDecodingSetting(" "));
+        assertTrue(LlamaModel.packedDecodingSetting("ON"));
+        assertFalse(LlamaModel.packedDecodingSetting("0"));
+        assertFalse(LlamaModel.packedDecodingSetting("false"));
+        var e = assertThrows(dev.align4j.core.UserError.class, () -> LlamaModel.packedDecodingSetting("maybe"));
+        assertTrue(e.getMessage().contains("ALIGN4J_PACKED_DECODING") && e.getMessage().contains("'maybe'"), e.getMessage());
+    }
+
     /**
      * Decode steps of 2–64 rows run their products on oneDNN-packed copies of the block weights: the same
      * hidden states as the training path (separate OpenBLAS products, full forward), for layouts with and without
