@@ -1,18 +1,15 @@
 import org.bytedeco.pytorch.*;
 import org.bytedeco.pytorch.global.torch;
 import dev.align4j.core.Torch;
+import dev.align4j.model.PackedBridge;
 import java.util.*;
 /** A decode step's products with weights streamed from memory (12 layers × qkv, o, gateUp, down, then the head; medium shapes):
  *  OpenBLAS (linear, or mv for one row) against oneDNN packed weights. Args: batch sizes. */
 public class LayerStream {
-  static OperatorHandle reorder, pointwise; static Type.TypePtr scalarOpt;
-  static Tensor pack(Tensor w) { IValueVector s = new IValueVector(new IValue(w), new IValue()); reorder.callBoxed(s); return s.get(0).toTensor(); }
-  static Tensor lin(Tensor x, Tensor wp) { IValueVector s = new IValueVector(new IValue(x), new IValue(wp), new IValue(), new IValue("none"), new IValue(new GenericList(scalarOpt)), new IValue()); pointwise.callBoxed(s); return s.get(0).toTensor(); }
+  static Tensor pack(Tensor w) { return PackedBridge.pack(w); }
+  static Tensor lin(Tensor x, Tensor packed) { return PackedBridge.linear(x, packed, -1); }
   public static void main(String[] a) {
     Torch.init();
-    reorder = Dispatcher.singleton().findSchemaOrThrow("mkldnn::_reorder_linear_weight", "");
-    pointwise = Dispatcher.singleton().findSchemaOrThrow("mkldnn::_linear_pointwise", "");
-    scalarOpt = pointwise.schema().arguments().getPointer(4).type().get().containedType(0);
     int H = 768, I = 2048, L = 12;
     long[][] shapes = {{1280, H}, {H, H}, {2 * I, H}, {H, I}};
     try (NoGradGuard ng = new NoGradGuard()) {

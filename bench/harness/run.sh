@@ -12,7 +12,6 @@
 #   bench/harness/run.sh Bw                                      # memory bandwidth (cold mv, copy, sum)
 #   bench/harness/run.sh LayerStream 1 2 8 64                    # a medium decode step's products, weights streamed: OpenBLAS vs oneDNN packed
 #   bench/harness/run.sh OnednnHead                              # the 32000 x 768 LM head: transposed copy vs oneDNN packed, 2-64 rows
-#   bench/harness/run.sh Onednn 64                               # single products, warm: OpenBLAS vs oneDNN packed (medium shapes)
 #   bench/harness/run.sh PackCost medium                         # what remaking the packed decode weights costs after an update
 #   bench/harness/run.sh Gen medium 3 1 8 64                     # sampler tokens/s, packed decoding off and on, round-robin
 #   bench/harness/run.sh -Dsteps=20 DecStep 64 768 2048 12 4 12 grouped-packed   # a decode step's ops with packed products

@@ -269,7 +269,7 @@ public final class LlamaModel implements AutoCloseable {
             o = torch.scaled_dot_product_attention(q, k, v, m, 0.0, causal, new DoubleOptional(), hkv != hq); // (B, Hq, T, D)
         }
         Tensor merged = t == 1 ? o.reshape(b, 1, (long) hq * d) : o.transpose(1, 2).reshape(b, t, (long) hq * d);
-        return packed ? linear(merged, w.o, w.ob, pw[1]) : linear(merged, w.o, w.ob);
+        return linear(merged, w.o, w.ob, pw[1]);                               // pw: NO_PACKING unless a decode step
     }
 
     /** (B, T, heads·D) → (B, heads, T, D); one view when T = 1 (a decode step), where the transpose is a no-op. */
