@@ -4,7 +4,7 @@ import org.bytedeco.pytorch.global.torch;
 import dev.align4j.core.Torch;
 import dev.align4j.model.*;
 import dev.align4j.train.AdamW;
-import dev.align4j.eval.Bench;
+import dev.align4j.bench.Bench;
 import java.util.*;
 import java.nio.file.*;
 /** Where resident memory goes during the memory benchmark's training loop: RSS, Java heap, JavaCPP's count. Usage: MemProbe STEPS */

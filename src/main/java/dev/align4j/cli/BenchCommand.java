@@ -2,7 +2,7 @@ package dev.align4j.cli;
 
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
-import dev.align4j.eval.Bench;
+import dev.align4j.bench.Bench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

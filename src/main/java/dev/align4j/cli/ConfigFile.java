@@ -3,6 +3,7 @@ package dev.align4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.align4j.core.Json;
 import dev.align4j.core.UserError;
 import picocli.CommandLine;
 
@@ -11,14 +12,27 @@ import java.nio.file.Path;
 import java.util.*;
 
 /**
- * {@code --config FILE}: a YAML or JSON object of flag values ({@code lr: 1e-4}, {@code loss: [sigmoid, hinge]})
- * that become the flags' defaults, so flags given on the command line win. Keys are flag names without
- * the dashes; an unknown key is an error naming the file and the key.
+ * Where flag values come from, in one direction: a method's config defaults → {@code --config FILE} → the command
+ * line. A training command names its config ({@link Configured}); each flag that matches one of the config's fields
+ * takes that field's default, so the config record's builder is the only place a default lives and {@code --help}
+ * shows it. {@code --config FILE} is a YAML or JSON object of flag values ({@code lr: 1e-4}, {@code loss: [sigmoid,
+ * hinge]}) or a saved {@code *_config.json} (field names such as {@code weightDecay} are read as their flags);
+ * an unknown key is an error naming the file and the key.
  */
 final class ConfigFile {
     private ConfigFile() {}
 
+    /** A command whose flags default to a config record's defaults. */
+    interface Configured {
+        /** The config with every default, e.g. {@code GrpoConfig.defaults()}. */
+        Object defaults();
+    }
+
+    /** Config fields whose flag is not their kebab-case name. */
+    static final Map<String, String> FLAG_OF_FIELD = Map.of("onNonFinite", "on-nan", "losses", "loss", "epochs", "ppo-epochs", "centering", "center-rewards");
+
     private static Map<String, String> values = Map.of();
+    private static Path configFile;
 
     /** The arguments without {@code --config FILE} (remembered for {@link #install}). */
     static String[] strip(String[] args) {
@@ -34,23 +48,13 @@ final class ConfigFile {
         return out.toArray(new String[0]);
     }
 
-    private static Path configFile;
-
+    /** A config file as flag name → value text; nested objects are flattened, arrays joined with commas. */
     static Map<String, String> read(Path file) {
         try {
             ObjectMapper m = file.toString().endsWith(".json") ? new ObjectMapper() : new ObjectMapper(new YAMLFactory());
             JsonNode n = m.readTree(Files.readString(file));
             if (n == null || !n.isObject()) throw new UserError(file + ": expected a mapping of flag names to values");
-            Map<String, String> out = new LinkedHashMap<>();
-            n.fields().forEachRemaining(e -> {
-                JsonNode v = e.getValue();
-                if (v.isArray()) {
-                    List<String> parts = new ArrayList<>();
-                    v.forEach(x -> parts.add(x.asText()));
-                    out.put(e.getKey(), String.join(",", parts));
-                } else out.put(e.getKey(), v.asText());
-            });
-            return out;
+            return flags(n);
         } catch (UserError e) {
             throw e;
         } catch (java.nio.file.NoSuchFileException e) {
@@ -60,21 +64,46 @@ final class ConfigFile {
         }
     }
 
+    /** An object's fields as flag name → value text (enum constants in lower case; empty arrays and nulls left out). */
+    static Map<String, String> flags(JsonNode n) {
+        Map<String, String> out = new LinkedHashMap<>();
+        n.fields().forEachRemaining(e -> {
+            JsonNode v = e.getValue();
+            if (v.isObject()) out.putAll(flags(v));
+            else if (v.isArray()) {
+                List<String> parts = new ArrayList<>();
+                v.forEach(x -> parts.add(text(x)));
+                if (!parts.isEmpty()) out.put(flagName(e.getKey()), String.join(",", parts));
+            } else if (!v.isNull()) out.put(flagName(e.getKey()), text(v));
+        });
+        return out;
+    }
+
+    /** {@code weightDecay} → {@code weight-decay}; a flag name stays as it is. */
+    static String flagName(String key) {
+        if (FLAG_OF_FIELD.containsKey(key)) return FLAG_OF_FIELD.get(key);
+        return key.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+    }
+
+    private static String text(JsonNode v) {
+        String s = v.asText();
+        return v.isTextual() && s.matches("[A-Z][A-Z0-9_]*") ? s.toLowerCase(Locale.ROOT) : s;     // enum constants as flags spell them
+    }
+
+    /** Installs the defaults of every subcommand: the config file's values, else the command's config defaults, else the annotation's. */
     static void install(CommandLine cl, String[] ignored) {
-        if (values.isEmpty()) return;
-        Set<String> used = new HashSet<>();
-        CommandLine.IDefaultValueProvider p = arg -> {
-            if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
-            String key = o.longestName().replaceFirst("^--", "");
-            if (values.containsKey(key)) { used.add(key); return values.get(key); }
-            return null;
-        };
-        cl.setDefaultValueProvider(p);
-        for (CommandLine sub : cl.getSubcommands().values()) sub.setDefaultValueProvider(p);
-        // every key must be some subcommand's flag
         Set<String> known = new HashSet<>();
-        for (CommandLine sub : cl.getSubcommands().values())
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            Object command = sub.getCommand();
+            Map<String, String> defaults = command instanceof Configured c ? flags(Json.MAPPER.valueToTree(c.defaults())) : Map.of();
+            sub.setDefaultValueProvider(arg -> {
+                if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
+                String key = o.longestName().replaceFirst("^--", "");
+                if (values.containsKey(key)) return values.get(key);
+                return o.defaultValue() == null ? defaults.get(key) : null;
+            });
             for (var o : sub.getCommandSpec().options()) known.add(o.longestName().replaceFirst("^--", ""));
+        }
         for (String k : values.keySet())
             if (!known.contains(k)) throw new UserError(configFile + ": unknown key '" + k + "' (keys are flag names without dashes, e.g. lr, steps)");
     }

@@ -1,7 +1,7 @@
 package dev.align4j.cli;
 
 import dev.align4j.core.Torch;
-import dev.align4j.train.Quickstart;
+import dev.align4j.pipeline.Quickstart;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

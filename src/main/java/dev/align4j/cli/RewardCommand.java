@@ -8,8 +8,8 @@ import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
-import dev.align4j.train.RewardConfig;
-import dev.align4j.train.RewardTrainer;
+import dev.align4j.train.offline.RewardConfig;
+import dev.align4j.train.offline.RewardTrainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,30 +24,29 @@ import java.util.concurrent.Callable;
         "--multi-objective: one head per objective, from chosen_scores / rejected_scores vectors (or the task's objectives).",
         "Example: ./align4j reward --init tiny --task phrase --steps 300 --output out/rm",
         "Example: ./align4j reward --init tiny --task brief-arith --multi-objective --output out/rm-multi"})
-final class RewardCommand implements Callable<Integer> {
+final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
+    @Mixin MethodFlags.DataFlags d = new MethodFlags.DataFlags();
+    @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
 
-    @Option(names = "--data", paramLabel = "FILE", description = "Preference JSONL.")
-    Path data;
-    @Option(names = "--task", description = "Built-in task to build annotated pairs from.")
-    String task;
     @Option(names = "--pairs", defaultValue = "4000", description = "Training pairs built from --task (default: ${DEFAULT-VALUE}).")
     int pairs;
     @Option(names = "--annotator-temperature", defaultValue = "0.1", description = "Annotator noise for --task pairs (default: ${DEFAULT-VALUE}).")
     double temperature;
-    @Option(names = "--center-rewards", defaultValue = "0", description = "Reward-centering coefficient eta (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--center-rewards", description = "Reward-centering coefficient eta (default: ${DEFAULT-VALUE}).")
     double center;
     @Option(names = "--multi-objective", description = "One score head per objective: --data rows need chosen_scores and rejected_scores vectors; --task uses the task's objectives.")
     boolean multi;
 
     @Override
+    public Object defaults() { return RewardConfig.defaults(); }
+
+    @Override
     public Integer call() {
-        if ((data == null) == (task == null)) throw new UserError("give exactly one of --data FILE or --task NAME");
-        RewardConfig d = RewardConfig.defaults();
-        RewardConfig cfg = new RewardConfig(center, SftCommand.or(f.steps, d.steps()), SftCommand.or(f.batchSize, d.batchSize()),
-                SftCommand.or(f.lr, d.lr()), SftCommand.or(f.weightDecay, d.weightDecay()), SftCommand.or(f.warmupSteps, d.warmupSteps()),
-                f.maxGradNorm, f.maxLength, f.evalEvery, f.saveEvery, f.keep, f.seed, f.onNonFinite);
-        Task t = task == null ? null : Task.byName(task);
+        d.requireOneSource(tf);
+        RewardConfig cfg = d.batching(f.run(RewardConfig.builder())).centering(center).build();
+        Task t = tf.task();
+        Path data = d.data;
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             // every pair as a scored pair: plain pairs are one objective ("reward") with chosen 1, rejected 0
             List<PreferencePair.Scored> rows, heldOut = null;
@@ -59,7 +58,7 @@ final class RewardCommand implements Callable<Integer> {
                         : RewardTrainer.scalar(TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1));
                 names = multi ? t.objectives() : List.of("reward");
             } else if (multi) {
-                Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, f.skipInvalid);
+                Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, d.skipInvalid);
                 reportSkipped(read);
                 rows = read.rows();
                 if (rows.isEmpty()) throw new UserError(data + ": no rows");
@@ -70,7 +69,7 @@ final class RewardCommand implements Callable<Integer> {
                                 + " (every row needs one score per objective)");
                 names = PreferencePair.objectiveNames(data, k);
             } else {
-                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, f.skipInvalid, l.tokenizer().chatTemplate());
+                Jsonl.Read<PreferencePair> read = PreferencePair.read(data, d.skipInvalid, l.tokenizer().chatTemplate());
                 reportSkipped(read);
                 rows = RewardTrainer.scalar(read.rows());
                 names = List.of("reward");
@@ -80,8 +79,7 @@ final class RewardCommand implements Callable<Integer> {
                 TrainFlags.printConfig("reward", cfg, f.output);
                 System.err.printf("reward: %d pairs, %d objective(s) %s, model %s (%,d parameters)%n", rows.size(), names.size(), names,
                         rm.config.architecture(), rm.parameterCount());
-                RewardTrainer.trainScored(rm, l.tokenizer(), rows, names, cfg, f.output, metrics,
-                        test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg), f.resume);
+                RewardTrainer.trainScored(rm, rows, names, cfg, f.session(l, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg)));
                 HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
                 if (test != null)
                     heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) ->
@@ -92,13 +90,11 @@ final class RewardCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void reportSkipped(Jsonl.Read<?> read) {
-        if (read.skipped() > 0) System.err.println("reward: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-    }
+    private void reportSkipped(Jsonl.Read<?> read) { d.rows("reward", read); }
 
     /** Held-out accuracy and margin: {@code accuracy}, {@code margin} for one head; per objective ({@code accuracy/NAME}) for several. */
     private static Map<String, Double> heldOutMetrics(LlamaModel rm, HfModel.Loaded l, List<PreferencePair.Scored> test, List<String> names, RewardConfig cfg) {
-        double[][] r = RewardTrainer.evaluateScored(rm, l.tokenizer(), test, cfg.maxLength());
+        double[][] r = RewardTrainer.evaluateScored(rm, l.tokenizer(), test, cfg.batching().maxLength());
         Map<String, Double> m = new java.util.LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {
             String suffix = names.size() == 1 ? "" : "/" + names.get(k);

@@ -1,6 +1,7 @@
 package dev.align4j.core;
 
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.LongPointer;
@@ -111,6 +112,21 @@ public final class Torch {
     public static Tensor floats(float[] data, long... shape) {
         try (FloatPointer p = new FloatPointer(data)) {
             return torch.from_blob(p, shape, opts(ScalarType.Float)).clone();
+        }
+    }
+
+    public static Tensor doubles(double[] data, long... shape) {
+        try (DoublePointer p = new DoublePointer(data)) {
+            return torch.from_blob(p, shape, opts(ScalarType.Double)).clone();
+        }
+    }
+
+    /** A copy of the tensor's values as doubles (any floating dtype, any shape, row-major). */
+    public static double[] toDoubles(Tensor t) {
+        try (Tensor c = t.detach().to(ScalarType.Double).contiguous()) {
+            double[] out = new double[(int) c.numel()];
+            if (out.length > 0) c.data_ptr_double().get(out);
+            return out;
         }
     }
 

@@ -3,9 +3,9 @@ package dev.align4j.data;
 import dev.align4j.model.Tokenizer;
 
 /**
- * A prompt and completion as token ids, truncated to a maximum length: first the prompt, as the
- * tokenizer's {@link Truncation} says (default keep_end: it loses tokens from its start and keeps at
- * least one), then the completion from its end. The completion ends with EOS. A row whose completion
+ * A prompt and completion as token ids, truncated to a maximum length: first the prompt, as the given
+ * {@link Truncation} says (keep_end loses tokens from its start and keeps at least one), then the
+ * completion from its end. The completion ends with EOS. A row whose completion
  * ends up empty is the caller's to report and skip.
  */
 public record Tokenized(int[] prompt, int[] completion) {
@@ -26,7 +26,7 @@ public record Tokenized(int[] prompt, int[] completion) {
         }
     }
 
-    public static Tokenized of(Tokenizer tok, String prompt, String completion, int maxLength, boolean addEos) {
+    public static Tokenized of(Tokenizer tok, String prompt, String completion, int maxLength, Truncation truncation, boolean addEos) {
         int[] p = tok.encode(prompt, true);
         int[] c0 = tok.encode(completion, false);
         int[] c = c0;
@@ -38,7 +38,7 @@ public record Tokenized(int[] prompt, int[] completion) {
         if (maxLength > 0 && p.length + c.length > maxLength) {
             int keepPrompt = Math.max(1, maxLength - c.length);
             if (keepPrompt < p.length)
-                p = tok.promptTruncation() == Truncation.KEEP_END ? java.util.Arrays.copyOfRange(p, p.length - keepPrompt, p.length)
+                p = truncation == Truncation.KEEP_END ? java.util.Arrays.copyOfRange(p, p.length - keepPrompt, p.length)
                         : java.util.Arrays.copyOf(p, keepPrompt);
             if (p.length + c.length > maxLength) c = java.util.Arrays.copyOf(c, Math.max(0, maxLength - p.length));
         }

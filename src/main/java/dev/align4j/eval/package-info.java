@@ -1,4 +1,4 @@
 /**
- * Held-out evaluation on built-in tasks, the HTML report and its PNG plots, and the speed benchmark.
+ * Held-out evaluation on built-in tasks and the HTML report with its PNG plots.
  */
 package dev.align4j.eval;

@@ -46,17 +46,31 @@ public final class PolicyLoss {
     public record Out(Tensor loss, double clipFraction, double lowClipFraction, double highClipFraction) {}
 
     /**
+     * The clipped surrogate's settings.
+     *
+     * @param epsLow        the ratio's lower clip 1 − ε_low
+     * @param epsHigh       its upper clip 1 + ε_high (DAPO's clip-higher: ε_high &gt; ε_low)
+     * @param sequenceRatio GSPO's sequence-level ratio instead of per-token ratios
+     * @param aggregation   how per-token losses become one number
+     * @param maxLength     the completion budget (CONSTANT aggregation's normaliser)
+     */
+    public record Clip(double epsLow, double epsHigh, boolean sequenceRatio, Aggregation aggregation, int maxLength) {
+        /** PPO's symmetric clip with the token mean. */
+        public static Clip symmetric(double eps, int maxLength) { return new Clip(eps, eps, false, Aggregation.TOKEN_MEAN, maxLength); }
+    }
+
+    /**
      * PPO-style clipped surrogate (Schulman et al. 2017) with asymmetric clipping (DAPO's clip-higher):
      * per token −min(ρ·A, clip(ρ, 1 − ε_low, 1 + ε_high)·A) (+ β·KL), ρ = exp(log π − log π_old).
      * With {@code sequenceRatio} the ratio is GSPO's (Zheng et al. 2025): exp(mean_t(log π − log π_old)) per sequence.
      *
      * @param advantages (N) one advantage per sequence (outcome reward), or (N, T) per token
-     * @param perTokenKl (N, T) β-free KL term, or null when β = 0
+     * @param klPenalty  (N, T) β·KL added to each token's loss, or null
      */
-    public static Out clippedSurrogate(Tensor logp, Tensor oldLogp, Tensor advantages, Tensor mask, double epsLow, double epsHigh,
-                                       boolean sequenceRatio, Tensor perTokenKl, double beta, Aggregation agg, int maxLength) {
+    public static Out clippedSurrogate(Tensor logp, Tensor oldLogp, Tensor advantages, Tensor mask, Tensor klPenalty, Clip c) {
+        double epsLow = c.epsLow(), epsHigh = c.epsHigh();
         Tensor logRatio = logp.sub(oldLogp);
-        if (sequenceRatio) {
+        if (c.sequenceRatio()) {
             Tensor count = mask.sum(new long[]{1}, true, new ScalarTypeOptional()).clamp_min(Torch.s(1.0));
             logRatio = logRatio.mul(mask).sum(new long[]{1}, true, new ScalarTypeOptional()).div(count);   // (N, 1)
         }
@@ -65,12 +79,12 @@ public final class PolicyLoss {
         Tensor clipped = ratio.clamp(new org.bytedeco.pytorch.ScalarOptional(Torch.s(1 - epsLow)), new org.bytedeco.pytorch.ScalarOptional(Torch.s(1 + epsHigh)));
         Tensor perToken = torch.min(ratio.mul(adv), clipped.mul(adv)).neg();
         if (perToken.size(1) == 1) perToken = perToken.expand(mask.size(0), mask.size(1));
-        if (perTokenKl != null && beta != 0) perToken = perToken.add(perTokenKl.mul(Torch.s(beta)));
-        Tensor loss = switch (agg) {
+        if (klPenalty != null) perToken = perToken.add(klPenalty);
+        Tensor loss = switch (c.aggregation()) {
             case SEQUENCE_MEAN -> perToken.mul(mask).sum(new long[]{1}, false, new ScalarTypeOptional())
                     .div(mask.sum(new long[]{1}, false, new ScalarTypeOptional()).clamp_min(Torch.s(1.0))).mean();
             case TOKEN_MEAN -> perToken.mul(mask).sum().div(mask.sum().clamp_min(Torch.s(1.0)));
-            case CONSTANT -> perToken.mul(mask).sum().div(Torch.s((double) mask.size(0) * maxLength));
+            case CONSTANT -> perToken.mul(mask).sum().div(Torch.s((double) mask.size(0) * c.maxLength()));
         };
         // diagnostics: low clip where ρ < 1 − ε_low and A < 0; high clip where ρ > 1 + ε_high and A > 0
         double tokens = Math.max(1, Torch.item(mask.sum()));

@@ -33,12 +33,17 @@ public final class Scoring {
         return fromLogits(model.logits(batch.ids(), null), batch, entropy, keepLogits);   // right padding: causal is exact
     }
 
+    /** (B, T−1) float, 1 at completion tokens, aligned with {@link Scores#tokenLogps}. */
+    public static Tensor mask(SeqBatch batch) {
+        return batch.completion().narrow(1, 1, batch.length() - 1).to(ScalarType.Float);
+    }
+
     /** {@link #score} from logits (B, T, V) already computed, e.g. from a trunk that also feeds a value head. */
     public static Scores fromLogits(Tensor logits, SeqBatch batch, boolean entropy, boolean keepLogits) {
         long t = logits.size(1);
         Tensor shifted = logits.narrow(1, 0, t - 1);                             // (B, T−1, V) predicts tokens 1..T−1
         Tensor targets = batch.ids().narrow(1, 1, t - 1);                        // (B, T−1)
-        Tensor mask = batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float);
+        Tensor mask = mask(batch);
         Tensor lse = shifted.logsumexp(new long[]{-1}, false);                   // (B, T−1)
         Tensor tok = shifted.gather(-1, targets.unsqueeze(-1)).squeeze(-1).sub(lse).mul(mask);
         Tensor sum = tok.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());

@@ -32,7 +32,6 @@ public final class Tokenizer implements AutoCloseable {
     public final String chatTemplate;
     private final Path dir;
     private final String bosText;   // the BOS token as text, to recognise already-templated input
-    private volatile dev.align4j.data.Tokenized.Truncation promptTruncation = dev.align4j.data.Tokenized.Truncation.KEEP_END;
 
     private Tokenizer(HuggingFaceTokenizer hf, int vocabSize, int bosId, int[] eosIds, int padId, boolean addBos, String chatTemplate, Path dir) {
         this.hf = hf;
@@ -44,14 +43,6 @@ public final class Tokenizer implements AutoCloseable {
         this.chatTemplate = chatTemplate;
         this.dir = dir;
         this.bosText = bosId >= 0 ? hf.decode(new long[]{bosId}, false) : null;
-    }
-
-    /** Which end of a too-long prompt {@link dev.align4j.data.Tokenized} keeps (a run setting, {@code --truncation}; not saved). */
-    public dev.align4j.data.Tokenized.Truncation promptTruncation() { return promptTruncation; }
-
-    public Tokenizer promptTruncation(dev.align4j.data.Tokenized.Truncation t) {
-        this.promptTruncation = java.util.Objects.requireNonNull(t);
-        return this;
     }
 
     /** Loads tokenizer.json, tokenizer_config.json and generation_config.json from a model directory. */

@@ -126,7 +126,7 @@ public final class Rewards {
                     int to = Math.min(samples.size(), from + batchSize);
                     List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
                     for (RewardFunction.Sample s : samples.subList(from, to)) {
-                        dev.align4j.data.Tokenized t = dev.align4j.data.Tokenized.of(tok, s.prompt(), s.completion(), maxLength, true);
+                        dev.align4j.data.Tokenized t = dev.align4j.data.Tokenized.of(tok, s.prompt(), s.completion(), maxLength, dev.align4j.data.Tokenized.Truncation.KEEP_END, true);
                         p.add(t.prompt());
                         c.add(t.completion());
                     }

@@ -30,22 +30,13 @@ public final class Checkpoints {
     /** The copy of metrics.jsonl a checkpoint holds: the metrics logged up to its step. */
     public static final String METRICS = "metrics.jsonl";
 
-    public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep) {
-        return save(output, step, model, tok, opt, state, keep, null, null);
-    }
-
     /**
      * Writes checkpoint-STEP (model, optimizer, trainer state, and a copy of the metrics so far). Any failure
      * (a full disk, a vanished directory) removes the partial temporary directory and becomes one user error
      * naming the last good checkpoint {@code lastGood}; existing checkpoints are never touched before the new
-     * one is complete.
+     * one is complete. {@code extra} (may be null) writes more into the temporary directory first, e.g. PPO's
+     * critic, and may add to {@code state}.
      */
-    public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep,
-                            dev.align4j.core.Metrics metrics, Path lastGood) {
-        return save(output, step, model, tok, opt, state, keep, metrics, lastGood, null);
-    }
-
-    /** As above; {@code extra} writes more into the (temporary) checkpoint directory, e.g. PPO's critic. */
     public static Path save(Path output, long step, LlamaModel model, Tokenizer tok, AdamW opt, ObjectNode state, int keep,
                             dev.align4j.core.Metrics metrics, Path lastGood, java.util.function.Consumer<Path> extra) {
         Path dir = output.resolve("checkpoint-" + step);
@@ -53,10 +44,10 @@ public final class Checkpoints {
         try {
             HfModel.save(tmp, model, tok);
             if (opt != null) Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
+            if (extra != null) extra.accept(tmp);                  // may add to state before it is written
             state.put("step", step);
             Json.write(tmp.resolve("trainer_state.json"), state);
             if (metrics != null) metrics.snapshot(tmp.resolve(METRICS));
-            if (extra != null) extra.accept(tmp);
             AtomicFiles.move(tmp, dir);
         } catch (IOException | RuntimeException e) {
             AtomicFiles.deleteRecursively(tmp);

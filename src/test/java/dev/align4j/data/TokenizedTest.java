@@ -20,19 +20,18 @@ class TokenizedTest {
             int bos = Tokenizer.BUILTIN_BOS, eos = Tokenizer.BUILTIN_EOS;
             int[] abcdef = tok.encode("abcdef", false), xy = tok.encode("xy", false);
             // prompt [BOS a b c d e f] (7), completion [x y EOS] (3); max 6 leaves 3 prompt tokens
-            Tokenized end = Tokenized.of(tok, "abcdef", "xy", 6, true);
+            Tokenized end = Tokenized.of(tok, "abcdef", "xy", 6, Tokenized.Truncation.KEEP_END, true);
             assertArrayEquals(Arrays.copyOfRange(abcdef, 3, 6), end.prompt(), "keep_end: d e f");
             assertArrayEquals(new int[]{xy[0], xy[1], eos}, end.completion());
-            tok.promptTruncation(Tokenized.Truncation.KEEP_START);
-            Tokenized start = Tokenized.of(tok, "abcdef", "xy", 6, true);
+            Tokenized start = Tokenized.of(tok, "abcdef", "xy", 6, Tokenized.Truncation.KEEP_START, true);
             assertArrayEquals(new int[]{bos, abcdef[0], abcdef[1]}, start.prompt(), "keep_start: BOS a b");
             assertArrayEquals(end.completion(), start.completion(), "the completion is cut the same way in both modes");
             // max 3: the prompt keeps 1 token, the completion loses its end (EOS) to fit 2
-            Tokenized tight = Tokenized.of(tok, "abcdef", "xy", 3, true);
+            Tokenized tight = Tokenized.of(tok, "abcdef", "xy", 3, Tokenized.Truncation.KEEP_START, true);
             assertArrayEquals(new int[]{bos}, tight.prompt());
             assertArrayEquals(xy, tight.completion());
             // short enough: untouched in either mode
-            assertEquals(10, Tokenized.of(tok, "abcdef", "xy", 10, true).length());
+            assertEquals(10, Tokenized.of(tok, "abcdef", "xy", 10, Tokenized.Truncation.KEEP_START, true).length());
         }
         assertEquals(Tokenized.Truncation.KEEP_START, Tokenized.Truncation.parse("keep-start"));
         UserError e = assertThrows(UserError.class, () -> Tokenized.Truncation.parse("left"));

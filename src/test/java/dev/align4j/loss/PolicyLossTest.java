@@ -1,7 +1,7 @@
 package dev.align4j.loss;
 
 import dev.align4j.core.Torch;
-import dev.align4j.train.Advantages;
+import dev.align4j.train.online.Advantages;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
@@ -14,11 +14,11 @@ class PolicyLossTest {
     void grpoAdvantages() {
         double[] r = {1, 0, 0, 0};   // two groups of G = 2: [1, 0] and [0, 0]
         // GROUP: mean 0.5, unbiased std sqrt(0.5) = 0.707107 ⇒ ±0.5 / (0.707107 + 1e−4) = ±0.707007; flat group ⇒ 0
-        assertArrayEquals(new double[]{0.707007, -0.707007, 0, 0}, Advantages.grpo(r, 2, Advantages.Scale.GROUP), 1e-6);
+        assertArrayEquals(new double[]{0.707007, -0.707007, 0, 0}, grpo(r, Advantages.Scale.GROUP), 1e-6);
         // NONE (Dr. GRPO): r − mean_group
-        assertArrayEquals(new double[]{0.5, -0.5, 0, 0}, Advantages.grpo(r, 2, Advantages.Scale.NONE), 1e-12);
+        assertArrayEquals(new double[]{0.5, -0.5, 0, 0}, grpo(r, Advantages.Scale.NONE), 1e-12);
         // BATCH: batch mean 0.25, unbiased var (0.5625 + 3·0.0625)/3 = 0.25 ⇒ std 0.5 ⇒ ±0.5 / 0.5001 = ±0.999800
-        assertArrayEquals(new double[]{0.999800, -0.999800, 0, 0}, Advantages.grpo(r, 2, Advantages.Scale.BATCH), 1e-6);
+        assertArrayEquals(new double[]{0.999800, -0.999800, 0, 0}, grpo(r, Advantages.Scale.BATCH), 1e-6);
         assertTrue(Advantages.zeroStd(r, 2, 2));
         assertFalse(Advantages.zeroStd(r, 0, 2));
     }
@@ -26,11 +26,11 @@ class PolicyLossTest {
     @Test
     void rlooAndBatchNormalized() {
         // G = 3, rewards (1, 2, 3): baselines are the means of the others: 2.5, 2, 1.5 ⇒ (−1.5, 0, 1.5)
-        assertArrayEquals(new double[]{-1.5, 0, 1.5}, Advantages.rloo(new double[]{1, 2, 3}, 3), 1e-12);
+        assertArrayEquals(new double[]{-1.5, 0, 1.5}, rloo(new double[]{1, 2, 3}, 3), 1e-12);
         // G = 2: (1, 0) ⇒ (1 − 0, 0 − 1)
-        assertArrayEquals(new double[]{1, -1}, Advantages.rloo(new double[]{1, 0}, 2), 1e-12);
+        assertArrayEquals(new double[]{1, -1}, rloo(new double[]{1, 0}, 2), 1e-12);
         // REINFORCE++: mean 2, std 1 ⇒ (−1, 0, 1) / 1.0001
-        assertArrayEquals(new double[]{-0.99990, 0, 0.99990}, Advantages.batchNormalized(new double[]{1, 2, 3}), 1e-5);
+        assertArrayEquals(new double[]{-0.99990, 0, 0.99990}, Torch.toDoubles(Advantages.batchNormalized(Torch.doubles(new double[]{1, 2, 3}, 3))), 1e-5);
     }
 
     @Test
@@ -53,7 +53,7 @@ class PolicyLossTest {
             for (int i = 0; i < 4; i++) lp[i] = (float) Math.log(ratios[i]);
             Tensor logp = Torch.floats(lp, 4, 1).requires_grad_(true), old = Torch.floats(new float[4], 4, 1);
             Tensor adv = Torch.floats(new float[]{1, -1, 1, -1}, 4), mask = Torch.floats(new float[]{1, 1, 1, 1}, 4, 1);
-            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(logp, old, adv, mask, 0.2, 0.2, false, null, 0, PolicyLoss.Aggregation.SEQUENCE_MEAN, 1);
+            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(logp, old, adv, mask, null, new PolicyLoss.Clip(0.2, 0.2, false, PolicyLoss.Aggregation.SEQUENCE_MEAN, 1));
             // per-sequence −min(ρA, clip(ρ)A): (−1.2, 0.8, −0.5, 1.5) ⇒ mean = 0.6 / 4 = 0.15
             assertEquals(0.15, Torch.item(o.loss()), 1e-5);
             o.loss().backward();
@@ -72,7 +72,7 @@ class PolicyLossTest {
             Tensor logp = Torch.floats(new float[]{(float) Math.log(1.25)}, 1, 1).requires_grad_(true);
             Tensor old = Torch.floats(new float[1], 1, 1), adv = Torch.floats(new float[]{1}, 1), mask = Torch.floats(new float[]{1}, 1, 1);
             // ε_high = 0.28: ρ = 1.25 < 1.28 is not clipped ⇒ gradient −ρ·A = −1.25 (with ε_high = 0.2 it would be 0)
-            PolicyLoss.clippedSurrogate(logp, old, adv, mask, 0.2, 0.28, false, null, 0, PolicyLoss.Aggregation.SEQUENCE_MEAN, 1).loss().backward();
+            PolicyLoss.clippedSurrogate(logp, old, adv, mask, null, new PolicyLoss.Clip(0.2, 0.28, false, PolicyLoss.Aggregation.SEQUENCE_MEAN, 1)).loss().backward();
             assertEquals(-1.25, Torch.item(logp.grad()), 1e-5);
         }
     }
@@ -83,16 +83,16 @@ class PolicyLossTest {
             // ρ = 1 everywhere; A = (1, 3); sequence 1 has 2 tokens, sequence 2 has 1 ⇒ per-token losses (−1, −1 | −3)
             Tensor logp = Torch.floats(new float[4], 2, 2), adv = Torch.floats(new float[]{1, 3}, 2);
             Tensor mask = Torch.floats(new float[]{1, 1, 1, 0}, 2, 2);
-            double seq = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, 0.2, 0.2, false, null, 0, PolicyLoss.Aggregation.SEQUENCE_MEAN, 4).loss());
-            double tok = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, 0.2, 0.2, false, null, 0, PolicyLoss.Aggregation.TOKEN_MEAN, 4).loss());
-            double cst = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, 0.2, 0.2, false, null, 0, PolicyLoss.Aggregation.CONSTANT, 4).loss());
+            double seq = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, null, new PolicyLoss.Clip(0.2, 0.2, false, PolicyLoss.Aggregation.SEQUENCE_MEAN, 4)).loss());
+            double tok = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, null, new PolicyLoss.Clip(0.2, 0.2, false, PolicyLoss.Aggregation.TOKEN_MEAN, 4)).loss());
+            double cst = Torch.item(PolicyLoss.clippedSurrogate(logp, logp, adv, mask, null, new PolicyLoss.Clip(0.2, 0.2, false, PolicyLoss.Aggregation.CONSTANT, 4)).loss());
             assertEquals(-2.0, seq, 1e-6);          // ((−1 − 1)/2 + (−3)/1) / 2
             assertEquals(-5.0 / 3, tok, 1e-6);      // (−1 − 1 − 3) / 3
             assertEquals(-0.625, cst, 1e-6);        // −5 / (2 sequences · 4 max tokens)
             // GSPO: token log-ratios (log 2, 0) ⇒ sequence ratio exp(log 2 / 2) = √2 for both tokens; ε_high = 0.5, A = 1 ⇒ −√2
             Tensor lp = Torch.floats(new float[]{(float) Math.log(2), 0}, 1, 2), zero = Torch.floats(new float[2], 1, 2);
             double gspo = Torch.item(PolicyLoss.clippedSurrogate(lp, zero, Torch.floats(new float[]{1}, 1), Torch.floats(new float[]{1, 1}, 1, 2),
-                    0.2, 0.5, true, null, 0, PolicyLoss.Aggregation.SEQUENCE_MEAN, 2).loss());
+                    null, new PolicyLoss.Clip(0.2, 0.5, true, PolicyLoss.Aggregation.SEQUENCE_MEAN, 2)).loss());
             assertEquals(-Math.sqrt(2), gspo, 1e-5);
         }
     }
@@ -113,5 +113,14 @@ class PolicyLossTest {
             assertEquals(0.02, Torch.item(PolicyLoss.valueLoss(Torch.floats(new float[]{1.0f, 0.2f, 7}, 1, 3), Torch.floats(new float[]{0.5f, 0.5f, 0}, 1, 3),
                     Torch.floats(new float[]{0.8f, 0.0f, 0}, 1, 3), mask, 0).loss()), 1e-6);
         }
+    }
+
+    /** The tensor estimators on Java arrays (groups of 2 for grpo). */
+    static double[] grpo(double[] r, Advantages.Scale scale) {
+        return Torch.toDoubles(Advantages.grpo(Torch.doubles(r, r.length), 2, scale));
+    }
+
+    static double[] rloo(double[] r, int g) {
+        return Torch.toDoubles(Advantages.rloo(Torch.doubles(r, r.length), g));
     }
 }

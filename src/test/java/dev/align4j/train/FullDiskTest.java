@@ -4,6 +4,8 @@ import dev.align4j.cli.CliTestAccess;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
+import dev.align4j.train.offline.SftConfig;
+import dev.align4j.train.offline.SftTrainer;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Tokenizer;
 import org.junit.jupiter.api.AfterEach;
@@ -59,10 +61,10 @@ class FullDiskTest {
     @Test
     void aDiskThatFillsUpMidRunLosesOnlyTheStepsSinceTheLastCheckpoint() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        SftConfig cfg = new SftConfig(12, 8, 1, 5e-3, 0.01, 2, 1.0, 32, 4, 4, 3, 3, NonFinite.STOP);
+        SftConfig cfg = SftConfig.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
         Map<String, float[]> want;
         try (LlamaModel m = TrainerTest.nano(2)) {
-            SftTrainer.train(m, tok, TrainerTest.copyTask(), cfg, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null);
+            SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null));
             want = TrainerTest.snapshot(m);
         }
         Path disk;
@@ -71,12 +73,12 @@ class FullDiskTest {
         }
         Path out = disk.resolve("run"), filler = disk.resolve("filler");
         // at step 8, just before checkpoint-8 is written, something else fills the disk
-        SftTrainer.EvalHook fill = step -> {
+        EvalHook fill = step -> {
             if (step == 8) fillUp(filler);
             return Map.of();
         };
         try (LlamaModel m = TrainerTest.nano(2); Metrics metrics = new Metrics(out).quiet(true)) {
-            UserError e = assertThrows(UserError.class, () -> SftTrainer.train(m, tok, TrainerTest.copyTask(), cfg, out, metrics, fill, null));
+            UserError e = assertThrows(UserError.class, () -> SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, fill, null)));
             assertTrue(e.getMessage().contains("checkpoint-8") && e.getMessage().contains("disk is full")
                     && e.getMessage().contains("last good checkpoint: " + out.resolve("checkpoint-4")), e.getMessage());
         }
@@ -86,7 +88,7 @@ class FullDiskTest {
         }
         Files.delete(filler);
         try (LlamaModel m = TrainerTest.nano(99); Metrics metrics = new Metrics(out).quiet(true)) {
-            SftTrainer.train(m, tok, TrainerTest.copyTask(), cfg, out, metrics, null, null);
+            SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, null, null));
             for (var e : want.entrySet())
                 assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
         }

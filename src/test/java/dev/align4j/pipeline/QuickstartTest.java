@@ -1,4 +1,4 @@
-package dev.align4j.train;
+package dev.align4j.pipeline;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

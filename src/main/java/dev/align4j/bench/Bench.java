@@ -1,4 +1,4 @@
-package dev.align4j.eval;
+package dev.align4j.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

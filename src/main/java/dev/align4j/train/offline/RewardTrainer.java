@@ -1,8 +1,5 @@
-package dev.align4j.train;
+package dev.align4j.train.offline;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
-import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -13,6 +10,8 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.model.Tokenizer;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -20,7 +19,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -41,72 +39,65 @@ public final class RewardTrainer {
     record Row(Tokenized chosen, Tokenized rejected, float[] prefer) {}
 
     /** Scalar reward model on plain pairs (chosen ≻ rejected). */
-    public static Result train(LlamaModel rm, Tokenizer tok, List<PreferencePair> data, RewardConfig cfg, Path output,
-                               Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
-        return trainScored(rm, tok, scalar(data), List.of("reward"), cfg, output, metrics, eval, resume);
+    public static Result train(LlamaModel rm, List<PreferencePair> data, RewardConfig cfg, Session io) {
+        return trainScored(rm, scalar(data), List.of("reward"), cfg, io);
     }
 
     /**
      * One head per objective on pairs with score vectors; {@code objectives} names them in metrics and
      * must match both the vectors' length and the model's num_labels.
      */
-    public static Result trainScored(LlamaModel rm, Tokenizer tok, List<PreferencePair.Scored> data, List<String> objectives,
-                                     RewardConfig cfg, Path output, Metrics metrics, SftTrainer.EvalHook eval, Path resume) {
+    public static Result trainScored(LlamaModel rm, List<PreferencePair.Scored> data, List<String> objectives, RewardConfig cfg, Session io) {
         if (rm.config.isCausalLm()) throw new IllegalArgumentException("reward model needs a score head (withScoreHead)");
         int k = objectives.size();
         if (rm.config.numLabels() != k)
             throw new UserError("reward: the model has " + rm.config.numLabels() + " score heads but the data has " + k + " objectives " + objectives);
-        List<Row> rows = tokenize(tok, data, cfg.maxLength(), k);
+        List<Row> rows = tokenize(io.tok(), data, cfg.batching(), k);
         if (rows.isEmpty()) throw new UserError("reward: no trainable pairs");
-        rm.requiresGrad(true);
-        Batches order = new Batches(rows.size(), cfg.batchSize(), cfg.seed());
-        LrSchedule schedule = new LrSchedule(cfg.lr(), cfg.warmupSteps(), cfg.steps(), 0.1);
-        Path lastCkpt = null;
-        double lastLoss = Double.NaN, lastAcc = Double.NaN;
-        StepEnd end = new StepEnd("reward", cfg.steps(), 10, cfg.evalEvery(), cfg.saveEvery(), cfg.keep(), output, metrics, eval, cfg.toJson(), cfg.onNonFinite());
-        try (AdamW opt = new AdamW(rm.parameters(), cfg.weightDecay())) {
-            StepEnd.Resumed resumed = end.resume(resume, rm, opt);
-            long start = resumed.step();
-            for (long step = start + 1; step <= cfg.steps(); step++) {
-                double lr = schedule.at(step);
-                Map<String, Double> m = new LinkedHashMap<>();
-                try (PointerScope scope = new PointerScope()) {
-                    int[] idx = order.batch(step - 1);
-                    Tensor[] r = scores(rm, rows, idx, tok.padId);                       // (B, K) each
-                    Tensor prefer = prefer(rows, idx, k);                                // (B, K)
+        Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
+
+        var recipe = new Loop.Recipe() {
+            double lastLoss = Double.NaN, lastAccuracy = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                lastLoss = s.update((micro, m) -> {
+                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
+                    Tensor[] r = scores(rm, rows, idx, io.tok().padId);                 // (B, K) chosen, rejected
+                    Tensor prefer = prefer(rows, idx, k);                               // (B, K) +1 / −1 / 0
                     Tensor loss = RewardLoss.multiObjective(r[0], r[1], prefer, cfg.centering());
-                    loss.backward();
-                    m.put("loss", Torch.item(loss));
-                    // oriented margin s·(r_c − r_r) per decided (pair, objective); correct when > 0
-                    Tensor decided = prefer.abs(), oriented = r[0].sub(r[1]).mul(prefer);
-                    Tensor correct = oriented.gt(Torch.s(0.0)).to(ScalarType.Float).mul(decided);
-                    m.put("accuracy", Torch.item(correct.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
-                    m.put("margin", Torch.item(oriented.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
-                    if (k > 1) {
-                        float[] c = Torch.toFloats(correct.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-                        float[] o = Torch.toFloats(oriented.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-                        float[] d = Torch.toFloats(decided.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-                        for (int j = 0; j < k; j++) {
-                            if (d[j] == 0) continue;                                    // no pair in this batch orders objective j
-                            m.put("accuracy/" + objectives.get(j), (double) c[j] / d[j]);
-                            m.put("margin/" + objectives.get(j), (double) o[j] / d[j]);
-                        }
-                    }
-                    m.put("rewards/chosen", Torch.item(r[0].mean()));
-                    m.put("rewards/rejected", Torch.item(r[1].mean()));
-                }
-                double gradNorm = opt.clipGradNorm(cfg.maxGradNorm());
-                if (!end.skip(step, m.get("loss"), gradNorm, lastCkpt)) opt.step(lr);   // a skipped step only drops its gradients
-                opt.zeroGrad();
-                m.put("grad_norm", gradNorm);
-                m.put("learning_rate", lr);
-                lastLoss = m.get("loss");
-                lastAcc = m.get("accuracy");
-                lastCkpt = end.finish(step, start + 1, m, rm, tok, opt, null, lastCkpt);
+                    accuracyMetrics(m, r, prefer, objectives);
+                    return loss;
+                });
+                lastAccuracy = s.metrics.get("accuracy");
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan("reward", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(rm, cfg.run().lr())), 1, 10), recipe);
+        return new Result(recipe.lastLoss, recipe.lastAccuracy, last);
+    }
+
+    /**
+     * {@code accuracy} / {@code margin}: over decided (pair, objective) entries, the share with s·(r_c − r_r) &gt; 0 and its
+     * mean; per objective as {@code accuracy/NAME} with several heads; {@code rewards/chosen}, {@code rewards/rejected}: mean scores.
+     */
+    private static void accuracyMetrics(Map<String, Double> m, Tensor[] r, Tensor prefer, List<String> objectives) {
+        int k = objectives.size();
+        Tensor decided = prefer.abs(), oriented = r[0].sub(r[1]).mul(prefer);
+        Tensor correct = oriented.gt(Torch.s(0.0)).to(ScalarType.Float).mul(decided);
+        m.put("accuracy", Torch.item(correct.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
+        m.put("margin", Torch.item(oriented.sum().div(decided.sum().clamp_min(Torch.s(1.0)))));
+        if (k > 1) {
+            float[] c = Torch.toFloats(correct.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            float[] o = Torch.toFloats(oriented.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            float[] d = Torch.toFloats(decided.sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            for (int j = 0; j < k; j++) {
+                if (d[j] == 0) continue;                                    // no pair in this batch orders objective j
+                m.put("accuracy/" + objectives.get(j), (double) c[j] / d[j]);
+                m.put("margin/" + objectives.get(j), (double) o[j] / d[j]);
             }
         }
-        rm.requiresGrad(false);
-        return new Result(lastLoss, lastAcc, lastCkpt);
+        m.put("rewards/chosen", Torch.item(r[0].mean()));
+        m.put("rewards/rejected", Torch.item(r[1].mean()));
     }
 
     /** Plain pairs as one-objective scored pairs (chosen 1, rejected 0). */
@@ -117,15 +108,14 @@ public final class RewardTrainer {
     }
 
     /** Tokenizes every pair; pairs left with an empty completion after truncation, or tied on every objective, are reported and skipped. */
-    static List<Row> tokenize(Tokenizer tok, List<PreferencePair.Scored> data, int maxLength, int k) {
+    static List<Row> tokenize(Tokenizer tok, List<PreferencePair.Scored> data, Batching batching, int k) {
         List<Row> rows = new ArrayList<>();
         int empty = 0, tied = 0;
         for (PreferencePair.Scored s : data) {
             if (s.chosenScores().length != k)
                 throw new UserError("reward: a pair has " + s.chosenScores().length + " scores but the model has " + k + " heads");
             PreferencePair p = s.pair();
-            Tokenized c = Tokenized.of(tok, p.prompt(), p.chosen(), maxLength, true);
-            Tokenized r = Tokenized.of(tok, p.prompt(), p.rejected(), maxLength, true);
+            Tokenized c = batching.tokenize(tok, p.prompt(), p.chosen()), r = batching.tokenize(tok, p.prompt(), p.rejected());
             if (c.completion().length == 0 || r.completion().length == 0) { empty++; continue; }
             float[] prefer = new float[k];
             boolean any = false;
@@ -171,7 +161,7 @@ public final class RewardTrainer {
      */
     public static double[][] evaluateScored(LlamaModel rm, Tokenizer tok, List<PreferencePair.Scored> pairs, int maxLength) {
         int k = rm.config.numLabels();
-        List<Row> rows = tokenize(tok, pairs, maxLength, k);
+        List<Row> rows = tokenize(tok, pairs, new Batching(64, maxLength, Tokenized.Truncation.KEEP_END), k);
         double[] acc = new double[k], margin = new double[k], n = new double[k];
         try (NoGradGuard g = new NoGradGuard()) {
             for (int i = 0; i < rows.size(); i += 64) {

@@ -1,4 +1,4 @@
-package dev.align4j.train;
+package dev.align4j.pipeline;
 
 import dev.align4j.core.AtomicFiles;
 import dev.align4j.core.Json;
@@ -14,13 +14,20 @@ import dev.align4j.generate.Completion;
 import dev.align4j.generate.SamplingConfig;
 import dev.align4j.generate.Sampler;
 import dev.align4j.loss.PreferenceLoss;
-import dev.align4j.loss.PolicyLoss;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.ModelConfig;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.task.Annotator;
 import dev.align4j.task.Task;
+import dev.align4j.train.EvalHook;
+import dev.align4j.train.Session;
+import dev.align4j.train.offline.DpoConfig;
+import dev.align4j.train.offline.DpoTrainer;
+import dev.align4j.train.offline.SftConfig;
+import dev.align4j.train.offline.SftTrainer;
+import dev.align4j.train.online.GrpoConfig;
+import dev.align4j.train.online.GrpoTrainer;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
@@ -84,9 +91,11 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             long s0 = System.nanoTime();
             List<SftExample> demos = SftExample.fromTask(t, 20_000, demoErrorRate, seed);
             System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
-            SftConfig sft = new SftConfig(sftSteps, sftBatch, 1, sftLr, 0.01, Math.min(50, sftSteps / 10), 1.0, 64,
-                    Math.max(1, sftSteps / 4), 0, 1, seed, NonFinite.STOP);
-            SftTrainer.train(policy, tok, demos, sft, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
+            EvalHook eval = step -> evalMetrics(policy, tok, t, test, 100);
+            Session io = Session.inMemory(tok).withMetrics(metrics).withEval(eval);
+            SftConfig sft = SftConfig.builder().steps(sftSteps).batchSize(sftBatch).lr(sftLr).weightDecay(0.01).warmupSteps(Math.min(50, sftSteps / 10))
+                    .maxLength(64).evalEvery(Math.max(1, sftSteps / 4)).keep(1).seed(seed).build();
+            SftTrainer.train(policy, demos, sft, io);
             HfModel.save(out.resolve("sft"), policy, tok);
             stages.add(evaluate("sft", policy, tok, t, test, metrics, sftSteps, s0));
 
@@ -111,10 +120,11 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     // 3. DPO from the SFT policy, which is also the reference.
                     // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
                     // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
-                    DpoConfig dpo = new DpoConfig(List.of(PreferenceLoss.Variant.SIGMOID), List.of(), beta, 0, 1.0, dpoSteps, dpoBatch, 1, dpoLr,
-                            0, Math.min(10, dpoSteps / 10), 1.0, 64, Math.max(1, dpoSteps / 3), 0, 1, seed, NonFinite.STOP, 0.5);
+                    DpoConfig dpo = DpoConfig.builder().loss(PreferenceLoss.Variant.SIGMOID).beta(beta).rpoAlpha(1.0).steps(dpoSteps).batchSize(dpoBatch)
+                            .lr(dpoLr).weightDecay(0).warmupSteps(Math.min(10, dpoSteps / 10)).maxLength(64).evalEvery(Math.max(1, dpoSteps / 3))
+                            .keep(1).seed(seed).build();
                     try (LlamaModel reference = policy.copy(ScalarType.Float)) {
-                        DpoTrainer.train(policy, reference, tok, pairs, dpo, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
+                        DpoTrainer.train(policy, reference, pairs, dpo, io);
                     }
                     HfModel.save(out.resolve("dpo"), policy, tok);
                     stages.add(evaluate("dpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps, d0));
@@ -126,12 +136,11 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                 // 4. online RL: GRPO on the task's gold reward (16 prompts × 8 samples a step), from the policy so far
                 long g0 = System.nanoTime();
                 String from = stages.get(stages.size() - 1).name();
-                GrpoConfig grpo = new GrpoConfig(grpoSteps, 16, 8, t.maxCompletionChars() + 4, 1.0, 1, grpoLr, 0, Math.min(5, grpoSteps), 1.0,
-                        0.2, 0.2, 0.0, PolicyLoss.KlEstimator.K3, GrpoConfig.Estimator.GRPO, Advantages.Scale.GROUP,
-                        PolicyLoss.Aggregation.SEQUENCE_MEAN, false, false, Math.max(1, grpoSteps / 3), 0, 1, seed, NonFinite.STOP);
+                GrpoConfig grpo = GrpoConfig.builder().steps(grpoSteps).promptsPerStep(16).groupSize(8).maxNewTokens(t.maxCompletionChars() + 4)
+                        .lr(grpoLr).warmupSteps(Math.min(5, grpoSteps)).evalEvery(Math.max(1, grpoSteps / 3)).keep(1).seed(seed).build();
                 System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
-                GrpoTrainer.train(policy, null, tok, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
-                        t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, null, metrics, step -> evalMetrics(policy, tok, t, test, 100), null);
+                GrpoTrainer.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
+                        t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);
                 HfModel.save(out.resolve("grpo"), policy, tok);
                 stages.add(evaluate("grpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps + grpoSteps, g0));
             }

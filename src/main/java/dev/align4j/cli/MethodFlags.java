@@ -1,0 +1,109 @@
+package dev.align4j.cli;
+
+import dev.align4j.core.UserError;
+import dev.align4j.data.Jsonl;
+import dev.align4j.data.Tokenized;
+import dev.align4j.eval.Evaluator;
+import dev.align4j.model.HfModel;
+import dev.align4j.task.Task;
+import dev.align4j.train.EvalHook;
+import dev.align4j.train.offline.Batching;
+import dev.align4j.train.online.RolloutConfig;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Flag groups that several trainers share, each declared once and mixed in where it applies. */
+final class MethodFlags {
+    private MethodFlags() {}
+
+    /** A built-in task: the data source or prompts, and the held-out evaluation. */
+    static final class TaskFlags {
+        @Option(names = "--task", description = "Built-in task: arithmetic, sort, phrase, brief-arith (its data or prompts, and the held-out evaluation).")
+        String task;
+        @Option(names = "--eval-prompts", defaultValue = "200", description = "Held-out prompts per evaluation (default: ${DEFAULT-VALUE}).")
+        int evalPrompts;
+
+        /** The task, or null when --task is not given. */
+        Task task() { return task == null ? null : Task.byName(task); }
+
+        /** The task, which this command needs. */
+        Task required() {
+            if (task == null) throw new UserError("--task NAME is required (arithmetic, sort, phrase, brief-arith)");
+            return Task.byName(task);
+        }
+
+        /** Greedy held-out evaluation on the test split (null without a task): {@code gold_reward}, {@code accuracy}, {@code completion_length}. */
+        EvalHook eval(Task t, HfModel.Loaded l, long seed) {
+            if (t == null) return null;
+            List<Task.Example> test = t.examples(Task.Split.TEST, evalPrompts, seed + 1);
+            return step -> {
+                Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
+                return Map.of("gold_reward", r.reward(), "accuracy", r.accuracy(), "completion_length", r.length());
+            };
+        }
+    }
+
+    /** How offline methods read and batch a dataset. */
+    static final class DataFlags {
+        @Option(names = "--data", paramLabel = "FILE", description = "Training data (JSONL); see the command's description for its columns.")
+        Path data;
+        @Option(names = "--skip-invalid", description = "Skip (and count) malformed dataset lines instead of stopping.")
+        boolean skipInvalid;
+        @Option(names = "--batch-size", description = "Rows (pairs, lists) per micro-batch (default: ${DEFAULT-VALUE}).")
+        int batchSize;
+        @Option(names = "--max-length", description = "Longest prompt + completion in tokens (default: ${DEFAULT-VALUE}).")
+        int maxLength;
+        @Option(names = "--truncation", paramLabel = "MODE",
+                description = "Which end of a prompt longer than --max-length allows survives: keep_end or keep_start (default: ${DEFAULT-VALUE}).")
+        String truncation;
+
+        <B extends Batching.Builder<B>> B batching(B b) {
+            return b.batchSize(batchSize).maxLength(maxLength).truncation(Tokenized.Truncation.parse(truncation));
+        }
+
+        /** Exactly one of --data and --task. */
+        void requireOneSource(TaskFlags t) {
+            if ((data == null) == (t.task == null)) throw new UserError("give exactly one of --data FILE or --task NAME");
+        }
+
+        /** The rows read, with skipped invalid lines reported. */
+        <T> List<T> rows(String stage, Jsonl.Read<T> read) {
+            if (read.skipped() > 0) System.err.println(stage + ": skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
+            return read.rows();
+        }
+    }
+
+    /** How online methods sample each step. */
+    static final class RolloutFlags {
+        @Option(names = "--prompts-per-step", description = "Prompts per rollout (default: ${DEFAULT-VALUE}).")
+        int promptsPerStep;
+        @Option(names = {"--samples-per-prompt", "--group-size"}, description = "Completions per prompt, G (default: ${DEFAULT-VALUE}).")
+        int samplesPerPrompt;
+        @Option(names = "--max-new-tokens", description = "Generation budget (default: ${DEFAULT-VALUE}).")
+        int maxNewTokens;
+        @Option(names = "--temperature", description = "Rollout temperature (default: ${DEFAULT-VALUE}).")
+        double temperature;
+
+        <B extends RolloutConfig.Builder<B>> B rollouts(B b) {
+            return b.promptsPerStep(promptsPerStep).samplesPerPrompt(samplesPerPrompt).maxNewTokens(maxNewTokens).temperature(temperature);
+        }
+    }
+
+    /** The method's β: the KL / temperature coefficient its loss or reward uses. */
+    static final class BetaFlag {
+        @Option(names = "--beta", description = "The method's beta: KL coefficient or implicit-reward temperature (default: ${DEFAULT-VALUE}).")
+        double beta;
+    }
+
+    /** Parses an enum flag value case-insensitively, with a user error listing the choices. */
+    static <E extends Enum<E>> E en(Class<E> c, String v, String flag) {
+        try {
+            return Enum.valueOf(c, v.trim().toUpperCase().replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new UserError(flag + " " + v + ": expected one of " + java.util.Arrays.stream(c.getEnumConstants()).map(x -> x.name().toLowerCase()).toList());
+        }
+    }
+}

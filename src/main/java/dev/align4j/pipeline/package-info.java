@@ -1,0 +1,6 @@
+/**
+ * End-to-end jobs that chain the trainers: {@link dev.align4j.pipeline.Quickstart} (a fresh model → SFT → sampled
+ * pairs from a simulated annotator → RPO → optional GRPO → held-out evaluation → report). Pipelines call trainers
+ * through their public entry points; no training loop lives here.
+ */
+package dev.align4j.pipeline;

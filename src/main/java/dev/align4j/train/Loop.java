@@ -1,0 +1,255 @@
+package dev.align4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.model.LlamaModel;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training loop, written once for every method. A method is a {@link Recipe}: what one step does (work
+ * without gradients, then one or more {@link Step#update updates}) and any state of its own to checkpoint.
+ * The loop owns everything else:
+ *
+ * <pre>
+ * resume (weights, optimizer moments, skipped-step count, metrics rewound, the recipe's state)
+ * for step in start+1 .. steps:
+ *     with a native scope:  recipe.step(s)
+ *         s.update(loss):   requiresGrad on → for each micro-batch (own scope): loss / accum → backward
+ *                           → requiresGrad off → clip each group → skip if non-finite, else AdamW step at the
+ *                           scheduled lr → zero grads
+ *     log (every logEvery, first, last) → evaluate (evalEvery, last) → checkpoint (saveEvery, last)
+ * </pre>
+ *
+ * The learning-rate schedule counts optimizer updates: {@code steps × updatesPerStep} in all, update k of step s
+ * at index (s − 1)·updatesPerStep + k + 1. It never computes a loss and never samples.
+ */
+public final class Loop {
+    private Loop() {}
+
+    /**
+     * Parameters that train together under one AdamW and peak learning rate. A recipe's first group is the model
+     * saved at a checkpoint's root (its params may include extra tensors, e.g. PPO's value head, whose moments
+     * then travel in that optimizer's state); any further group is saved in a subdirectory named after it.
+     */
+    public record Group(String name, LlamaModel model, Map<String, Tensor> params, double lr) {
+        public static Group of(LlamaModel model, double lr) { return new Group("model", model, model.parameters(), lr); }
+    }
+
+    /** A training method on the loop. */
+    public interface Recipe {
+        /** Runs one step: work without gradients, then {@link Step#update} once or more; puts its metrics in {@code s.metrics}. */
+        void step(Step s);
+
+        /** Adds the method's own resume state to {@code state} (trainer_state.json) and writes files into the checkpoint {@code dir}. */
+        default void save(ObjectNode state, Path dir) {}
+
+        /** Restores what {@link #save} wrote, before the loop restores weights and optimizers; a mismatch is a user error. */
+        default void restore(JsonNode state, Path checkpoint) {}
+    }
+
+    /** The loss of one micro-batch; may put per-micro-batch metrics in {@code m} (the loop averages them over the step). */
+    @FunctionalInterface
+    public interface MicroLoss {
+        Tensor loss(int micro, Map<String, Double> m);
+    }
+
+    /**
+     * How the loop runs a method.
+     *
+     * @param stage          metrics stage and checkpoint trainer name (sft, dpo, grpo, …)
+     * @param run            the common settings
+     * @param config         the resolved config, saved in every checkpoint's trainer_state.json
+     * @param groups         what trains; the first group's model is the checkpoint's model
+     * @param updatesPerStep optimizer updates per step (GRPO's μ, PPO's epochs × minibatches; 1 otherwise)
+     * @param logEvery       log every N steps (and the first and last)
+     */
+    public record Plan(String stage, RunConfig run, ObjectNode config, List<Group> groups, int updatesPerStep, int logEvery) {
+        public Plan {
+            if (groups.isEmpty()) throw new IllegalArgumentException("nothing to train");
+            if (updatesPerStep < 1 || logEvery < 1) throw new IllegalArgumentException("updatesPerStep and logEvery must be >= 1");
+        }
+    }
+
+    /** One step as the recipe sees it. */
+    public static final class Step {
+        /** The step number, from 1. */
+        public final long step;
+        /** Metrics of this step: the recipe's, the update metrics averaged over its micro-batches so far, then grad_norm, learning_rate, skipped_steps. */
+        public final Map<String, Double> metrics = new LinkedHashMap<>();
+        private final Map<String, double[]> averaged = new LinkedHashMap<>();   // key → {sum, count} over micro-batches
+        private final Run loop;
+        private int updates;
+
+        private Step(Run loop, long step) {
+            this.loop = loop;
+            this.step = step;
+        }
+
+        /** One optimizer update over {@code run.gradAccum()} micro-batches; returns the mean loss. */
+        public double update(MicroLoss loss) { return update(loop.plan.run().gradAccum(), loss); }
+
+        /** One optimizer update over {@code micros} micro-batches, each backpropagated as loss / micros. */
+        public double update(int micros, MicroLoss loss) {
+            if (updates >= loop.plan.updatesPerStep())
+                throw new IllegalStateException(loop.plan.stage() + ": more than " + loop.plan.updatesPerStep() + " updates in step " + step);
+            long index = (step - 1) * loop.plan.updatesPerStep() + ++updates;
+            double total = 0;
+            loop.requiresGrad(true);
+            try {
+                for (int micro = 0; micro < micros; micro++) {
+                    try (PointerScope scope = new PointerScope()) {
+                        Map<String, Double> m = new LinkedHashMap<>();
+                        Tensor l = loss.loss(micro, m);
+                        (micros > 1 ? l.div(Torch.s((double) micros)) : l).backward();
+                        double value = Torch.item(l);
+                        total += value / micros;
+                        m.putIfAbsent("loss", value);
+                        m.forEach((k, v) -> { double[] a = averaged.computeIfAbsent(k, x -> new double[2]); a[0] += v; a[1]++; });
+                    }
+                }
+            } finally {
+                loop.requiresGrad(false);
+            }
+            averaged.forEach((k, a) -> metrics.put(k, a[0] / a[1]));
+            loop.optimizerStep(this, total, index);
+            return total;
+        }
+    }
+
+    /** Runs {@code recipe} under {@code plan}; returns the newest checkpoint (null without an output directory). */
+    public static Path run(Session io, Plan plan, Recipe recipe) {
+        Run r = new Run(io, plan);
+        try {
+            return r.loop(recipe);
+        } finally {
+            r.close();
+        }
+    }
+
+    /** The state of one run: optimizers, schedules, the skipped-step count and the newest checkpoint. */
+    private static final class Run {
+        final Session io;
+        final Plan plan;
+        final List<AdamW> opts = new ArrayList<>();
+        final List<LrSchedule> schedules = new ArrayList<>();
+        long skipped;
+        Path lastCheckpoint;
+        double[] lastNorms;
+
+        Run(Session io, Plan plan) {
+            this.io = io;
+            this.plan = plan;
+            RunConfig run = plan.run();
+            for (Group g : plan.groups()) {
+                opts.add(new AdamW(g.params(), run.weightDecay()));
+                schedules.add(new LrSchedule(g.lr(), run.warmupSteps(), run.steps() * plan.updatesPerStep(), 0.1));
+            }
+            requiresGrad(false);
+        }
+
+        Path loop(Recipe recipe) {
+            RunConfig run = plan.run();
+            long start = resume(recipe);
+            for (long step = start + 1; step <= run.steps(); step++) {
+                Step s = new Step(this, step);
+                lastNorms = null;
+                try (PointerScope scope = new PointerScope()) {
+                    recipe.step(s);
+                }
+                if (lastNorms != null) s.metrics.put("grad_norm", lastNorms[0]);
+                s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
+                finish(s, recipe);
+            }
+            return lastCheckpoint;
+        }
+
+        void requiresGrad(boolean on) {
+            for (Group g : plan.groups()) for (Tensor t : g.params().values()) t.requires_grad_(on);
+        }
+
+        /** Clip every group, then step all of them, or (non-finite loss or norm, SKIP) none; gradients are zeroed either way. */
+        void optimizerStep(Step s, double loss, long index) {
+            double[] norms = new double[opts.size()];
+            double total = 0;
+            for (int i = 0; i < opts.size(); i++) total += norms[i] = opts.get(i).clipGradNorm(plan.run().maxGradNorm());
+            if (!skip(s.step, loss, total))
+                for (int i = 0; i < opts.size(); i++) opts.get(i).step(schedules.get(i).at(index));
+            for (AdamW o : opts) o.zeroGrad();
+            lastNorms = norms;
+        }
+
+        /** True when the update must be dropped (non-finite, SKIP); with STOP a user error names the last good checkpoint. */
+        boolean skip(long step, double loss, double gradNorm) {
+            if (Double.isFinite(loss) && Double.isFinite(gradNorm)) return false;
+            String what = "non-finite loss or gradient";
+            if (plan.run().onNonFinite() == NonFinite.SKIP) {
+                skipped++;
+                System.err.println(plan.stage() + ": step " + step + " skipped: " + what + " (loss " + loss + ", grad_norm " + gradNorm
+                        + "); " + skipped + " skipped so far");
+                return true;
+            }
+            throw new UserError(plan.stage() + ": " + what + " at step " + step + " (loss " + loss + ", grad_norm " + gradNorm
+                    + "); last good checkpoint: " + (lastCheckpoint == null ? "none" : lastCheckpoint) + ". Try a lower --lr.");
+        }
+
+        /**
+         * Resumes when asked: the recipe's state, then weights and optimizer moments of every group, the skipped-step
+         * count, and metrics.jsonl rewound to the checkpoint's copy so that no step is logged twice. Returns the step
+         * training continues after (0 when fresh).
+         */
+        long resume(Recipe recipe) {
+            Path from = io.output() == null ? null : Checkpoints.resolve(io.output(), io.resume());
+            if (from == null) return 0;
+            JsonNode state = Json.read(from.resolve("trainer_state.json"));
+            recipe.restore(state, from);
+            for (int i = 0; i < opts.size(); i++) {
+                Group g = plan.groups().get(i);
+                Checkpoints.restore(i == 0 ? from : from.resolve(g.name()), g.model(), opts.get(i));
+            }
+            long step = state.get("step").asLong();
+            skipped = state.path("skipped_steps").asLong(0);
+            io.metrics().rewind(from.resolve(Checkpoints.METRICS), step);
+            System.err.println(plan.stage() + ": resumed from " + from + " at step " + step);
+            lastCheckpoint = from;
+            return step;
+        }
+
+        /** Logs (a resumed run logs exactly the rows an uninterrupted one would), evaluates and checkpoints when due. */
+        void finish(Step s, Recipe recipe) {
+            RunConfig run = plan.run();
+            long step = s.step;
+            Torch.releaseFreedMemory(step);
+            if (skipped > 0) s.metrics.put("skipped_steps", (double) skipped);
+            if (step % plan.logEvery() == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
+            if (io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
+                io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
+            if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
+                ObjectNode state = Json.object();
+                state.put("trainer", plan.stage());
+                state.put("optimizer_steps", opts.get(0).steps());
+                state.put("skipped_steps", skipped);
+                state.set("config", plan.config());
+                Group main = plan.groups().get(0);
+                lastCheckpoint = Checkpoints.save(io.output(), step, main.model(), io.tok(), opts.get(0), state, run.keep(), io.metrics(), lastCheckpoint, dir -> {
+                    for (int i = 1; i < opts.size(); i++) Checkpoints.saveModel(dir.resolve(plan.groups().get(i).name()), plan.groups().get(i).model(), io.tok(), opts.get(i));
+                    recipe.save(state, dir);
+                });
+            }
+        }
+
+        void close() {
+            requiresGrad(false);
+            opts.forEach(AdamW::close);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.align4j.train.offline;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.data.Batches;
+import dev.align4j.data.Tokenized;
+import dev.align4j.data.UnpairedExample;
+import dev.align4j.loss.KtoLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * KTO from unpaired thumbs-up / thumbs-down feedback. Each micro-batch scores the batch's (x_i, y_i) and the
+ * mismatched (x_i, y_{i+1}) with the policy; the mismatched log-ratios give the reference point z (the KL
+ * estimate, as in the paper and TRL). Reference log-probs come from the reference model inside the step, without
+ * gradients; the reference never trains. Shapes: B examples per micro-batch.
+ */
+public final class KtoTrainer {
+    private KtoTrainer() {}
+
+    public record Result(double finalLoss, Path lastCheckpoint) {}
+
+    public static Result train(LlamaModel policy, LlamaModel reference, List<UnpairedExample> data, KtoConfig cfg, Session io) {
+        List<Tokenized> rows = new ArrayList<>();
+        List<Boolean> labels = new ArrayList<>();
+        for (UnpairedExample e : data) {
+            Tokenized t = cfg.batching().tokenize(io.tok(), e.prompt(), e.completion());
+            if (t.completion().length > 0) { rows.add(t); labels.add(e.label()); }
+        }
+        if (rows.size() < 2) throw new UserError("kto: needs at least 2 usable rows");
+        if (!labels.contains(true) || !labels.contains(false))
+            System.err.println("kto: warning: all labels are " + labels.get(0) + "; KTO learns from both kinds");
+        Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
+
+        var recipe = new Loop.Recipe() {
+            double lastLoss = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                lastLoss = s.update((micro, m) -> {
+                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
+                    int b = idx.length;
+                    // rows 0..B−1: (x_i, y_i); rows B..2B−1: (x_i, y_{i+1 mod B}) for the KL reference point
+                    List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+                    float[] desirable = new float[b];
+                    for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[i]).completion()); desirable[i] = labels.get(idx[i]) ? 1 : 0; }
+                    for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[(i + 1) % b]).completion()); }
+                    SeqBatch batch = SeqBatch.of(p, c, io.tok().padId);
+                    Tensor ref;
+                    try (NoGradGuard g = new NoGradGuard()) {
+                        ref = Scoring.score(reference, batch, false).sum();               // (2B)
+                    }
+                    Tensor pol = Scoring.score(policy, batch, false).sum();               // (2B)
+                    Tensor logRatios = pol.narrow(0, 0, b).sub(ref.narrow(0, 0, b));    // (B)
+                    double z = KtoLoss.referencePoint(pol.narrow(0, b, b), ref.narrow(0, b, b));
+                    Tensor loss = KtoLoss.losses(logRatios, Torch.floats(desirable, b), z, cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
+                    m.put("kl", z);
+                    labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
+                    return loss;
+                });
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan("kto", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 10), recipe);
+        return new Result(recipe.lastLoss, last);
+    }
+
+    /** {@code rewards/*} and {@code logps/*} by label: β·log-ratio and log-prob means of the desirable ("chosen") and undesirable rows. */
+    private static void labelMetrics(java.util.Map<String, Double> m, float[] logRatios, float[] logps, float[] desirable, double beta) {
+        double rewardUp = 0, rewardDown = 0, logpUp = 0, logpDown = 0;
+        int up = 0, down = 0;
+        for (int i = 0; i < desirable.length; i++) {
+            if (desirable[i] == 1) { rewardUp += beta * logRatios[i]; logpUp += logps[i]; up++; }
+            else { rewardDown += beta * logRatios[i]; logpDown += logps[i]; down++; }
+        }
+        if (up > 0) { m.put("rewards/chosen", rewardUp / up); m.put("logps/chosen", logpUp / up); }
+        if (down > 0) { m.put("rewards/rejected", rewardDown / down); m.put("logps/rejected", logpDown / down); }
+        if (up > 0 && down > 0) m.put("rewards/margins", rewardUp / up - rewardDown / down);
+    }
+}

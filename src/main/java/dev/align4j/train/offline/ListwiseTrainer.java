@@ -1,0 +1,134 @@
+package dev.align4j.train.offline;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.data.Batches;
+import dev.align4j.data.RankedList;
+import dev.align4j.data.Tokenized;
+import dev.align4j.loss.ListwiseLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Listwise preference optimization (LiPO-λ, ListMLE, PRO) over ranked lists of completions. Lists in a batch are
+ * padded to the longest (padded slots repeat the last completion and are masked out), so each micro-batch is one
+ * policy forward over B·K rows. Reference log-probs are computed once before training.
+ * Shapes: B lists, K completions per list.
+ */
+public final class ListwiseTrainer {
+    private ListwiseTrainer() {}
+
+    public record Result(double finalLoss, Path lastCheckpoint) {}
+
+    public static Result train(LlamaModel policy, LlamaModel reference, List<RankedList> data, ListwiseConfig cfg, Session io) {
+        List<Tokenized[]> lists = new ArrayList<>();
+        List<double[]> scores = new ArrayList<>();
+        int maxK = 0;
+        for (RankedList l : data) {
+            Tokenized[] t = new Tokenized[l.completions().size()];
+            boolean ok = true;
+            for (int i = 0; i < t.length; i++) {
+                t[i] = cfg.batching().tokenize(io.tok(), l.prompt(), l.completions().get(i));
+                ok &= t[i].completion().length > 0;
+            }
+            if (!ok) continue;
+            lists.add(t);
+            scores.add(l.scores());
+            maxK = Math.max(maxK, t.length);
+        }
+        if (lists.isEmpty()) throw new UserError("listwise: no trainable lists");
+        final int k = maxK;
+        float[][] ref = cfg.loss() == ListwiseLoss.Variant.PRO ? new float[lists.size()][k] : referenceLogps(reference, lists, k, io.tok().padId);
+        Batches order = new Batches(lists.size(), cfg.batching().batchSize(), cfg.run().seed());
+
+        var recipe = new Loop.Recipe() {
+            double lastLoss = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                lastLoss = s.update((micro, m) -> {
+                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
+                    int b = idx.length;
+                    boolean[] valid = new boolean[b * k];
+                    float[] psi = new float[b * k], refs = new float[b * k];
+                    for (int i = 0; i < b; i++)
+                        for (int j = 0; j < k; j++) {
+                            valid[i * k + j] = j < lists.get(idx[i]).length;
+                            psi[i * k + j] = valid[i * k + j] ? (float) scores.get(idx[i])[j] : -1e4f;
+                            refs[i * k + j] = ref[idx[i]][j];
+                        }
+                    Tensor vmask = Torch.bools(valid, b, k), psiT = Torch.floats(psi, b, k);
+                    Scoring.Scores sc = Scoring.score(policy, batch(lists, idx, k, io.tok().padId), false);
+                    // the list's scores: implicit rewards β·log(π/π_ref) (LiPO-λ, ListMLE) or mean log-probs (PRO)
+                    Tensor sv = cfg.loss() == ListwiseLoss.Variant.PRO ? sc.mean().view(b, k)
+                            : sc.sum().view(b, k).sub(Torch.floats(refs, b, k)).mul(Torch.s(cfg.beta()));   // (B, K)
+                    Tensor loss = switch (cfg.loss()) {
+                        case LIPO_LAMBDA -> ListwiseLoss.lipoLambda(sv, psiT, vmask);
+                        case LIST_MLE -> ListwiseLoss.listMle(sv, vmask);
+                        case PRO -> ListwiseLoss.pro(sv, vmask, cfg.nllWeight());
+                    };
+                    rankMetrics(m, Torch.toFloats(sv), psi, idx, k);
+                    return loss;
+                });
+            }
+
+            /** rewards/chosen (top of the list), rewards/rejected (bottom), their margin, and the share of ordered pairs the scores agree with. */
+            void rankMetrics(Map<String, Double> m, float[] sv, float[] psi, int[] idx, int k) {
+                int b = idx.length;
+                double top = 0, bottom = 0, agree = 0, pairs = 0;
+                for (int i = 0; i < b; i++) {
+                    int n = lists.get(idx[i]).length;
+                    top += sv[i * k];
+                    bottom += sv[i * k + n - 1];
+                    for (int x = 0; x < n; x++)
+                        for (int y = 0; y < n; y++)
+                            if (psi[i * k + x] > psi[i * k + y]) { pairs++; if (sv[i * k + x] > sv[i * k + y]) agree++; }
+                }
+                m.put("rewards/chosen", top / b);
+                m.put("rewards/rejected", bottom / b);
+                m.put("rewards/margins", (top - bottom) / b);
+                m.put("rewards/accuracies", pairs == 0 ? 0 : agree / pairs);
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan("listwise", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 10), recipe);
+        return new Result(recipe.lastLoss, last);
+    }
+
+    /** Summed reference log-probs (lists)(K), computed once without gradients. */
+    private static float[][] referenceLogps(LlamaModel reference, List<Tokenized[]> lists, int k, int padId) {
+        if (reference == null) throw new IllegalArgumentException("this listwise loss needs a reference model");
+        float[][] ref = new float[lists.size()][k];
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (int i = 0; i < lists.size(); i += 16) {
+                int[] idx = new int[Math.min(16, lists.size() - i)];
+                for (int j = 0; j < idx.length; j++) idx[j] = i + j;
+                try (PointerScope s = new PointerScope()) {
+                    float[] r = Torch.toFloats(Scoring.score(reference, batch(lists, idx, k, padId), false).sum());
+                    for (int j = 0; j < idx.length; j++) System.arraycopy(r, j * k, ref[i + j], 0, k);
+                }
+            }
+        }
+        return ref;
+    }
+
+    /** B·K rows: list i's completion j at row i·K + j; padded slots repeat the list's last completion. */
+    static SeqBatch batch(List<Tokenized[]> lists, int[] idx, int k, int padId) {
+        List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+        for (int i : idx) {
+            Tokenized[] l = lists.get(i);
+            for (int j = 0; j < k; j++) { Tokenized t = l[Math.min(j, l.length - 1)]; p.add(t.prompt()); c.add(t.completion()); }
+        }
+        return SeqBatch.of(p, c, padId);
+    }
+}

@@ -1,0 +1,61 @@
+package dev.align4j.train.offline;
+
+import dev.align4j.core.UserError;
+import dev.align4j.data.Batches;
+import dev.align4j.data.SftExample;
+import dev.align4j.data.Tokenized;
+import dev.align4j.loss.SftLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Supervised fine-tuning: negative log-likelihood of the completion tokens only. A recipe on {@link Loop}: each
+ * micro-batch is scored by the model and its token-mean NLL backpropagated; the loop does the rest. Logs
+ * {@code loss}, {@code epoch} and {@code tokens_per_s}.
+ */
+public final class SftTrainer {
+    private SftTrainer() {}
+
+    public record Result(long steps, double finalLoss, Path lastCheckpoint) {}
+
+    public static Result train(LlamaModel model, List<SftExample> data, SftConfig cfg, Session io) {
+        List<Tokenized> rows = new ArrayList<>();
+        int dropped = 0;
+        for (SftExample e : data) {
+            Tokenized t = cfg.batching().tokenize(io.tok(), e.prompt(), e.completion());
+            if (t.completion().length == 0) dropped++; else rows.add(t);
+        }
+        if (dropped > 0) System.err.println("sft: " + dropped + " rows left with an empty completion after truncation were skipped");
+        if (rows.isEmpty()) throw new UserError("sft: no trainable rows (every completion is empty after truncation to max-length " + cfg.batching().maxLength() + ")");
+
+        Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
+        var recipe = new Loop.Recipe() {
+            final long t0 = System.nanoTime();
+            long tokens;
+            double lastLoss = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                lastLoss = s.update((micro, m) -> {
+                    List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+                    for (int i : Batching.rows(order, s.step, micro, cfg.run())) { p.add(rows.get(i).prompt()); c.add(rows.get(i).completion()); }
+                    SeqBatch b = SeqBatch.of(p, c, io.tok().padId);
+                    tokens += b.size() * b.length();
+                    Scoring.Scores sc = Scoring.score(model, b, false);
+                    return SftLoss.nll(sc.tokenLogps(), sc.mask());              // mean NLL over completion tokens
+                });
+                s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
+                s.metrics.put("tokens_per_s", tokens / ((System.nanoTime() - t0) / 1e9));
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan("sft", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(model, cfg.run().lr())), 1, 10), recipe);
+        return new Result(cfg.run().steps(), recipe.lastLoss, last);
+    }
+}

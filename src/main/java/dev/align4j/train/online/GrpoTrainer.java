@@ -1,0 +1,93 @@
+package dev.align4j.train.online;
+
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.loss.PolicyLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.reward.Rewards;
+import dev.align4j.task.Task;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Critic-free online RL: GRPO and its variants (Dr. GRPO, DAPO's clip-higher / token-level loss / dynamic sampling,
+ * GSPO's sequence ratio), RLOO and REINFORCE++. Each step reads top to bottom: sample B prompts × G completions →
+ * rewards → old and reference log-probs (no gradients) → advantages ({@link Advantages.Estimator}) → μ clipped
+ * policy-gradient updates. Shapes: N = B·G sequences, K kept, T completion positions.
+ */
+public final class GrpoTrainer {
+    private GrpoTrainer() {}
+
+    public record Result(double finalReward, Path lastCheckpoint) {}
+
+    /** @param reference the frozen reference for the KL term; may be null when {@code cfg.beta() == 0} */
+    public static Result train(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, GrpoConfig cfg, Session io) {
+        if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
+        if (prompts.isEmpty()) throw new UserError(cfg.stage() + ": no prompts");
+        int g = cfg.rollouts().samplesPerPrompt();
+        Advantages.Estimator estimator = cfg.estimator();
+
+        var recipe = new Loop.Recipe() {
+            double lastReward = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards
+                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+                double[] rewards = ro.score(reward, s.metrics);
+                lastReward = s.metrics.get("reward");
+                // 2. groups whose rewards are all equal carry no signal; dynamic sampling (DAPO) drops them
+                List<Integer> keep = new ArrayList<>();
+                int flat = 0;
+                for (int start = 0; start < ro.size(); start += g) {
+                    boolean zeroStd = g > 1 && Advantages.zeroStd(rewards, start, g);
+                    if (zeroStd) flat++;
+                    if (!(zeroStd && cfg.dynamicSampling())) for (int i = start; i < start + g; i++) keep.add(i);
+                }
+                s.metrics.put("frac_reward_zero_std", (double) flat / (ro.size() / g));
+                if (keep.isEmpty()) return;
+                // 3. the kept sequences as one batch; old and reference log-probs without gradients
+                SeqBatch sb = ro.batch(keep, io.tok().padId);
+                Tensor oldLogp = null, refLogp = null, mask = Scoring.mask(sb);                   // (K, T)
+                try (NoGradGuard ng = new NoGradGuard()) {
+                    if (cfg.updatesPerRollout() > 1 || (estimator.klInReward && cfg.beta() > 0)) oldLogp = Scoring.score(policy, sb, false).tokenLogps();
+                    if (cfg.beta() > 0) refLogp = Scoring.score(reference, sb, false).tokenLogps();
+                }
+                // 4. advantages: one per sequence (GRPO, RLOO) or per token (REINFORCE++)
+                Tensor klInReward = estimator.klInReward && refLogp != null ? oldLogp.sub(refLogp) : null;     // (K, T)
+                if (klInReward != null) s.metrics.put("kl_in_reward", Torch.item(klInReward.mul(mask).sum()) / Math.max(1, Torch.item(mask.sum())));
+                Tensor adv = estimator.advantages(new Advantages.Input(Torch.doubles(rewards, rewards.length), g, cfg.scale(),
+                        Torch.longs(keep.stream().mapToLong(Integer::longValue).toArray(), keep.size()), mask, klInReward, cfg.beta()));
+                // 5. μ clipped policy-gradient updates on this rollout
+                Tensor old = oldLogp;
+                Tensor ref = refLogp;
+                for (int it = 0; it < cfg.updatesPerRollout(); it++) {
+                    s.update(1, (micro, m) -> {
+                        Scoring.Scores sc = Scoring.score(policy, sb, true);
+                        Tensor logp = sc.tokenLogps();
+                        Tensor kl = ref == null ? null : PolicyLoss.kl(logp, ref, cfg.kl());
+                        Tensor penalty = kl == null || estimator.klInReward || cfg.beta() == 0 ? null : kl.mul(Torch.s(cfg.beta()));
+                        PolicyLoss.Out o = PolicyLoss.clippedSurrogate(logp, old != null ? old : logp.detach(), adv, sc.mask(), penalty, cfg.clip());
+                        double tokens = Math.max(1, Torch.item(sc.mask().sum()));
+                        m.put("kl", kl == null ? 0 : Torch.item(kl.detach().mul(sc.mask()).sum()) / tokens);
+                        m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
+                        m.put("clip_ratio", o.clipFraction());
+                        return o.loss();
+                    });
+                }
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan(cfg.stage(), cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())),
+                cfg.updatesPerRollout(), 1), recipe);
+        return new Result(recipe.lastReward, last);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.align4j.train.online;
+
+import dev.align4j.core.UserError;
+import dev.align4j.loss.PreferenceLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.reward.Rewards;
+import dev.align4j.task.Task;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+import dev.align4j.train.offline.Pairs;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Online DPO: each step samples G completions of every prompt from the current policy, ranks them with the reward
+ * (a reward model, a verifier or the task's gold reward), pairs the best with the worst, and takes one DPO-family
+ * step on the pairs that are not tied. The reference is the frozen starting policy. Shapes: P untied pairs.
+ */
+public final class OnlineDpoTrainer {
+    private OnlineDpoTrainer() {}
+
+    public record Result(double finalReward, Path lastCheckpoint) {}
+
+    public static Result train(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, OnlineDpoConfig cfg, Session io) {
+        if (prompts.isEmpty()) throw new UserError("online-dpo: no prompts");
+        int g = cfg.rollouts().samplesPerPrompt(), padId = io.tok().padId;
+        boolean norm = cfg.loss().lengthNormalized();
+
+        var recipe = new Loop.Recipe() {
+            double lastReward = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                // 1. G samples per prompt, scored
+                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+                double[] r = ro.score(reward, s.metrics);
+                lastReward = s.metrics.get("reward");
+                // 2. per prompt, the best sample is chosen and the worst rejected, unless they tie
+                List<Integer> chosen = new ArrayList<>(), rejected = new ArrayList<>();
+                for (int start = 0; start < ro.size(); start += g) {
+                    int best = start, worst = start;
+                    for (int i = start + 1; i < start + g; i++) {
+                        if (r[i] > r[best]) best = i;
+                        if (r[i] < r[worst]) worst = i;
+                    }
+                    if (r[best] == r[worst]) continue;
+                    chosen.add(best);
+                    rejected.add(worst);
+                }
+                s.metrics.put("frac_ties", 1.0 - (double) chosen.size() / cfg.rollouts().promptsPerStep());
+                if (chosen.isEmpty()) return;
+                // 3. one DPO step on the pairs: rows 0..P−1 chosen, P..2P−1 rejected
+                int p = chosen.size();
+                List<Integer> rows = new ArrayList<>(chosen);
+                rows.addAll(rejected);
+                SeqBatch sb = ro.batch(rows, padId);
+                Tensor refC, refR;
+                try (NoGradGuard ng = new NoGradGuard()) {
+                    Scoring.Scores rs = Scoring.score(reference, sb, false);
+                    Tensor x = norm ? rs.mean() : rs.sum();
+                    refC = x.narrow(0, 0, p).clone();
+                    refR = x.narrow(0, p, p).clone();
+                }
+                s.update(1, (micro, m) -> {
+                    Scoring.Scores sc = Scoring.score(policy, sb, false);
+                    Tensor x = norm ? sc.mean() : sc.sum();
+                    PreferenceLoss.Out o = PreferenceLoss.compute(cfg.loss(), x.narrow(0, 0, p), x.narrow(0, p, p), refC, refR, cfg.beta(), cfg.labelSmoothing(), 0);
+                    Pairs.rewardMetrics(m, o.chosenRewards(), o.rejectedRewards(), sc.sum().narrow(0, 0, p), sc.sum().narrow(0, p, p));
+                    return o.losses().mean();
+                });
+            }
+        };
+        Path last = Loop.run(io, new Loop.Plan("online-dpo", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 1), recipe);
+        return new Result(recipe.lastReward, last);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.align4j.train.online;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Torch;
+import dev.align4j.core.UserError;
+import dev.align4j.loss.PolicyLoss;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Safetensors;
+import dev.align4j.model.Scoring;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.reward.Rewards;
+import dev.align4j.task.Task;
+import dev.align4j.train.Loop;
+import dev.align4j.train.Session;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.*;
+
+/**
+ * PPO with a critic (Schulman et al. 2017), in the RLHF form of Ziegler et al. (2019) and Ouyang et al. (2022). Each
+ * step: rollout and scores → old log-probs, reference log-probs and values (no gradients) → per-token rewards
+ * −β·(log π_old − log π_ref) with the sequence's score on its last token → GAE(γ, λ) advantages (whitened) and
+ * returns → epochs × minibatches of clipped policy and value updates → the fixed or adaptive KL controller.
+ * Shapes: N sequences, T completion positions (full rollout), t ≤ T in a minibatch.
+ *
+ * <p>The value function is either a separate critic model (a second parameter group with its own AdamW and lr, saved
+ * in each checkpoint under {@code critic/}), or, with {@link PpoConfig#sharedTrunk()}, a linear value head on the
+ * policy's final hidden states: one forward gives log-probs and values, one optimizer steps both on
+ * {@code policy_loss + vf_coef · value_loss}, and the head ({@code v_head.summary.weight}, TRL's name) is saved as
+ * {@code value_head.safetensors} while its Adam moments travel in the checkpoint's optimizer state.
+ */
+public final class PpoTrainer {
+    private PpoTrainer() {}
+
+    /** The shared-trunk value head's tensor name, as in TRL's {@code AutoModelForCausalLMWithValueHead}. */
+    public static final String VALUE_HEAD = "v_head.summary.weight";
+    public static final String VALUE_HEAD_FILE = "value_head.safetensors";
+
+    public record Result(double finalReward, double finalBeta, Path lastCheckpoint) {}
+
+    /** Per-token log-probs (and entropy) of the policy and the values (N, T), from one trunk pass when it is shared. */
+    private record Forward(Scoring.Scores scores, Tensor values) {}
+
+    private static Forward forward(LlamaModel policy, LlamaModel critic, Tensor valueHead, SeqBatch sb, boolean entropy) {
+        if (valueHead == null) return new Forward(Scoring.score(policy, sb, entropy), Scoring.tokenValues(critic, sb));
+        Tensor h = policy.hidden(sb.ids(), null, null);                                  // (B, T, H), one pass for both heads
+        return new Forward(Scoring.fromLogits(policy.lmHead(h), sb, entropy, false), Scoring.tokenValues(h, x -> torch.linear(x, valueHead), sb));
+    }
+
+    /**
+     * @param critic a separate critic (one score head), or null when {@code cfg.sharedTrunk()}: then a value head is
+     *               created on the policy's trunk (seeded by the run's seed) or restored from the checkpoint
+     */
+    public static Result train(LlamaModel policy, LlamaModel critic, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts,
+                               PpoConfig cfg, Session io) {
+        if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
+        if (cfg.sharedTrunk() != (critic == null)) throw new IllegalArgumentException("a separate critic exactly when the trunk is not shared");
+        if (critic != null && critic.config.numLabels() != 1) throw new IllegalArgumentException("the critic needs exactly one value head");
+        if (prompts.isEmpty()) throw new UserError("ppo: no prompts");
+        Tensor valueHead = cfg.sharedTrunk() ? newValueHead(policy, cfg.run().seed()) : null;
+        Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
+        if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
+        List<Loop.Group> groups = new ArrayList<>(List.of(new Loop.Group("model", policy, trained, cfg.run().lr())));
+        if (critic != null) groups.add(new Loop.Group("critic", critic, critic.parameters(), cfg.criticLr()));
+        int padId = io.tok().padId;
+
+        var recipe = new Loop.Recipe() {
+            double beta = cfg.beta(), lastReward = Double.NaN;
+
+            @Override
+            public void step(Loop.Step s) {
+                // 1. rollout and scores
+                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+                double[] scores = ro.score(reward, s.metrics);
+                lastReward = s.metrics.get("reward");
+                int n = ro.size();
+                List<Integer> all = new ArrayList<>();
+                for (int i = 0; i < n; i++) all.add(i);
+                SeqBatch sb = ro.batch(all, padId);
+                Tensor mask = Scoring.mask(sb);                                                       // (N, T)
+                // 2. old log-probs, KL to the reference and values, without gradients
+                Tensor old, kl, values;
+                try (NoGradGuard ng = new NoGradGuard()) {
+                    old = Scoring.score(policy, sb, false).tokenLogps();
+                    kl = beta > 0 ? old.to(ScalarType.Double).sub(Scoring.score(reference, sb, false).tokenLogps().to(ScalarType.Double))
+                            : torch.zeros_like(old).to(ScalarType.Double);
+                    values = forward(policy, critic, valueHead, sb, false).values();
+                }
+                // 3. per-token rewards −β·KL, the score on the last token → GAE advantages and returns (N, T)
+                Tensor tokenRewards = kl.mul(Torch.s(-beta)).add(Advantages.lastToken(mask).to(ScalarType.Double).mul(Torch.doubles(scores, n).unsqueeze(1)));
+                Tensor[] ar = Advantages.gae(tokenRewards, values, mask, cfg.gamma(), cfg.lambda());
+                Tensor adv = (cfg.whiten() ? Advantages.whiten(ar[0], mask) : ar[0]).to(ScalarType.Float), ret = ar[1].to(ScalarType.Float);
+                double klMean = Torch.item(kl.mul(mask).sum()) / n;                                    // mean over sequences of Σ_t KL
+                s.metrics.put("kl", klMean);
+                s.metrics.put("kl_coef", beta);
+                s.metrics.put("explained_variance", Advantages.explainedVariance(ar[1], values, mask));
+                // 4. epochs × minibatches of policy and value updates
+                Random shuffle = new Random(cfg.run().seed() * 104_729 + s.step);
+                for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
+                    List<Integer> order = new ArrayList<>(all);
+                    Collections.shuffle(order, shuffle);
+                    for (int mb = 0; mb < cfg.miniBatches(); mb++) {
+                        List<Integer> idx = order.subList(mb * n / cfg.miniBatches(), (mb + 1) * n / cfg.miniBatches());
+                        s.update(1, (micro, m) -> minibatchLoss(ro.batch(idx, padId), Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size()),
+                                old, adv, ret, values, m));
+                    }
+                }
+                // 5. adaptive KL controller
+                if (cfg.klTarget() > 0) beta = Advantages.adaptiveKl(beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
+            }
+
+            /** The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors. */
+            Tensor minibatchLoss(SeqBatch mb, Tensor rows, Tensor old, Tensor adv, Tensor ret, Tensor values, Map<String, Double> m) {
+                long t = mb.length() - 1;
+                Tensor oldT = old.index_select(0, rows).narrow(1, 0, t), advT = adv.index_select(0, rows).narrow(1, 0, t);
+                Tensor retT = ret.index_select(0, rows).narrow(1, 0, t), valT = values.index_select(0, rows).narrow(1, 0, t);
+                Forward fw = forward(policy, critic, valueHead, mb, true);
+                Scoring.Scores sc = fw.scores();
+                PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), null, PolicyLoss.Clip.symmetric(cfg.clip(), cfg.rollouts().maxNewTokens()));
+                PolicyLoss.ValueOut v = PolicyLoss.valueLoss(fw.values(), valT, retT, sc.mask(), cfg.valueClip());
+                double tokens = Math.max(1, Torch.item(sc.mask().sum()));
+                Tensor logRatio = sc.tokenLogps().detach().sub(oldT);
+                m.put("loss", Torch.item(o.loss()));
+                m.put("value_loss", Torch.item(v.loss()));
+                m.put("approx_kl", Torch.item(logRatio.mul(logRatio).mul(sc.mask()).sum()) / tokens / 2);   // ½ (log π − log π_old)², k2
+                m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
+                m.put("clip_ratio", o.clipFraction());
+                m.put("value_clip_ratio", v.clipFraction());
+                return o.loss().add(valueHead != null ? v.loss().mul(Torch.s(cfg.vfCoef())) : v.loss());    // disjoint graphs with a separate critic
+            }
+
+            @Override
+            public void save(ObjectNode state, Path dir) {
+                state.put("kl_coef", beta);
+                if (valueHead != null) Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
+            }
+
+            @Override
+            public void restore(JsonNode state, Path checkpoint) {
+                requireSameValueFunction(checkpoint, cfg.sharedTrunk());
+                beta = state.path("kl_coef").asDouble(beta);
+                if (valueHead != null) restoreValueHead(checkpoint, valueHead);
+            }
+        };
+        try {
+            Path last = Loop.run(io, new Loop.Plan("ppo", cfg.run(), cfg.toJson(), groups, cfg.epochs() * cfg.miniBatches(), 1), recipe);
+            return new Result(recipe.lastReward, recipe.beta, last);
+        } finally {
+            if (valueHead != null) valueHead.close();
+        }
+    }
+
+    /** A value head (1, H) on the policy's trunk, initialised like a fresh score head (normal, the config's init std). */
+    public static Tensor newValueHead(LlamaModel policy, long seed) {
+        try (NoGradGuard g = new NoGradGuard();
+             Tensor w = torch.zeros(new long[]{1, policy.config.hiddenSize()}, Torch.opts(ScalarType.Float))) {
+            w.normal_(0.0, policy.config.initializerRange(), new org.bytedeco.pytorch.GeneratorOptional(torch.make_generator_cpu(seed + 17)));
+            return w.to(policy.dtype).clone();
+        }
+    }
+
+    /** A checkpoint to resume holds the same kind of value function as this run trains, or a user error says which it holds. */
+    private static void requireSameValueFunction(Path checkpoint, boolean shared) {
+        boolean hasCritic = Files.exists(checkpoint.resolve("critic").resolve("trainer_state.json"));
+        boolean hasHead = Files.exists(checkpoint.resolve(VALUE_HEAD_FILE));
+        if (shared && !hasHead)
+            throw new UserError(checkpoint + ": PPO checkpoint without " + VALUE_HEAD_FILE + (hasCritic ? " (it has a separate critic/: resume without --shared-trunk)" : ""));
+        if (!shared && !hasCritic)
+            throw new UserError(checkpoint + ": PPO checkpoint without critic/" + (hasHead ? " (it was trained with --shared-trunk: resume with it)" : ""));
+    }
+
+    private static void restoreValueHead(Path checkpoint, Tensor valueHead) {
+        Path file = checkpoint.resolve(VALUE_HEAD_FILE);
+        Map<String, Tensor> saved = new LinkedHashMap<>();
+        Safetensors.read(file, valueHead.scalar_type(), saved::put);
+        Tensor w = saved.get(VALUE_HEAD);
+        if (w == null || !Arrays.equals(w.shape(), valueHead.shape()))
+            throw new UserError(file + ": expected tensor " + VALUE_HEAD + " of shape " + Arrays.toString(valueHead.shape()));
+        try (NoGradGuard g = new NoGradGuard()) { valueHead.copy_(w); }
+        saved.values().forEach(Tensor::close);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.align4j.train.online;
+
+import dev.align4j.generate.Completion;
+import dev.align4j.generate.Sampler;
+import dev.align4j.generate.SamplingConfig;
+import dev.align4j.model.LlamaModel;
+import dev.align4j.model.SeqBatch;
+import dev.align4j.model.Tokenizer;
+import dev.align4j.reward.RewardFunction;
+import dev.align4j.reward.Rewards;
+import dev.align4j.task.Task;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The first stage of every online method: sample B prompts (a pure function of seed and step, so resume is exact),
+ * G completions of each from the current policy, and score them with the reward functions. Sequence i belongs to
+ * prompt i / G. Never takes gradients.
+ */
+public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<Completion> outs, int groupSize) {
+
+    /** Samples {@code cfg.promptsPerStep()} prompts and {@code cfg.samplesPerPrompt()} completions of each. */
+    public static Rollout sample(LlamaModel policy, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        Random pick = new Random(seed * 7_919 + step);
+        List<Task.Example> batch = new ArrayList<>();
+        List<int[]> promptIds = new ArrayList<>();
+        for (int i = 0; i < cfg.promptsPerStep(); i++) {
+            Task.Example e = prompts.get(pick.nextInt(prompts.size()));
+            batch.add(e);
+            int[] ids = tok.encode(e.prompt(), true);
+            for (int k = 0; k < cfg.samplesPerPrompt(); k++) promptIds.add(ids);
+        }
+        List<Completion> outs = Sampler.generate(policy, tok, promptIds,
+                new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()));
+        return new Rollout(batch, promptIds, outs, cfg.samplesPerPrompt());
+    }
+
+    public int size() { return outs.size(); }
+
+    /**
+     * The rewards of every sequence (N), and their metrics: {@code reward} (mean), {@code reward_std}, {@code reward/NAME}
+     * per component when there are several, {@code completion_length} (mean tokens).
+     */
+    public double[] score(Rewards.Weighted reward, Map<String, Double> m) {
+        Rewards.Scored scored = reward.score(samples());
+        double[] total = scored.total();
+        m.put("reward", Arrays.stream(total).average().orElse(0));
+        m.put("reward_std", Advantages.std(total));
+        if (scored.components().size() > 1) scored.componentMeans().forEach((k, v) -> m.put("reward/" + k, v));
+        m.put("completion_length", outs.stream().mapToInt(o -> o.tokens().length).average().orElse(0));
+        return total;
+    }
+
+    /** Sequences {@code rows} as one right-padded batch of prompt + completion. */
+    public SeqBatch batch(List<Integer> rows, int padId) {
+        List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+        for (int i : rows) { p.add(promptIds.get(i)); c.add(completionIds(i, padId)); }
+        return SeqBatch.of(p, c, padId);
+    }
+
+    /** Completion tokens of sample {@code i} as scored: an empty completion is scored as one pad token. */
+    public int[] completionIds(int i, int padId) {
+        int[] t = outs.get(i).tokens();
+        return t.length == 0 ? new int[]{padId} : t;
+    }
+
+    List<RewardFunction.Sample> samples() {
+        List<RewardFunction.Sample> s = new ArrayList<>();
+        for (int i = 0; i < outs.size(); i++)
+            s.add(new RewardFunction.Sample(examples.get(i / groupSize), outs.get(i).text(), outs.get(i).tokens().length,
+                    outs.get(i).finishReason().equals("length")));
+        return s;
+    }
+}
