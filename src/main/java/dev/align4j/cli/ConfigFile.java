@@ -24,7 +24,7 @@ final class ConfigFile {
 
     /** A command whose flags default to a config record's defaults. */
     interface Configured {
-        /** The config with every default, e.g. {@code GrpoConfig.defaults()}. */
+        /** The config with every default, e.g. {@code Grpo.Config.defaults()}. */
         Object defaults();
     }
 

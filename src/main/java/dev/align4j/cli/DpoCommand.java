@@ -9,8 +9,7 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
 import dev.align4j.train.Session;
-import dev.align4j.train.offline.DpoConfig;
-import dev.align4j.train.offline.DpoTrainer;
+import dev.align4j.train.offline.Dpo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,21 +50,21 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
     int pairs;
 
     @Override
-    public Object defaults() { return DpoConfig.defaults(); }
+    public Object defaults() { return Dpo.Config.defaults(); }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        DpoConfig cfg = d.batching(f.run(DpoConfig.builder())).losses(loss.stream().map(PreferenceLoss.Variant::parse).toList())
+        Dpo.Config cfg = d.batching(f.run(Dpo.Config.builder())).losses(loss.stream().map(PreferenceLoss.Variant::parse).toList())
                 .lossWeights(lossWeights).beta(b.beta).labelSmoothing(labelSmoothing).rpoAlpha(rpoAlpha).simpoGamma(simpoGamma).build();
         Task t = tf.task();
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
-            DpoTrainer.Modpo modpo = null;
+            Dpo.Modpo modpo = null;
             List<PreferencePair> rows;
             if (modpoWeights != null) {
-                modpo = DpoTrainer.Modpo.of(d.rows("dpo", PreferencePair.readScored(d.data, d.skipInvalid)), modpoWeights, modpoObjective, d.data);
+                modpo = Dpo.Modpo.of(d.rows("dpo", PreferencePair.readScored(d.data, d.skipInvalid)), modpoWeights, modpoObjective, d.data);
                 rows = modpo.pairs();
                 System.err.printf("dpo: MODPO on objective %d with weights %s (%d pairs; ties on objective %d dropped)%n", modpoObjective, modpoWeights, rows.size(), modpoObjective);
             } else if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, 0.1, f.seed);
@@ -75,8 +74,8 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
             boolean refFree = cfg.referenceFree() && modpo == null;
             Session io = f.session(l, metrics, tf.eval(t, l, f.seed));
             try (LlamaModel ref = refFree ? null : refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
-                if (modpo != null) DpoTrainer.train(l.model(), ref, modpo, cfg, io);
-                else DpoTrainer.train(l.model(), ref, rows, cfg, io);
+                if (modpo != null) Dpo.train(l.model(), ref, modpo, cfg, io);
+                else Dpo.train(l.model(), ref, rows, cfg, io);
             }
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
             System.err.println("dpo: final model in " + f.output.resolve("final"));

@@ -3,8 +3,7 @@ package dev.align4j.cli;
 import dev.align4j.loss.PolicyLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.train.online.Advantages;
-import dev.align4j.train.online.GrpoConfig;
-import dev.align4j.train.online.GrpoTrainer;
+import dev.align4j.train.online.Grpo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,8 +38,8 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
         @Override Advantages.Estimator defaultEstimator() { return Advantages.Estimator.REINFORCE_PP; }
     }
 
-    @Option(names = "--estimator", description = "grpo, rloo, reinforce_pp or reinforce_pp_baseline (default: ${DEFAULT-VALUE}).")
-    String estimator;
+    @Option(names = "--estimator", description = "Advantage estimator: ${COMPLETION-CANDIDATES} (case-insensitive; default: ${DEFAULT-VALUE}).")
+    Advantages.Estimator estimator;
     @Option(names = "--updates-per-rollout", description = "Optimizer steps per rollout batch, mu (default: ${DEFAULT-VALUE}).")
     int updatesPerRollout;
     @Option(names = "--eps-low", description = "Lower clip epsilon (default: ${DEFAULT-VALUE}).")
@@ -59,17 +58,17 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     boolean dynamicSampling;
 
     @Override
-    public Object defaults() { return GrpoConfig.builder().estimator(defaultEstimator()).build(); }
+    public Object defaults() { return Grpo.Config.builder().estimator(defaultEstimator()).build(); }
 
     @Override
     public Integer call() {
-        GrpoConfig cfg = ro.rollouts(f.run(GrpoConfig.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
-                .kl(en(PolicyLoss.KlEstimator.class, kl, "--kl")).estimator(en(Advantages.Estimator.class, estimator, "--estimator"))
+        Grpo.Config cfg = ro.rollouts(f.run(Grpo.Config.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
+                .kl(en(PolicyLoss.KlEstimator.class, kl, "--kl")).estimator(estimator)
                 .scale(en(Advantages.Scale.class, scale, "--scale")).aggregation(en(PolicyLoss.Aggregation.class, aggregation, "--aggregation"))
                 .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).build();
         OnlineRun.run(cfg.stage(), f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
-                GrpoTrainer.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                Grpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }
         });
         return 0;

@@ -6,8 +6,7 @@ import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
-import dev.align4j.train.offline.KtoConfig;
-import dev.align4j.train.offline.KtoTrainer;
+import dev.align4j.train.offline.Kto;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,12 +34,12 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
     double undesirableWeight;
 
     @Override
-    public Object defaults() { return KtoConfig.defaults(); }
+    public Object defaults() { return Kto.Config.defaults(); }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        KtoConfig cfg = d.batching(f.run(KtoConfig.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight).build();
+        Kto.Config cfg = d.batching(f.run(Kto.Config.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight).build();
         Task t = tf.task();
         List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)
                 : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid));
@@ -49,7 +48,7 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
             TrainFlags.printConfig("kto", cfg, f.output);
             long good = rows.stream().filter(UnpairedExample::label).count();
             System.err.printf("kto: %d examples (%d desirable, %d undesirable)%n", rows.size(), good, rows.size() - good);
-            KtoTrainer.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
+            Kto.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
             System.err.println("kto: final model in " + f.output.resolve("final"));
         }

@@ -6,8 +6,7 @@ import dev.align4j.data.RankedList;
 import dev.align4j.loss.ListwiseLoss;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
-import dev.align4j.train.offline.ListwiseConfig;
-import dev.align4j.train.offline.ListwiseTrainer;
+import dev.align4j.train.offline.Listwise;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -30,16 +29,16 @@ final class ListwiseCommand implements Callable<Integer>, ConfigFile.Configured 
     double nllWeight;
 
     @Override
-    public Object defaults() { return ListwiseConfig.defaults(); }
+    public Object defaults() { return Listwise.Config.defaults(); }
 
     @Override
     public Integer call() {
         if (d.data == null) throw new UserError("--data FILE (ranked lists) is required");
-        ListwiseConfig cfg = d.batching(f.run(ListwiseConfig.builder())).loss(ListwiseLoss.Variant.parse(loss)).beta(b.beta).nllWeight(nllWeight).build();
+        Listwise.Config cfg = d.batching(f.run(Listwise.Config.builder())).loss(ListwiseLoss.Variant.parse(loss)).beta(b.beta).nllWeight(nllWeight).build();
         List<RankedList> rows = d.rows("listwise", RankedList.read(d.data, d.skipInvalid));
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); LlamaModel ref = l.model().copy(l.model().dtype)) {
             TrainFlags.printConfig("listwise", cfg, f.output);
-            ListwiseTrainer.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
+            Listwise.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
             System.err.println("listwise: final model in " + f.output.resolve("final"));
         }

@@ -2,8 +2,7 @@ package dev.align4j.cli;
 
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.LlamaModel;
-import dev.align4j.train.online.OnlineDpoConfig;
-import dev.align4j.train.online.OnlineDpoTrainer;
+import dev.align4j.train.online.OnlineDpo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,15 +25,15 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     double labelSmoothing;
 
     @Override
-    public Object defaults() { return OnlineDpoConfig.defaults(); }
+    public Object defaults() { return OnlineDpo.Config.defaults(); }
 
     @Override
     public Integer call() {
-        OnlineDpoConfig cfg = ro.rollouts(f.run(OnlineDpoConfig.builder())).loss(PreferenceLoss.Variant.parse(loss)).beta(b.beta)
+        OnlineDpo.Config cfg = ro.rollouts(f.run(OnlineDpo.Config.builder())).loss(PreferenceLoss.Variant.parse(loss)).beta(b.beta)
                 .labelSmoothing(labelSmoothing).build();
         OnlineRun.run("online-dpo", f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {
-                OnlineDpoTrainer.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                OnlineDpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }
         });
         return 0;

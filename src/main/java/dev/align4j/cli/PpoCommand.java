@@ -4,8 +4,7 @@ import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
-import dev.align4j.train.online.PpoConfig;
-import dev.align4j.train.online.PpoTrainer;
+import dev.align4j.train.online.Ppo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,18 +49,18 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     long klHorizon;
 
     @Override
-    public Object defaults() { return PpoConfig.defaults(); }
+    public Object defaults() { return Ppo.Config.defaults(); }
 
     @Override
     public Integer call() {
         if (sharedTrunk && criticModel != null)
             throw new UserError("--shared-trunk trains the value head with the policy: --critic-model does not apply");
-        PpoConfig cfg = ro.rollouts(f.run(PpoConfig.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
+        Ppo.Config cfg = ro.rollouts(f.run(Ppo.Config.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
                 .clip(clip).valueClip(valueClip).gamma(gamma).lambda(lambda).whiten(whiten).klTarget(klTarget).klHorizon(klHorizon)
                 .sharedTrunk(sharedTrunk).vfCoef(vfCoef).build();
         OnlineRun.run("ppo", f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l)) {
-                PpoTrainer.train(l.model(), critic, ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                Ppo.train(l.model(), critic, ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }
         });
         return 0;

@@ -8,8 +8,7 @@ import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
-import dev.align4j.train.offline.RewardConfig;
-import dev.align4j.train.offline.RewardTrainer;
+import dev.align4j.train.offline.RewardModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,12 +38,12 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     boolean multi;
 
     @Override
-    public Object defaults() { return RewardConfig.defaults(); }
+    public Object defaults() { return RewardModel.Config.defaults(); }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        RewardConfig cfg = d.batching(f.run(RewardConfig.builder())).centering(center).build();
+        RewardModel.Config cfg = d.batching(f.run(RewardModel.Config.builder())).centering(center).build();
         Task t = tf.task();
         Path data = d.data;
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
@@ -53,9 +52,9 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
             List<String> names;
             if (t != null) {
                 rows = multi ? TaskData.scoredPairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed)
-                        : RewardTrainer.scalar(TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed));
+                        : RewardModel.scalar(TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed));
                 heldOut = multi ? TaskData.scoredPairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1)
-                        : RewardTrainer.scalar(TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1));
+                        : RewardModel.scalar(TaskData.preferencePairs(t, Task.Split.TEST, 500, 0.5, 0.0, f.seed + 1));
                 names = multi ? t.objectives() : List.of("reward");
             } else if (multi) {
                 Jsonl.Read<PreferencePair.Scored> read = PreferencePair.readScored(data, d.skipInvalid);
@@ -71,7 +70,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
             } else {
                 Jsonl.Read<PreferencePair> read = PreferencePair.read(data, d.skipInvalid, l.tokenizer().chatTemplate());
                 reportSkipped(read);
-                rows = RewardTrainer.scalar(read.rows());
+                rows = RewardModel.scalar(read.rows());
                 names = List.of("reward");
             }
             List<PreferencePair.Scored> test = heldOut;
@@ -79,7 +78,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
                 TrainFlags.printConfig("reward", cfg, f.output);
                 System.err.printf("reward: %d pairs, %d objective(s) %s, model %s (%,d parameters)%n", rows.size(), names.size(), names,
                         rm.config.architecture(), rm.parameterCount());
-                RewardTrainer.trainScored(rm, rows, names, cfg, f.session(l, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg)));
+                RewardModel.trainScored(rm, rows, names, cfg, f.session(l, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg)));
                 HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
                 if (test != null)
                     heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) ->
@@ -93,8 +92,8 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     private void reportSkipped(Jsonl.Read<?> read) { d.rows("reward", read); }
 
     /** Held-out accuracy and margin: {@code accuracy}, {@code margin} for one head; per objective ({@code accuracy/NAME}) for several. */
-    private static Map<String, Double> heldOutMetrics(LlamaModel rm, HfModel.Loaded l, List<PreferencePair.Scored> test, List<String> names, RewardConfig cfg) {
-        double[][] r = RewardTrainer.evaluateScored(rm, l.tokenizer(), test, cfg.batching().maxLength());
+    private static Map<String, Double> heldOutMetrics(LlamaModel rm, HfModel.Loaded l, List<PreferencePair.Scored> test, List<String> names, RewardModel.Config cfg) {
+        double[][] r = RewardModel.evaluateScored(rm, l.tokenizer(), test, cfg.batching().maxLength());
         Map<String, Double> m = new java.util.LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {
             String suffix = names.size() == 1 ? "" : "/" + names.get(k);

@@ -31,7 +31,7 @@ final class TrainFlags {
     Path output;
     @Option(names = "--steps", description = "Optimizer steps (offline) or rollout + update rounds (online) (default: ${DEFAULT-VALUE}).")
     int steps;
-    @Option(names = "--lr", description = "Peak learning rate; linear warm-up, then cosine decay to 10% (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", description = "Peak learning rate; linear warm-up, then cosine decay to 10%% (default: ${DEFAULT-VALUE}).")
     double lr;
     @Option(names = "--weight-decay", description = "AdamW decoupled weight decay on matrices (default: ${DEFAULT-VALUE}).")
     double weightDecay;

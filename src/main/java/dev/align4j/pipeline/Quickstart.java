@@ -22,12 +22,9 @@ import dev.align4j.task.Annotator;
 import dev.align4j.task.Task;
 import dev.align4j.train.EvalHook;
 import dev.align4j.train.Session;
-import dev.align4j.train.offline.DpoConfig;
-import dev.align4j.train.offline.DpoTrainer;
-import dev.align4j.train.offline.SftConfig;
-import dev.align4j.train.offline.SftTrainer;
-import dev.align4j.train.online.GrpoConfig;
-import dev.align4j.train.online.GrpoTrainer;
+import dev.align4j.train.offline.Dpo;
+import dev.align4j.train.offline.Sft;
+import dev.align4j.train.online.Grpo;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
@@ -93,9 +90,9 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
             EvalHook eval = step -> evalMetrics(policy, tok, t, test, 100);
             Session io = Session.inMemory(tok).withMetrics(metrics).withEval(eval);
-            SftConfig sft = SftConfig.builder().steps(sftSteps).batchSize(sftBatch).lr(sftLr).weightDecay(0.01).warmupSteps(Math.min(50, sftSteps / 10))
+            Sft.Config sft = Sft.Config.builder().steps(sftSteps).batchSize(sftBatch).lr(sftLr).weightDecay(0.01).warmupSteps(Math.min(50, sftSteps / 10))
                     .maxLength(64).evalEvery(Math.max(1, sftSteps / 4)).keep(1).seed(seed).build();
-            SftTrainer.train(policy, demos, sft, io);
+            Sft.train(policy, demos, sft, io);
             HfModel.save(out.resolve("sft"), policy, tok);
             stages.add(evaluate("sft", policy, tok, t, test, metrics, sftSteps, s0));
 
@@ -120,11 +117,11 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     // 3. DPO from the SFT policy, which is also the reference.
                     // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
                     // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
-                    DpoConfig dpo = DpoConfig.builder().loss(PreferenceLoss.Variant.SIGMOID).beta(beta).rpoAlpha(1.0).steps(dpoSteps).batchSize(dpoBatch)
+                    Dpo.Config dpo = Dpo.Config.builder().loss(PreferenceLoss.Variant.SIGMOID).beta(beta).rpoAlpha(1.0).steps(dpoSteps).batchSize(dpoBatch)
                             .lr(dpoLr).weightDecay(0).warmupSteps(Math.min(10, dpoSteps / 10)).maxLength(64).evalEvery(Math.max(1, dpoSteps / 3))
                             .keep(1).seed(seed).build();
                     try (LlamaModel reference = policy.copy(ScalarType.Float)) {
-                        DpoTrainer.train(policy, reference, pairs, dpo, io);
+                        Dpo.train(policy, reference, pairs, dpo, io);
                     }
                     HfModel.save(out.resolve("dpo"), policy, tok);
                     stages.add(evaluate("dpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps, d0));
@@ -136,10 +133,10 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                 // 4. online RL: GRPO on the task's gold reward (16 prompts × 8 samples a step), from the policy so far
                 long g0 = System.nanoTime();
                 String from = stages.get(stages.size() - 1).name();
-                GrpoConfig grpo = GrpoConfig.builder().steps(grpoSteps).promptsPerStep(16).groupSize(8).maxNewTokens(t.maxCompletionChars() + 4)
+                Grpo.Config grpo = Grpo.Config.builder().steps(grpoSteps).promptsPerStep(16).groupSize(8).maxNewTokens(t.maxCompletionChars() + 4)
                         .lr(grpoLr).warmupSteps(Math.min(5, grpoSteps)).evalEvery(Math.max(1, grpoSteps / 3)).keep(1).seed(seed).build();
                 System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
-                GrpoTrainer.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
+                Grpo.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
                         t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);
                 HfModel.save(out.resolve("grpo"), policy, tok);
                 stages.add(evaluate("grpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps + grpoSteps, g0));

@@ -32,7 +32,7 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
     }
 
     /**
-     * The run settings half of every method's builder: {@code SftConfig.builder().steps(30).lr(1e-2).batchSize(16).build()}.
+     * The run settings half of every method's builder: {@code Sft.Config.builder().steps(30).lr(1e-2).batchSize(16).build()}.
      * A method's builder sets its own defaults for these in its constructor.
      */
     @SuppressWarnings("unchecked")

@@ -4,8 +4,7 @@ import dev.align4j.cli.CliTestAccess;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
-import dev.align4j.train.offline.SftConfig;
-import dev.align4j.train.offline.SftTrainer;
+import dev.align4j.train.offline.Sft;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Tokenizer;
 import org.junit.jupiter.api.AfterEach;
@@ -61,10 +60,10 @@ class FullDiskTest {
     @Test
     void aDiskThatFillsUpMidRunLosesOnlyTheStepsSinceTheLastCheckpoint() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        SftConfig cfg = SftConfig.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
+        Sft.Config cfg = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
         Map<String, float[]> want;
         try (LlamaModel m = TrainerTest.nano(2)) {
-            SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null));
+            Sft.train(m, TrainerTest.copyTask(), cfg, new Session(tok, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null));
             want = TrainerTest.snapshot(m);
         }
         Path disk;
@@ -78,7 +77,7 @@ class FullDiskTest {
             return Map.of();
         };
         try (LlamaModel m = TrainerTest.nano(2); Metrics metrics = new Metrics(out).quiet(true)) {
-            UserError e = assertThrows(UserError.class, () -> SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, fill, null)));
+            UserError e = assertThrows(UserError.class, () -> Sft.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, fill, null)));
             assertTrue(e.getMessage().contains("checkpoint-8") && e.getMessage().contains("disk is full")
                     && e.getMessage().contains("last good checkpoint: " + out.resolve("checkpoint-4")), e.getMessage());
         }
@@ -88,7 +87,7 @@ class FullDiskTest {
         }
         Files.delete(filler);
         try (LlamaModel m = TrainerTest.nano(99); Metrics metrics = new Metrics(out).quiet(true)) {
-            SftTrainer.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, null, null));
+            Sft.train(m, TrainerTest.copyTask(), cfg, new Session(tok, out, metrics, null, null));
             for (var e : want.entrySet())
                 assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
         }

@@ -8,12 +8,9 @@ import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.*;
 import dev.align4j.train.offline.*;
 import dev.align4j.train.online.Advantages;
-import dev.align4j.train.online.GrpoConfig;
-import dev.align4j.train.online.GrpoTrainer;
-import dev.align4j.train.online.OnlineDpoConfig;
-import dev.align4j.train.online.OnlineDpoTrainer;
-import dev.align4j.train.online.PpoConfig;
-import dev.align4j.train.online.PpoTrainer;
+import dev.align4j.train.online.Grpo;
+import dev.align4j.train.online.OnlineDpo;
+import dev.align4j.train.online.Ppo;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -58,8 +55,8 @@ class TrainerTest {
         try (LlamaModel m = nano(1)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            SftConfig cfg = SftConfig.builder().steps(30).batchSize(16).gradAccum(2).lr(1e-2).weightDecay(0.01).warmupSteps(3).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-            SftTrainer.Result r = SftTrainer.train(m, copyTask(), cfg, new Session(tok, null, metrics, null, null));
+            Sft.Config cfg = Sft.Config.builder().steps(30).batchSize(16).gradAccum(2).lr(1e-2).weightDecay(0.01).warmupSteps(3).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            Sft.Result r = Sft.train(m, copyTask(), cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("sft", "loss");
             assertTrue(Double.isFinite(r.finalLoss()));
             assertTrue(loss[loss.length - 1][1] < 0.5 * loss[0][1], "loss fell: " + loss[0][1] + " -> " + loss[loss.length - 1][1]);
@@ -70,20 +67,20 @@ class TrainerTest {
     @Test
     void sftResumeFromACheckpointEndsWithTheSameWeights() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        SftConfig full = SftConfig.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+        Sft.Config full = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
         Map<String, float[]> uninterrupted;
         try (LlamaModel m = nano(2)) {
-            SftTrainer.train(m, copyTask(), full, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, null));
+            Sft.train(m, copyTask(), full, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, null));
             uninterrupted = snapshot(m);
         }
         // the same run crashes during step 7 (after checkpoint-6 was written); a fresh process resumes from it
         try (LlamaModel m = nano(2)) {
-            SftConfig crashing = SftConfig.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(1).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-            assertThrows(IllegalStateException.class, () -> SftTrainer.train(m, copyTask(), crashing, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), step -> { if (step == 7) throw new IllegalStateException("killed"); return Map.of(); }, null)));
+            Sft.Config crashing = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(1).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            assertThrows(IllegalStateException.class, () -> Sft.train(m, copyTask(), crashing, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), step -> { if (step == 7) throw new IllegalStateException("killed"); return Map.of(); }, null)));
         }
         assertTrue(Files.exists(dir.resolve("b/checkpoint-6/optimizer.safetensors")));
         try (LlamaModel m = nano(99)) {
-            SftTrainer.train(m, copyTask(), full, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), null, null));
+            Sft.train(m, copyTask(), full, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), null, null));
             for (var e : uninterrupted.entrySet())
                 assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
         }
@@ -113,8 +110,8 @@ class TrainerTest {
             try (LlamaModel m = nano(3); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                DpoConfig cfg = DpoConfig.builder().losses(List.of(v)).lossWeights(List.of()).beta(v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1).labelSmoothing(v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
-                DpoTrainer.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
+                Dpo.Config cfg = Dpo.Config.builder().losses(List.of(v)).lossWeights(List.of()).beta(v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1).labelSmoothing(v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+                Dpo.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
                 double[][] margins = metrics.series("dpo", "rewards/margins");
                 double[][] loss = metrics.series("dpo", "loss");
                 double last = margins[margins.length - 1][1];
@@ -141,8 +138,8 @@ class TrainerTest {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         try (LlamaModel m = nano(4); LlamaModel ref = m.copy(ScalarType.Float)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
-            DpoConfig cfg = DpoConfig.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE)).lossWeights(List.of(1.0, 0.5)).beta(0.1).labelSmoothing(0).rpoAlpha(1.0).steps(1).batchSize(16).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
-            DpoTrainer.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
+            Dpo.Config cfg = Dpo.Config.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE)).lossWeights(List.of(1.0, 0.5)).beta(0.1).labelSmoothing(0).rpoAlpha(1.0).steps(1).batchSize(16).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+            Dpo.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
             Map<String, Double> row = metrics.rows().get(0).values();
             // step 1: policy = reference ⇒ h = 0 ⇒ sigmoid = log 2, hinge = 1 ⇒ 1·0.693147 + 0.5·1 + NLL
             assertEquals(Math.log(2) + 0.5 + row.get("nll_loss"), row.get("loss"), 1e-4);
@@ -189,18 +186,18 @@ class TrainerTest {
         try (LlamaModel base = nano(5); LlamaModel rm = base.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(rm);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            RewardConfig cfg = RewardConfig.builder().centering(0.01).steps(25).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-            RewardTrainer.train(rm, pairs(), cfg, new Session(tok, dir.resolve("rm"), metrics, null, null));
+            RewardModel.Config cfg = RewardModel.Config.builder().centering(0.01).steps(25).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            RewardModel.train(rm, pairs(), cfg, new Session(tok, dir.resolve("rm"), metrics, null, null));
             double[][] acc = metrics.series("reward", "accuracy");
             double[][] loss = metrics.series("reward", "loss");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
             assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
             assertTrue(acc[acc.length - 1][1] > 0.9, "train accuracy " + acc[acc.length - 1][1]);
-            assertEquals(1.0, RewardTrainer.evaluate(rm, tok, pairs(), 32)[0], 1e-9, "ranks every pair");
+            assertEquals(1.0, RewardModel.evaluate(rm, tok, pairs(), 32)[0], 1e-9, "ranks every pair");
             assertAllChanged(before, rm);
             try (HfModel.Loaded l = HfModel.load(dir.resolve("rm/checkpoint-25"), ScalarType.Float)) {
                 assertEquals("LlamaForSequenceClassification", l.model().config.architecture());
-                assertEquals(1.0, RewardTrainer.evaluate(l.model(), tok, pairs(), 32)[0], 1e-9, "the saved model scores the same");
+                assertEquals(1.0, RewardModel.evaluate(l.model(), tok, pairs(), 32)[0], 1e-9, "the saved model scores the same");
             }
         }
     }
@@ -220,13 +217,13 @@ class TrainerTest {
         try (LlamaModel base = nano(7); LlamaModel rm = base.withScoreHead(2, 7)) {
             Map<String, float[]> before = snapshot(rm);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            RewardConfig cfg = RewardConfig.builder().centering(0.0).steps(30).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-            RewardTrainer.trainScored(rm, data, List.of("match", "long"), cfg, new Session(tok, dir.resolve("rm2"), metrics, null, null));
+            RewardModel.Config cfg = RewardModel.Config.builder().centering(0.0).steps(30).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            RewardModel.trainScored(rm, data, List.of("match", "long"), cfg, new Session(tok, dir.resolve("rm2"), metrics, null, null));
             double[][] loss = metrics.series("reward", "loss");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
             assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
             assertTrue(metrics.series("reward", "accuracy/long").length > 0, "per-objective accuracy is logged");
-            double[][] acc = RewardTrainer.evaluateScored(rm, tok, data, 32);
+            double[][] acc = RewardModel.evaluateScored(rm, tok, data, 32);
             assertEquals(1.0, acc[0][0], 1e-9, "head 0 ranks the echo first");
             assertEquals(1.0, acc[1][0], 1e-9, "head 1 ranks the longer answer first (16 decided pairs)");
             assertTrue(acc[0][1] > 0 && acc[1][1] > 0, "positive oriented margins");
@@ -234,7 +231,7 @@ class TrainerTest {
             try (HfModel.Loaded l = HfModel.load(dir.resolve("rm2/checkpoint-30"), ScalarType.Float)) {
                 assertEquals(2, l.model().config.numLabels());
             }
-            assertThrows(dev.align4j.core.UserError.class, () -> RewardTrainer.trainScored(rm, data, List.of("match"), cfg, new Session(tok, dir.resolve("rm3"), Metrics.inMemory().quiet(true), null, null)), "2 heads, 1 objective");
+            assertThrows(dev.align4j.core.UserError.class, () -> RewardModel.trainScored(rm, data, List.of("match"), cfg, new Session(tok, dir.resolve("rm3"), Metrics.inMemory().quiet(true), null, null)), "2 heads, 1 objective");
         }
     }
 
@@ -249,8 +246,8 @@ class TrainerTest {
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            KtoConfig cfg = KtoConfig.builder().beta(0.1).desirableWeight(1.0).undesirableWeight(1.0).steps(20).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-            KtoTrainer.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
+            Kto.Config cfg = Kto.Config.builder().beta(0.1).desirableWeight(1.0).undesirableWeight(1.0).steps(20).batchSize(16).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            Kto.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
             assertTrue(loss[loss.length - 1][1] < loss[0][1], "loss fell");
@@ -271,8 +268,8 @@ class TrainerTest {
             try (LlamaModel m = nano(7); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                ListwiseConfig cfg = ListwiseConfig.builder().loss(v).beta(0.1).nllWeight(1.0).steps(20).batchSize(8).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-                ListwiseTrainer.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
+                Listwise.Config cfg = Listwise.Config.builder().loss(v).beta(0.1).nllWeight(1.0).steps(20).batchSize(8).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+                Listwise.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
                 double[][] loss = metrics.series("listwise", "loss"), acc = metrics.series("listwise", "rewards/accuracies");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
                 assertTrue(loss[loss.length - 1][1] < loss[0][1], v + ": loss fell");
@@ -291,8 +288,8 @@ class TrainerTest {
         try (LlamaModel m = nano(8); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            DpoConfig cfg = DpoConfig.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID)).lossWeights(List.of()).beta(0.1).labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
-            DpoTrainer.train(m, ref, new DpoTrainer.Modpo(data, margins, 0.6), cfg, new Session(tok, null, metrics, null, null));
+            Dpo.Config cfg = Dpo.Config.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID)).lossWeights(List.of()).beta(0.1).labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+            Dpo.train(m, ref, new Dpo.Modpo(data, margins, 0.6), cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("dpo", "loss"), margin = metrics.series("dpo", "rewards/margins");
             // step 1: h = 0 ⇒ −log σ((0 − 0.05)/0.6) = log(1 + e^{0.083333}) = 0.735682
             assertEquals(0.735682, loss[0][1], 1e-4);
@@ -328,8 +325,8 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(m), criticBefore = snapshot(critic);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            PpoConfig cfg = PpoConfig.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false).vfCoef(0.1).evalEvery(0).saveEvery(25).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
-            PpoTrainer.Result r = PpoTrainer.train(m, critic, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, dir.resolve("ppo"), metrics, null, null));
+            Ppo.Config cfg = Ppo.Config.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false).vfCoef(0.1).evalEvery(0).saveEvery(25).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            Ppo.Result r = Ppo.train(m, critic, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, dir.resolve("ppo"), metrics, null, null));
             double[][] reward = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss");
             assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
             assertTrue(Double.isFinite(metrics.series("ppo", "loss")[24][1]) && Double.isFinite(vloss[24][1]));
@@ -345,8 +342,8 @@ class TrainerTest {
 
     static float[] valueHead(Path checkpoint) {
         Map<String, float[]> w = new LinkedHashMap<>();
-        Safetensors.read(checkpoint.resolve(PpoTrainer.VALUE_HEAD_FILE), ScalarType.Float, (k, t) -> { w.put(k, Torch.toFloats(t)); t.close(); });
-        return w.get(PpoTrainer.VALUE_HEAD);
+        Safetensors.read(checkpoint.resolve(Ppo.VALUE_HEAD_FILE), ScalarType.Float, (k, t) -> { w.put(k, Torch.toFloats(t)); t.close(); });
+        return w.get(Ppo.VALUE_HEAD);
     }
 
     @Test
@@ -355,13 +352,13 @@ class TrainerTest {
         CountA task = new CountA();
         List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
         var reward = dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task));
-        PpoConfig cfg = PpoConfig.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(true).vfCoef(0.5).evalEvery(0).saveEvery(5).keep(10).seed(0).onNonFinite(NonFinite.STOP).build();
+        Ppo.Config cfg = Ppo.Config.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(true).vfCoef(0.5).evalEvery(0).saveEvery(5).keep(10).seed(0).onNonFinite(NonFinite.STOP).build();
         float[] headBefore;
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
-            try (Tensor h = PpoTrainer.newValueHead(m, cfg.run().seed())) { headBefore = Torch.toFloats(h); }
+            try (Tensor h = Ppo.newValueHead(m, cfg.run().seed())) { headBefore = Torch.toFloats(h); }
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            PpoTrainer.train(m, null, ref, reward, prompts, cfg, new Session(tok, dir.resolve("a"), metrics, null, null));
+            Ppo.train(m, null, ref, reward, prompts, cfg, new Session(tok, dir.resolve("a"), metrics, null, null));
             double[][] r = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss");
             assertTrue(earlyLate(r, true) > earlyLate(r, false) + 0.2, "reward rose from " + earlyLate(r, false) + " to " + earlyLate(r, true));
             assertTrue(Double.isFinite(metrics.series("ppo", "loss")[24][1]) && Double.isFinite(vloss[24][1]));
@@ -374,19 +371,19 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
             Path b = dir.resolve("b");
             copyTree(dir.resolve("a/checkpoint-10"), b.resolve("checkpoint-10"));
-            PpoTrainer.train(m, null, ref, reward, prompts, cfg, new Session(tok, b, Metrics.inMemory().quiet(true), null, Path.of("")));
+            Ppo.train(m, null, ref, reward, prompts, cfg, new Session(tok, b, Metrics.inMemory().quiet(true), null, Path.of("")));
             Map<String, float[]> a = snapshotOf(dir.resolve("a/checkpoint-25"));
             a.forEach((k, v) -> assertArrayEquals(v, Torch.toFloats(m.parameters().get(k)), k + " differs after resume"));
             assertArrayEquals(valueHead(dir.resolve("a/checkpoint-25")), valueHead(b.resolve("checkpoint-25")), "value head differs after resume");
         }
         // resuming one kind of value function as the other is a user error that says which the checkpoint holds
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
-            PpoConfig separate = PpoConfig.builder().steps(5).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false).vfCoef(0.1).evalEvery(0).saveEvery(5).keep(10).seed(0).onNonFinite(NonFinite.STOP).build();
-            dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class, () -> PpoTrainer.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, dir.resolve("a/checkpoint-25"))));
+            Ppo.Config separate = Ppo.Config.builder().steps(5).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false).vfCoef(0.1).evalEvery(0).saveEvery(5).keep(10).seed(0).onNonFinite(NonFinite.STOP).build();
+            dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class, () -> Ppo.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, dir.resolve("a/checkpoint-25"))));
             assertTrue(e.getMessage().contains("critic/") && e.getMessage().contains("shared-trunk"), e.getMessage());
-            PpoTrainer.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("c"), Metrics.inMemory().quiet(true), null, null));
-            e = assertThrows(dev.align4j.core.UserError.class, () -> PpoTrainer.train(m, null, ref, reward, prompts, cfg, new Session(tok, dir.resolve("c"), Metrics.inMemory().quiet(true), null, dir.resolve("c/checkpoint-5"))));
-            assertTrue(e.getMessage().contains(PpoTrainer.VALUE_HEAD_FILE) && e.getMessage().contains("separate critic"), e.getMessage());
+            Ppo.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("c"), Metrics.inMemory().quiet(true), null, null));
+            e = assertThrows(dev.align4j.core.UserError.class, () -> Ppo.train(m, null, ref, reward, prompts, cfg, new Session(tok, dir.resolve("c"), Metrics.inMemory().quiet(true), null, dir.resolve("c/checkpoint-5"))));
+            assertTrue(e.getMessage().contains(Ppo.VALUE_HEAD_FILE) && e.getMessage().contains("separate critic"), e.getMessage());
         }
     }
 
@@ -415,8 +412,8 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            OnlineDpoConfig cfg = OnlineDpoConfig.builder().steps(40).promptsPerStep(16).maxNewTokens(4).temperature(1.0).loss(dev.align4j.loss.PreferenceLoss.Variant.SIGMOID).beta(0.1).labelSmoothing(0).lr(1e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
-            OnlineDpoTrainer.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
+            OnlineDpo.Config cfg = OnlineDpo.Config.builder().steps(40).promptsPerStep(16).maxNewTokens(4).temperature(1.0).loss(dev.align4j.loss.PreferenceLoss.Variant.SIGMOID).beta(0.1).labelSmoothing(0).lr(1e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            OnlineDpo.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
             double[][] reward = metrics.series("online-dpo", "reward"), margins = metrics.series("online-dpo", "rewards/margins");
             assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
             assertTrue(earlyLate(margins, true) > 0, "chosen completions gained on rejected ones");
@@ -434,8 +431,8 @@ class TrainerTest {
             try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                GrpoConfig cfg = GrpoConfig.builder().steps(25).promptsPerStep(4).groupSize(8).maxNewTokens(4).temperature(1.0).updatesPerRollout(2).lr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).epsLow(0.2).epsHigh(0.28).beta(0.01).kl(dev.align4j.loss.PolicyLoss.KlEstimator.K3).estimator(est).scale(Advantages.Scale.GROUP).aggregation(dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN).sequenceRatio(false).dynamicSampling(true).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
-                GrpoTrainer.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
+                Grpo.Config cfg = Grpo.Config.builder().steps(25).promptsPerStep(4).groupSize(8).maxNewTokens(4).temperature(1.0).updatesPerRollout(2).lr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).epsLow(0.2).epsHigh(0.28).beta(0.01).kl(dev.align4j.loss.PolicyLoss.KlEstimator.K3).estimator(est).scale(Advantages.Scale.GROUP).aggregation(dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN).sequenceRatio(false).dynamicSampling(true).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+                Grpo.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
                 String stage = cfg.stage();
                 double[][] reward = metrics.series(stage, "reward"), loss = metrics.series(stage, "loss"), kl = metrics.series(stage, "kl");
                 double early = (reward[0][1] + reward[1][1] + reward[2][1]) / 3, late = 0;
@@ -457,15 +454,15 @@ class TrainerTest {
             }
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            SftConfig skip = SftConfig.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.SKIP).build();
-            SftTrainer.train(m, copyTask(), skip, new Session(tok, null, metrics, null, null));
+            Sft.Config skip = Sft.Config.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.SKIP).build();
+            Sft.train(m, copyTask(), skip, new Session(tok, null, metrics, null, null));
             var last = metrics.rows().get(metrics.rows().size() - 1).values();
             assertEquals(5.0, last.get("skipped_steps"), "every step was skipped and counted");
             assertArrayEquals(before.get("model.norm.weight"), Torch.toFloats(m.parameters().get("model.norm.weight")), "no update was applied");
 
-            SftConfig stop = SftConfig.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            Sft.Config stop = Sft.Config.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
             dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class,
-                    () -> SftTrainer.train(m, copyTask(), stop, new Session(tok, null, Metrics.inMemory().quiet(true), null, null)));
+                    () -> Sft.train(m, copyTask(), stop, new Session(tok, null, Metrics.inMemory().quiet(true), null, null)));
             assertTrue(e.getMessage().contains("non-finite") && e.getMessage().contains("last good checkpoint: none"), e.getMessage());
         }
     }
@@ -477,8 +474,8 @@ class TrainerTest {
             try (LlamaModel m = nano(11)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                DpoConfig cfg = DpoConfig.builder().losses(List.of(v)).lossWeights(List.of()).beta(v == PreferenceLoss.Variant.ORPO ? 0.5 : 2.0).labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
-                DpoTrainer.train(m, null, pairs(), cfg, new Session(tok, null, metrics, null, null));
+                Dpo.Config cfg = Dpo.Config.builder().losses(List.of(v)).lossWeights(List.of()).beta(v == PreferenceLoss.Variant.ORPO ? 0.5 : 2.0).labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+                Dpo.train(m, null, pairs(), cfg, new Session(tok, null, metrics, null, null));
                 double[][] loss = metrics.series("dpo", "loss"), acc = metrics.series("dpo", "rewards/accuracies");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
                 assertTrue(loss[loss.length - 1][1] < loss[0][1], v + ": loss fell");

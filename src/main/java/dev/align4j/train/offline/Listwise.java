@@ -1,5 +1,8 @@
 package dev.align4j.train.offline;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -10,6 +13,7 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.train.Loop;
+import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -26,12 +30,45 @@ import java.util.Map;
  * policy forward over B·K rows. Reference log-probs are computed once before training.
  * Shapes: B lists, K completions per list.
  */
-public final class ListwiseTrainer {
-    private ListwiseTrainer() {}
+public final class Listwise {
+    private Listwise() {}
+
+    /**
+     * Listwise preference optimization settings; defaults in {@link Builder}. {@code batchSize} counts lists.
+     *
+     * @param loss      LIPO_LAMBDA, LIST_MLE or PRO
+     * @param beta      temperature of the implicit rewards s = β·log(π/π_ref) (LiPO-λ, ListMLE)
+     * @param nllWeight PRO's weight on the NLL of the best completion
+     */
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, ListwiseLoss.Variant loss, double beta, double nllWeight) {
+        public Config {
+            UserError.check(loss != null, "listwise: a loss is required");
+            UserError.check(beta > 0, "beta must be > 0: %s", beta);
+            UserError.check(nllWeight >= 0, "nll-weight must be >= 0: %s", nllWeight);
+        }
+
+        public static Config defaults() { return builder().build(); }
+        public static Builder builder() { return new Builder(); }
+        public Builder toBuilder() { return new Builder().run(run).batching(batching).loss(loss).beta(beta).nllWeight(nllWeight); }
+        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
+
+        public static final class Builder extends Batching.Builder<Builder> {
+            private ListwiseLoss.Variant loss = ListwiseLoss.Variant.LIPO_LAMBDA;
+            private double beta = 0.1, nllWeight = 1.0;
+
+            private Builder() { super(300, 5e-5, 0.0, 20, 8); }
+
+            public Builder loss(ListwiseLoss.Variant v) { loss = v; return this; }
+            public Builder beta(double v) { beta = v; return this; }
+            public Builder nllWeight(double v) { nllWeight = v; return this; }
+
+            public Config build() { return new Config(run(), batching(), loss, beta, nllWeight); }
+        }
+    }
 
     public record Result(double finalLoss, Path lastCheckpoint) {}
 
-    public static Result train(LlamaModel policy, LlamaModel reference, List<RankedList> data, ListwiseConfig cfg, Session io) {
+    public static Result train(LlamaModel policy, LlamaModel reference, List<RankedList> data, Config cfg, Session io) {
         List<Tokenized[]> lists = new ArrayList<>();
         List<double[]> scores = new ArrayList<>();
         int maxK = 0;

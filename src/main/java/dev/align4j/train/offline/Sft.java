@@ -1,5 +1,8 @@
 package dev.align4j.train.offline;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.SftExample;
@@ -9,6 +12,7 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.train.Loop;
+import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 
 import java.nio.file.Path;
@@ -20,12 +24,25 @@ import java.util.List;
  * micro-batch is scored by the model and its token-mean NLL backpropagated; the loop does the rest. Logs
  * {@code loss}, {@code epoch} and {@code tokens_per_s}.
  */
-public final class SftTrainer {
-    private SftTrainer() {}
+public final class Sft {
+    private Sft() {}
+
+    /** Supervised fine-tuning settings: the run settings and batching; defaults in {@link Builder}. */
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching) {
+        public static Config defaults() { return builder().build(); }
+        public static Builder builder() { return new Builder(); }
+        public Builder toBuilder() { return new Builder().run(run).batching(batching); }
+        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
+
+        public static final class Builder extends Batching.Builder<Builder> {
+            private Builder() { super(1000, 1e-3, 0.01, 50, 32); }
+            public Config build() { return new Config(run(), batching()); }
+        }
+    }
 
     public record Result(long steps, double finalLoss, Path lastCheckpoint) {}
 
-    public static Result train(LlamaModel model, List<SftExample> data, SftConfig cfg, Session io) {
+    public static Result train(LlamaModel model, List<SftExample> data, Config cfg, Session io) {
         List<Tokenized> rows = new ArrayList<>();
         int dropped = 0;
         for (SftExample e : data) {

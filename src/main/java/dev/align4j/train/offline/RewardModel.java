@@ -1,5 +1,8 @@
 package dev.align4j.train.offline;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -11,6 +14,7 @@ import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.train.Loop;
+import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -30,8 +34,34 @@ import java.util.Map;
  * ordering of each pair ({@link RewardLoss#multiObjective}); {@code accuracy/NAME} and {@code margin/NAME}
  * are logged per objective. The model is saved as *ForSequenceClassification with num_labels = K.
  */
-public final class RewardTrainer {
-    private RewardTrainer() {}
+public final class RewardModel {
+    private RewardModel() {}
+
+    /**
+     * Reward-model training settings; defaults in {@link Builder}.
+     *
+     * @param centering η of the reward-centering term η·(r_c + r_r)² (0 = off)
+     */
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, double centering) {
+        public Config {
+            UserError.check(centering >= 0, "center-rewards must be >= 0: %s", centering);
+        }
+
+        public static Config defaults() { return builder().build(); }
+        public static Builder builder() { return new Builder(); }
+        public Builder toBuilder() { return new Builder().run(run).batching(batching).centering(centering); }
+        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
+
+        public static final class Builder extends Batching.Builder<Builder> {
+            private double centering = 0;
+
+            private Builder() { super(300, 1e-4, 0.0, 20, 32); }
+
+            public Builder centering(double v) { centering = v; return this; }
+
+            public Config build() { return new Config(run(), batching(), centering); }
+        }
+    }
 
     public record Result(double finalLoss, double finalAccuracy, Path lastCheckpoint) {}
 
@@ -39,7 +69,7 @@ public final class RewardTrainer {
     record Row(Tokenized chosen, Tokenized rejected, float[] prefer) {}
 
     /** Scalar reward model on plain pairs (chosen ≻ rejected). */
-    public static Result train(LlamaModel rm, List<PreferencePair> data, RewardConfig cfg, Session io) {
+    public static Result train(LlamaModel rm, List<PreferencePair> data, Config cfg, Session io) {
         return trainScored(rm, scalar(data), List.of("reward"), cfg, io);
     }
 
@@ -47,7 +77,7 @@ public final class RewardTrainer {
      * One head per objective on pairs with score vectors; {@code objectives} names them in metrics and
      * must match both the vectors' length and the model's num_labels.
      */
-    public static Result trainScored(LlamaModel rm, List<PreferencePair.Scored> data, List<String> objectives, RewardConfig cfg, Session io) {
+    public static Result trainScored(LlamaModel rm, List<PreferencePair.Scored> data, List<String> objectives, Config cfg, Session io) {
         if (rm.config.isCausalLm()) throw new IllegalArgumentException("reward model needs a score head (withScoreHead)");
         int k = objectives.size();
         if (rm.config.numLabels() != k)

@@ -1,7 +1,9 @@
 package dev.align4j.train.offline;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Json;
 import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -13,6 +15,7 @@ import dev.align4j.loss.SftLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Scoring;
 import dev.align4j.train.Loop;
+import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -30,8 +33,63 @@ import java.util.Map;
  * → the loop's backward, clip and AdamW. Logs {@code rewards/chosen}, {@code rewards/margins}, {@code logps/rejected}, ….
  * Shapes: B pairs per micro-batch.
  */
-public final class DpoTrainer {
-    private DpoTrainer() {}
+public final class Dpo {
+    private Dpo() {}
+
+    /**
+     * Offline preference optimization (DPO family) settings; defaults in {@link Builder}.
+     *
+     * @param losses         one or more variants, combined as Σ w_k · L_k
+     * @param lossWeights    one weight per loss (empty = all 1)
+     * @param beta           temperature β: larger keeps the policy closer to the reference (ORPO's λ)
+     * @param labelSmoothing ε for cDPO / robust DPO / EXO (0 = off)
+     * @param rpoAlpha       weight of the NLL-on-chosen term (RPO); 0 = off
+     * @param simpoGamma     SimPO's target margin γ
+     */
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, List<PreferenceLoss.Variant> losses,
+                            List<Double> lossWeights, double beta, double labelSmoothing, double rpoAlpha, double simpoGamma) {
+        public Config {
+            losses = List.copyOf(losses);
+            lossWeights = lossWeights == null ? List.of() : List.copyOf(lossWeights);
+            UserError.check(!losses.isEmpty(), "--loss needs at least one variant");
+            UserError.check(lossWeights.isEmpty() || lossWeights.size() == losses.size(),
+                    "--loss-weights has %s values but --loss names %s losses", lossWeights.size(), losses.size());
+            UserError.check(beta > 0, "beta must be > 0: %s", beta);
+            UserError.check(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5): %s", labelSmoothing);
+            UserError.check(rpoAlpha >= 0, "rpo-alpha must be >= 0: %s", rpoAlpha);
+        }
+
+        public double weight(int k) { return lossWeights.isEmpty() ? 1.0 : lossWeights.get(k); }
+
+        /** True when no loss needs reference log-probs (SimPO, CPO, ORPO only). */
+        public boolean referenceFree() { return losses.stream().allMatch(PreferenceLoss.Variant::referenceFree); }
+
+        public static Config defaults() { return builder().build(); }
+        public static Builder builder() { return new Builder(); }
+        public Builder toBuilder() {
+            return new Builder().run(run).batching(batching).losses(losses).lossWeights(lossWeights).beta(beta).labelSmoothing(labelSmoothing)
+                    .rpoAlpha(rpoAlpha).simpoGamma(simpoGamma);
+        }
+        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
+
+        public static final class Builder extends Batching.Builder<Builder> {
+            private List<PreferenceLoss.Variant> losses = List.of(PreferenceLoss.Variant.SIGMOID);
+            private List<Double> lossWeights = List.of();
+            private double beta = 0.1, labelSmoothing = 0, rpoAlpha = 0, simpoGamma = 0.5;
+
+            private Builder() { super(300, 5e-5, 0.0, 20, 32); }
+
+            public Builder losses(List<PreferenceLoss.Variant> v) { losses = v; return this; }
+            public Builder loss(PreferenceLoss.Variant v) { return losses(List.of(v)); }
+            public Builder lossWeights(List<Double> v) { lossWeights = v; return this; }
+            public Builder beta(double v) { beta = v; return this; }
+            public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
+            public Builder rpoAlpha(double v) { rpoAlpha = v; return this; }
+            public Builder simpoGamma(double v) { simpoGamma = v; return this; }
+
+            public Config build() { return new Config(run(), batching(), losses, lossWeights, beta, labelSmoothing, rpoAlpha, simpoGamma); }
+        }
+    }
 
     public record Result(long steps, double finalLoss, double finalAccuracy, Path lastCheckpoint) {}
 
@@ -71,16 +129,16 @@ public final class DpoTrainer {
         }
     }
 
-    public static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, DpoConfig cfg, Session io) {
+    public static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, Config cfg, Session io) {
         return train(policy, reference, data, null, cfg, io);
     }
 
     /** MODPO: the pairs' margins and the labelled objective's weight replace the configured losses (see {@link PreferenceLoss#modpo}). */
-    public static Result train(LlamaModel policy, LlamaModel reference, Modpo modpo, DpoConfig cfg, Session io) {
+    public static Result train(LlamaModel policy, LlamaModel reference, Modpo modpo, Config cfg, Session io) {
         return train(policy, reference, modpo.pairs(), modpo, cfg, io);
     }
 
-    private static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, Modpo modpo, DpoConfig cfg, Session io) {
+    private static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, Modpo modpo, Config cfg, Session io) {
         List<Float> marginRows = new ArrayList<>();
         List<Tokenized[]> rows = new ArrayList<>();
         int dropped = 0;
@@ -160,7 +218,7 @@ public final class DpoTrainer {
      * One DPO-family loss over the pairs' log-probs. The reference-free family (SimPO, CPO, ORPO) reports the implicit
      * rewards β · mean log-prob (SimPO's reward); length-normalised variants compare mean log-probs, the rest sums.
      */
-    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, DpoConfig cfg, double bcoDelta) {
+    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, Config cfg, double bcoDelta) {
         if (v.referenceFree()) {
             Tensor nllC = pol.meanC().neg();                                   // (B) token-mean NLL of chosen
             Tensor losses = switch (v) {
