@@ -1,10 +1,8 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Metrics;
 import dev.align4j.core.UserError;
 import dev.align4j.data.PreferencePair;
 import dev.align4j.loss.PreferenceLoss;
-import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
@@ -60,7 +58,7 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Task t = tf.task();
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+        TrainRun.offline("dpo", f, cfg, (l, metrics) -> {
             Dpo.Modpo modpo = null;
             List<PreferencePair> rows;
             if (modpoWeights != null) {
@@ -69,17 +67,14 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
                 System.err.printf("dpo: MODPO on objective %d with weights %s (%d pairs; ties on objective %d dropped)%n", modpoObjective, modpoWeights, rows.size(), modpoObjective);
             } else if (t != null) rows = TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, 0.1, f.seed);
             else rows = d.rows("dpo", PreferencePair.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
-            TrainFlags.printConfig("dpo", cfg, f.output);
             System.err.printf("dpo: %d pairs, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
-            boolean refFree = cfg.referenceFree() && modpo == null;
             Session io = f.session(l, metrics, tf.eval(t, l, f.seed));
-            try (LlamaModel ref = refFree ? null : refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+            try (LlamaModel ref = cfg.referenceFree() && modpo == null ? null : refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
                 if (modpo != null) Dpo.train(l.model(), ref, modpo, cfg, io);
                 else Dpo.train(l.model(), ref, rows, cfg, io);
             }
-            HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
-            System.err.println("dpo: final model in " + f.output.resolve("final"));
-        }
+            return l.model();
+        });
         return 0;
     }
 }

@@ -10,8 +10,6 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-import static dev.align4j.cli.MethodFlags.en;
-
 @Command(name = "grpo", description = {"Online RL with GRPO (and Dr. GRPO, DAPO, GSPO options), RLOO or REINFORCE++ on a built-in task's prompts.",
         "Example: ./align4j grpo --model out/quickstart/sft --task arithmetic --steps 100 --output out/grpo",
         "Dr. GRPO: --scale none --aggregation constant; DAPO: --eps-high 0.28 --aggregation token_mean --dynamic-sampling; GSPO: --sequence-ratio"})
@@ -38,7 +36,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
         @Override Advantages.Estimator defaultEstimator() { return Advantages.Estimator.REINFORCE_PP; }
     }
 
-    @Option(names = "--estimator", description = "Advantage estimator: ${COMPLETION-CANDIDATES} (case-insensitive; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--estimator", description = "Advantage estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     Advantages.Estimator estimator;
     @Option(names = "--updates-per-rollout", description = "Optimizer steps per rollout batch, mu (default: ${DEFAULT-VALUE}).")
     int updatesPerRollout;
@@ -46,12 +44,12 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     double epsLow;
     @Option(names = "--eps-high", description = "Upper clip epsilon; DAPO uses 0.28 (default: ${DEFAULT-VALUE}).")
     double epsHigh;
-    @Option(names = "--kl", description = "KL estimator k1, k2 or k3 (default: ${DEFAULT-VALUE}).")
-    String kl;
-    @Option(names = "--scale", description = "Advantage scaling: group, batch or none (default: ${DEFAULT-VALUE}).")
-    String scale;
-    @Option(names = "--aggregation", description = "sequence_mean, token_mean or constant (default: ${DEFAULT-VALUE}).")
-    String aggregation;
+    @Option(names = "--kl", description = "KL estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    PolicyLoss.KlEstimator kl;
+    @Option(names = "--scale", description = "Advantage scaling: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Advantages.Scale scale;
+    @Option(names = "--aggregation", description = "Per-token losses to one number: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    PolicyLoss.Aggregation aggregation;
     @Option(names = "--sequence-ratio", description = "GSPO's sequence-level importance ratio.")
     boolean sequenceRatio;
     @Option(names = "--dynamic-sampling", description = "Drop groups whose rewards are all equal (DAPO).")
@@ -63,10 +61,9 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         Grpo.Config cfg = ro.rollouts(f.run(Grpo.Config.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
-                .kl(en(PolicyLoss.KlEstimator.class, kl, "--kl")).estimator(estimator)
-                .scale(en(Advantages.Scale.class, scale, "--scale")).aggregation(en(PolicyLoss.Aggregation.class, aggregation, "--aggregation"))
+                .kl(kl).estimator(estimator).scale(scale).aggregation(aggregation)
                 .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).build();
-        OnlineRun.run(cfg.stage(), f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online(cfg.stage(), f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
                 Grpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }

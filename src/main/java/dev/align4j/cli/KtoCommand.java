@@ -1,8 +1,6 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Metrics;
 import dev.align4j.data.UnpairedExample;
-import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.task.TaskData;
@@ -43,15 +41,14 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
         Task t = tf.task();
         List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)
                 : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid));
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output);
-             LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
-            TrainFlags.printConfig("kto", cfg, f.output);
-            long good = rows.stream().filter(UnpairedExample::label).count();
+        long good = rows.stream().filter(UnpairedExample::label).count();
+        TrainRun.offline("kto", f, cfg, (l, metrics) -> {
             System.err.printf("kto: %d examples (%d desirable, %d undesirable)%n", rows.size(), good, rows.size() - good);
-            Kto.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
-            HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
-            System.err.println("kto: final model in " + f.output.resolve("final"));
-        }
+            try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+                Kto.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
+            }
+            return l.model();
+        });
         return 0;
     }
 }

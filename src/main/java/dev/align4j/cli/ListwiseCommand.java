@@ -1,10 +1,8 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Metrics;
 import dev.align4j.core.UserError;
 import dev.align4j.data.RankedList;
 import dev.align4j.loss.ListwiseLoss;
-import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.train.offline.Listwise;
 import picocli.CommandLine.Command;
@@ -36,12 +34,12 @@ final class ListwiseCommand implements Callable<Integer>, ConfigFile.Configured 
         if (d.data == null) throw new UserError("--data FILE (ranked lists) is required");
         Listwise.Config cfg = d.batching(f.run(Listwise.Config.builder())).loss(ListwiseLoss.Variant.parse(loss)).beta(b.beta).nllWeight(nllWeight).build();
         List<RankedList> rows = d.rows("listwise", RankedList.read(d.data, d.skipInvalid));
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); LlamaModel ref = l.model().copy(l.model().dtype)) {
-            TrainFlags.printConfig("listwise", cfg, f.output);
-            Listwise.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
-            HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
-            System.err.println("listwise: final model in " + f.output.resolve("final"));
-        }
+        TrainRun.offline("listwise", f, cfg, (l, metrics) -> {
+            try (LlamaModel ref = l.model().copy(l.model().dtype)) {
+                Listwise.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
+            }
+            return l.model();
+        });
         return 0;
     }
 }

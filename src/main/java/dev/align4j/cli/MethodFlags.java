@@ -97,13 +97,4 @@ final class MethodFlags {
         @Option(names = "--beta", description = "The method's beta: KL coefficient or implicit-reward temperature (default: ${DEFAULT-VALUE}).")
         double beta;
     }
-
-    /** Parses an enum flag value case-insensitively, with a user error listing the choices. */
-    static <E extends Enum<E>> E en(Class<E> c, String v, String flag) {
-        try {
-            return Enum.valueOf(c, v.trim().toUpperCase().replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new UserError(flag + " " + v + ": expected one of " + java.util.Arrays.stream(c.getEnumConstants()).map(x -> x.name().toLowerCase()).toList());
-        }
-    }
 }

@@ -31,7 +31,7 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     public Integer call() {
         OnlineDpo.Config cfg = ro.rollouts(f.run(OnlineDpo.Config.builder())).loss(PreferenceLoss.Variant.parse(loss)).beta(b.beta)
                 .labelSmoothing(labelSmoothing).build();
-        OnlineRun.run("online-dpo", f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online("online-dpo", f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {
                 OnlineDpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }

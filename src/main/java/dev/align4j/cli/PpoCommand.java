@@ -1,6 +1,5 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
@@ -58,7 +57,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Ppo.Config cfg = ro.rollouts(f.run(Ppo.Config.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
                 .clip(clip).valueClip(valueClip).gamma(gamma).lambda(lambda).whiten(whiten).klTarget(klTarget).klHorizon(klHorizon)
                 .sharedTrunk(sharedTrunk).vfCoef(vfCoef).build();
-        OnlineRun.run("ppo", f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online("ppo", f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l)) {
                 Ppo.train(l.model(), critic, ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
             }
@@ -69,7 +68,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     LlamaModel critic(HfModel.Loaded policy) {
         if (sharedTrunk) return null;
         if (criticModel == null) return policy.model().withScoreHead(1, f.seed + 17);
-        try (HfModel.Loaded c = HfModel.load(criticModel, Torch.dtype(f.dtype))) {
+        try (HfModel.Loaded c = HfModel.load(criticModel, f.m.scalarType())) {
             return c.model().config.numLabels() == 1 ? c.model().copy(c.model().dtype) : c.model().withScoreHead(1, f.seed + 17);
         }
     }

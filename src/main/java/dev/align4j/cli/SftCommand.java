@@ -1,9 +1,8 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Metrics;
 import dev.align4j.data.SftExample;
-import dev.align4j.model.HfModel;
 import dev.align4j.task.Task;
+import dev.align4j.task.TaskData;
 import dev.align4j.train.offline.Sft;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,15 +32,13 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
         d.requireOneSource(tf);
         Sft.Config cfg = d.batching(f.run(Sft.Config.builder())).build();
         Task t = tf.task();
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
-            List<SftExample> rows = t != null ? SftExample.fromTask(t, examples, errorRate, f.seed)
+        TrainRun.offline("sft", f, cfg, (l, metrics) -> {
+            List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, f.seed)
                     : d.rows("sft", SftExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
-            TrainFlags.printConfig("sft", cfg, f.output);
             System.err.printf("sft: %d examples, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             Sft.train(l.model(), rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
-            HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
-            System.err.println("sft: final model in " + f.output.resolve("final"));
-        }
+            return l.model();
+        });
         return 0;
     }
 }

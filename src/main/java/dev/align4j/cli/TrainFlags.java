@@ -10,6 +10,7 @@ import dev.align4j.model.Tokenizer;
 import dev.align4j.train.NonFinite;
 import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -21,12 +22,9 @@ import java.nio.file.Path;
  * so {@code --help} shows them per command.
  */
 final class TrainFlags {
-    @Option(names = "--model", paramLabel = "DIR", description = "Start from this Hugging Face model directory.")
-    Path model;
+    @Mixin Common.ModelOptions m = new Common.ModelOptions();       // --model, --dtype, --threads, --debug
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;
-    @Option(names = "--dtype", defaultValue = "float32", description = "Compute dtype: float32 or bfloat16 (default: ${DEFAULT-VALUE}).")
-    String dtype;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Checkpoints, metrics.jsonl, tb/ and final/ go here.")
     Path output;
     @Option(names = "--steps", description = "Optimizer steps (offline) or rollout + update rounds (online) (default: ${DEFAULT-VALUE}).")
@@ -55,12 +53,8 @@ final class TrainFlags {
     @Option(names = "--resume", arity = "0..1", fallbackValue = "", paramLabel = "DIR",
             description = "Continue from the newest checkpoint in --output, or from DIR.")
     Path resume;
-    @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
-    int threads;
     @Option(names = "--deterministic", description = "Bitwise-reproducible runs and resumes: one intra-op thread and deterministic kernels (slower).")
     boolean deterministic;
-    @Option(names = "--debug", description = "Print stack traces.")
-    boolean debug;
 
     static final class NonFiniteConverter implements picocli.CommandLine.ITypeConverter<NonFinite> {
         public NonFinite convert(String v) {
@@ -81,19 +75,19 @@ final class TrainFlags {
     /** Loads --model or builds --init; a built-in tokenizer is written into OUTPUT/tokenizer. */
     HfModel.Loaded loadModel() {
         Torch.init();
-        if (threads > 0) Torch.setThreads(threads);
+        if (m.threads > 0) Torch.setThreads(m.threads);
         if (deterministic) {
-            if (threads > 1) throw new UserError("--deterministic runs on one thread; drop --threads " + threads);
+            if (m.threads > 1) throw new UserError("--deterministic runs on one thread; drop --threads " + m.threads);
             Torch.deterministic();
         }
-        if ((model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
+        if ((m.model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
         checkWritable(output);
         HfModel.Loaded loaded;
-        if (model != null) loaded = HfModel.load(model, Torch.dtype(dtype));
+        if (m.model != null) loaded = HfModel.load(m.model, m.scalarType());
         else {
             Tokenizer tok = Tokenizer.writeBuiltin(output.resolve("tokenizer"));
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
-            loaded = new HfModel.Loaded(LlamaModel.init(c, seed, Torch.dtype(dtype)), tok);
+            loaded = new HfModel.Loaded(LlamaModel.init(c, seed, m.scalarType()), tok);
         }
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
@@ -101,7 +95,7 @@ final class TrainFlags {
 
     /** A model loaded with this run's dtype (a reference or critic from another directory). */
     LlamaModel loadOther(Path dir) {
-        return HfModel.loadModel(dir, HfModel.config(dir), Torch.dtype(dtype));
+        return HfModel.loadModel(dir, HfModel.config(dir), m.scalarType());
     }
 
     /** Where the run reads and writes. */

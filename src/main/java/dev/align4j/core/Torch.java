@@ -138,14 +138,6 @@ public final class Torch {
         }
     }
 
-    /** Rows of token ids of equal length as a (rows, cols) long tensor. */
-    public static Tensor longs2d(long[][] rows) {
-        int b = rows.length, t = rows.length == 0 ? 0 : rows[0].length;
-        long[] flat = new long[b * t];
-        for (int i = 0; i < b; i++) System.arraycopy(rows[i], 0, flat, i * t, t);
-        return longs(flat, b, t);
-    }
-
     /** A copy of the tensor's values as floats (any floating dtype, any shape, row-major). */
     public static float[] toFloats(Tensor t) {
         try (Tensor c = t.detach().to(ScalarType.Float).contiguous()) {

@@ -86,7 +86,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
 
             // 1. SFT on noisy demonstrations
             long s0 = System.nanoTime();
-            List<SftExample> demos = SftExample.fromTask(t, 20_000, demoErrorRate, seed);
+            List<SftExample> demos = dev.align4j.task.TaskData.demonstrations(t, 20_000, demoErrorRate, seed);
             System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
             EvalHook eval = step -> evalMetrics(policy, tok, t, test, 100);
             Session io = Session.inMemory(tok).withMetrics(metrics).withEval(eval);

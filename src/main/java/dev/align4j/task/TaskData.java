@@ -19,6 +19,14 @@ public final class TaskData {
 
     public static final List<String> FORMATS = List.of("sft", "prompts", "preference", "unpaired", "ranked", "ratings", "multi");
 
+    /** Demonstrations of a built-in task on its train split, a share {@code errorRate} of them flawed. */
+    public static List<dev.align4j.data.SftExample> demonstrations(Task task, int n, double errorRate, long seed) {
+        Random rng = new Random(seed);
+        List<dev.align4j.data.SftExample> out = new ArrayList<>();
+        for (Task.Example e : task.examples(Task.Split.TRAIN, n, seed)) out.add(new dev.align4j.data.SftExample(e.prompt(), task.demonstrate(e, errorRate, rng)));
+        return out;
+    }
+
     /**
      * Pairs of two demonstrations (each flawed with probability {@code errorRate}) ordered by the annotator;
      * pairs whose gold rewards tie are dropped, as an annotator would mark them "tie".

@@ -68,15 +68,20 @@ public final class Loop {
      *
      * @param stage          metrics stage and checkpoint trainer name (sft, dpo, grpo, …)
      * @param run            the common settings
-     * @param config         the resolved config, saved in every checkpoint's trainer_state.json
+     * @param config         the resolved config record, saved in every checkpoint's trainer_state.json
      * @param groups         what trains; the first group's model is the checkpoint's model
      * @param updatesPerStep optimizer updates per step (GRPO's μ, PPO's epochs × minibatches; 1 otherwise)
      * @param logEvery       log every N steps (and the first and last)
      */
-    public record Plan(String stage, RunConfig run, ObjectNode config, List<Group> groups, int updatesPerStep, int logEvery) {
+    public record Plan(String stage, RunConfig run, Object config, List<Group> groups, int updatesPerStep, int logEvery) {
         public Plan {
             if (groups.isEmpty()) throw new IllegalArgumentException("nothing to train");
             if (updatesPerStep < 1 || logEvery < 1) throw new IllegalArgumentException("updatesPerStep and logEvery must be >= 1");
+        }
+
+        /** The common case: one model at the run's lr, one update a step. */
+        public static Plan of(String stage, RunConfig run, Object config, LlamaModel model, int logEvery) {
+            return new Plan(stage, run, config, List.of(Group.of(model, run.lr())), 1, logEvery);
         }
     }
 
@@ -126,8 +131,14 @@ public final class Loop {
         }
     }
 
-    /** Runs {@code recipe} under {@code plan}; returns the newest checkpoint (null without an output directory). */
-    public static Path run(Session io, Plan plan, Recipe recipe) {
+    /** How a run ended: the newest checkpoint (null without an output directory) and the last step's metrics. */
+    public record Outcome(Path lastCheckpoint, Map<String, Double> last) {
+        /** A metric of the last step, NaN when it was not logged then. */
+        public double get(String key) { return last.getOrDefault(key, Double.NaN); }
+    }
+
+    /** Runs {@code recipe} under {@code plan}. */
+    public static Outcome run(Session io, Plan plan, Recipe recipe) {
         Run r = new Run(io, plan);
         try {
             return r.loop(recipe);
@@ -157,9 +168,10 @@ public final class Loop {
             requiresGrad(false);
         }
 
-        Path loop(Recipe recipe) {
+        Outcome loop(Recipe recipe) {
             RunConfig run = plan.run();
             long start = resume(recipe);
+            Map<String, Double> last = Map.of();
             for (long step = start + 1; step <= run.steps(); step++) {
                 Step s = new Step(this, step);
                 lastNorms = null;
@@ -169,8 +181,9 @@ public final class Loop {
                 if (lastNorms != null) s.metrics.put("grad_norm", lastNorms[0]);
                 s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
                 finish(s, recipe);
+                last = s.metrics;
             }
-            return lastCheckpoint;
+            return new Outcome(lastCheckpoint, last);
         }
 
         void requiresGrad(boolean on) {
@@ -238,7 +251,7 @@ public final class Loop {
                 state.put("trainer", plan.stage());
                 state.put("optimizer_steps", opts.get(0).steps());
                 state.put("skipped_steps", skipped);
-                state.set("config", plan.config());
+                state.set("config", Json.MAPPER.valueToTree(plan.config()));
                 Group main = plan.groups().get(0);
                 lastCheckpoint = Checkpoints.save(io.output(), step, main.model(), io.tok(), opts.get(0), state, run.keep(), io.metrics(), lastCheckpoint, dir -> {
                     for (int i = 1; i < opts.size(); i++) Checkpoints.saveModel(dir.resolve(plan.groups().get(i).name()), plan.groups().get(i).model(), io.tok(), opts.get(i));

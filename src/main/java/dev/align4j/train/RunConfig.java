@@ -61,12 +61,6 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         public B seed(long v) { seed = v; return (B) this; }
         public B onNonFinite(NonFinite v) { onNonFinite = v; return (B) this; }
 
-        /** Every run setting at once (e.g. copied from another config). */
-        public B run(RunConfig r) {
-            return steps(r.steps).lr(r.lr).weightDecay(r.weightDecay).warmupSteps(r.warmupSteps).maxGradNorm(r.maxGradNorm)
-                    .gradAccum(r.gradAccum).evalEvery(r.evalEvery).saveEvery(r.saveEvery).keep(r.keep).seed(r.seed).onNonFinite(r.onNonFinite);
-        }
-
         protected RunConfig run() {
             return new RunConfig(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite);
         }

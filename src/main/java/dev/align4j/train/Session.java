@@ -16,8 +16,6 @@ public record Session(Tokenizer tok, Path output, Metrics metrics, EvalHook eval
         return new Session(tok, null, Metrics.inMemory().quiet(true), null, null);
     }
 
-    public Session withOutput(Path v) { return new Session(tok, v, metrics, eval, resume); }
     public Session withMetrics(Metrics v) { return new Session(tok, output, v, eval, resume); }
     public Session withEval(EvalHook v) { return new Session(tok, output, metrics, v, resume); }
-    public Session withResume(Path v) { return new Session(tok, output, metrics, eval, v); }
 }

@@ -31,7 +31,7 @@ class LoopTest {
     void microBatchesAverageTheirGradientsAndMetrics() {
         try (LlamaModel m = TrainerTest.nano(1); Tensor w = Torch.floats(new float[]{1f}, 1)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Loop.Plan plan = new Loop.Plan("toy", run(1, 2), Json.object(), List.of(new Loop.Group("model", m, Map.of("w", w), 0.1)), 1, 1);
+            Loop.Plan plan = new Loop.Plan("toy", run(1, 2), Map.of(), List.of(new Loop.Group("model", m, Map.of("w", w), 0.1)), 1, 1);
             Loop.run(Session.inMemory(null).withMetrics(metrics), plan, s -> s.update((micro, mm) -> {
                 mm.put("micro", (double) micro);
                 // micro 0: L = 3w (∂L/∂w = 3); micro 1: L = w (∂L/∂w = 1)
@@ -53,7 +53,7 @@ class LoopTest {
             Metrics metrics = Metrics.inMemory().quiet(true);
             // warm-up over 4 updates to lr 0.1: update k has lr 0.1·k/4; 2 updates per step ⇒ step s logs the lr of update 2s
             RunConfig r = new RunConfig(2, 0.1, 0.0, 4, 0.0, 1, 0, 0, 1, 0, NonFinite.STOP);
-            Loop.Plan plan = new Loop.Plan("toy", r, Json.object(), List.of(new Loop.Group("model", m, Map.of("w", w), 0.1)), 2, 1);
+            Loop.Plan plan = new Loop.Plan("toy", r, Map.of(), List.of(new Loop.Group("model", m, Map.of("w", w), 0.1)), 2, 1);
             Loop.run(Session.inMemory(null).withMetrics(metrics), plan, s -> {
                 s.update((micro, mm) -> w.sum());
                 s.update((micro, mm) -> w.sum());
@@ -72,7 +72,7 @@ class LoopTest {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         try (LlamaModel m = TrainerTest.nano(1)) {
             Path out = dir.resolve("run");
-            Loop.Plan plan = new Loop.Plan("toy", new RunConfig(4, 1e-3, 0.0, 0, 1.0, 1, 0, 2, 2, 0, NonFinite.STOP), Json.object(),
+            Loop.Plan plan = new Loop.Plan("toy", new RunConfig(4, 1e-3, 0.0, 0, 1.0, 1, 0, 2, 2, 0, NonFinite.STOP), Map.of(),
                     List.of(Loop.Group.of(m, 1e-3)), 1, 1);
             class Counter implements Loop.Recipe {
                 long seen;

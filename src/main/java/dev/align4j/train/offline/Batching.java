@@ -57,7 +57,6 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
         public B batchSize(int v) { batchSize = v; return (B) this; }
         public B maxLength(int v) { maxLength = v; return (B) this; }
         public B truncation(Tokenized.Truncation v) { truncation = v; return (B) this; }
-        public B batching(Batching b) { return batchSize(b.batchSize).maxLength(b.maxLength).truncation(b.truncation); }
 
         protected Batching batching() { return new Batching(batchSize, maxLength, truncation); }
     }

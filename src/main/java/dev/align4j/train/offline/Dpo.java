@@ -3,7 +3,6 @@ package dev.align4j.train.offline;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -66,11 +65,6 @@ public final class Dpo {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() {
-            return new Builder().run(run).batching(batching).losses(losses).lossWeights(lossWeights).beta(beta).labelSmoothing(labelSmoothing)
-                    .rpoAlpha(rpoAlpha).simpoGamma(simpoGamma);
-        }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends Batching.Builder<Builder> {
             private List<PreferenceLoss.Variant> losses = List.of(PreferenceLoss.Variant.SIGMOID);
@@ -139,79 +133,89 @@ public final class Dpo {
     }
 
     private static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, Modpo modpo, Config cfg, Session io) {
-        List<Float> marginRows = new ArrayList<>();
         List<Tokenized[]> rows = new ArrayList<>();
+        List<Float> margins = new ArrayList<>();
         int dropped = 0;
         for (int i = 0; i < data.size(); i++) {
             PreferencePair p = data.get(i);
             Tokenized c = cfg.batching().tokenize(io.tok(), p.prompt(), p.chosen()), r = cfg.batching().tokenize(io.tok(), p.prompt(), p.rejected());
             if (c.completion().length == 0 || r.completion().length == 0) { dropped++; continue; }
             rows.add(new Tokenized[]{c, r});
-            if (modpo != null) marginRows.add((float) modpo.margins()[i]);
+            if (modpo != null) margins.add((float) modpo.margins()[i]);
         }
         if (dropped > 0) System.err.println("dpo: " + dropped + " pairs with an empty completion after truncation were skipped");
         if (rows.isEmpty()) throw new UserError("dpo: no trainable pairs");
         boolean referenceFree = modpo == null && cfg.referenceFree();
         if (!referenceFree && reference == null) throw new IllegalArgumentException("these losses need a reference model");
         float[][] ref = referenceFree ? new float[4][rows.size()] : referenceLogps(reference, rows, io.tok().padId, Math.max(cfg.batching().batchSize(), 32));
-        Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
+        Recipe recipe = new Recipe(policy, rows, ref, margins, modpo == null ? 0 : modpo.weight(), cfg,
+                new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed()), io.tok().padId, new RunningMean());
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("dpo", cfg.run(), cfg, policy, 10), recipe);
+        return new Result(cfg.run().steps(), out.get("loss"), out.get("rewards/accuracies"), out.lastCheckpoint());
+    }
 
-        var recipe = new Loop.Recipe() {
-            double bcoDelta;                      // BCO's running mean reward δ, updated after each BCO loss
-            long bcoCount;
-            double lastLoss = Double.NaN, lastAccuracy = Double.NaN;
+    /** BCO's running mean reward δ (Jung et al. 2024), updated after each BCO loss and carried through checkpoints. */
+    private static final class RunningMean {
+        double value;
+        long count;
 
-            @Override
-            public void step(Loop.Step s) {
-                lastLoss = s.update((micro, m) -> {
-                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
-                    int b = idx.length;
-                    Scoring.Scores scores = Scoring.score(policy, Batching.pairs(rows, idx, io.tok().padId), false);
-                    Sides pol = Sides.of(scores, b), refs = new Sides(gather(ref[0], idx), gather(ref[1], idx), gather(ref[2], idx), gather(ref[3], idx));
-                    Tensor loss = null;
-                    PreferenceLoss.Out first = null;
-                    if (modpo != null) {
-                        float[] mg = new float[b];
-                        for (int i = 0; i < b; i++) mg[i] = marginRows.get(idx[i]);
-                        first = PreferenceLoss.modpo(pol.sumC(), pol.sumR(), refs.sumC(), refs.sumR(), Torch.floats(mg, b), cfg.beta(), modpo.weight());
-                        loss = first.losses().mean();
-                    }
-                    for (int k = 0; k < cfg.losses().size() && modpo == null; k++) {
-                        PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bcoDelta);
-                        Tensor lk = o.losses().mean().mul(Torch.s(cfg.weight(k)));
-                        loss = loss == null ? lk : loss.add(lk);
-                        if (first == null) first = o;
-                        if (cfg.losses().get(k) == PreferenceLoss.Variant.BCO_PAIR) {
-                            double mean = Torch.item(o.chosenRewards().add(o.rejectedRewards()).mean()) / 2;
-                            bcoDelta += (mean - bcoDelta) / ++bcoCount;
-                        }
-                    }
-                    if (cfg.rpoAlpha() > 0) {
-                        Tensor nll = SftLoss.nll(scores.tokenLogps().narrow(0, 0, b), scores.mask().narrow(0, 0, b));
-                        loss = loss.add(nll.mul(Torch.s(cfg.rpoAlpha())));
-                        m.put("nll_loss", Torch.item(nll));
-                    }
-                    Pairs.rewardMetrics(m, first.chosenRewards(), first.rejectedRewards(), pol.sumC(), pol.sumR());
-                    return loss;
-                });
-                s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
-                lastAccuracy = s.metrics.get("rewards/accuracies");
+        void add(double x) { value += (x - value) / ++count; }
+    }
+
+    /**
+     * One step: each micro-batch of B pairs goes through the policy as 2B rows; the loss is Σ w_k·L_k (or MODPO's when
+     * {@code margins} is not empty) plus α·NLL of chosen for RPO.
+     *
+     * @param ref     precomputed reference log-probs: {chosen sums, rejected sums, chosen means, rejected means}
+     * @param margins MODPO's per-pair margins (empty: the configured losses)
+     */
+    private record Recipe(LlamaModel policy, List<Tokenized[]> rows, float[][] ref, List<Float> margins, double modpoWeight, Config cfg,
+                          Batches order, int padId, RunningMean bco) implements Loop.Recipe {
+        @Override
+        public void step(Loop.Step s) {
+            s.update((micro, m) -> loss(Batching.rows(order, s.step, micro, cfg.run()), m));
+            s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
+        }
+
+        Tensor loss(int[] idx, Map<String, Double> m) {
+            int b = idx.length;
+            Scoring.Scores scores = Scoring.score(policy, Batching.pairs(rows, idx, padId), false);
+            Sides pol = Sides.of(scores, b), refs = new Sides(gather(ref[0], idx), gather(ref[1], idx), gather(ref[2], idx), gather(ref[3], idx));
+            Tensor loss = null;
+            PreferenceLoss.Out first = null;
+            if (!margins.isEmpty()) {
+                float[] mg = new float[b];
+                for (int i = 0; i < b; i++) mg[i] = margins.get(idx[i]);
+                first = PreferenceLoss.modpo(pol.sumC(), pol.sumR(), refs.sumC(), refs.sumR(), Torch.floats(mg, b), cfg.beta(), modpoWeight);
+                loss = first.losses().mean();
             }
-
-            @Override
-            public void save(ObjectNode state, Path dir) {
-                state.put("bco_delta", bcoDelta);
-                state.put("bco_count", bcoCount);
+            for (int k = 0; k < cfg.losses().size() && margins.isEmpty(); k++) {
+                PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bco.value);
+                Tensor lk = o.losses().mean().mul(Torch.s(cfg.weight(k)));
+                loss = loss == null ? lk : loss.add(lk);
+                if (first == null) first = o;
+                if (cfg.losses().get(k) == PreferenceLoss.Variant.BCO_PAIR) bco.add(Torch.item(o.chosenRewards().add(o.rejectedRewards()).mean()) / 2);
             }
-
-            @Override
-            public void restore(JsonNode state, Path checkpoint) {
-                bcoDelta = state.path("bco_delta").asDouble(0);
-                bcoCount = state.path("bco_count").asLong(0);
+            if (cfg.rpoAlpha() > 0) {
+                Tensor nll = SftLoss.nll(scores.tokenLogps().narrow(0, 0, b), scores.mask().narrow(0, 0, b));
+                loss = loss.add(nll.mul(Torch.s(cfg.rpoAlpha())));
+                m.put("nll_loss", Torch.item(nll));
             }
-        };
-        Path last = Loop.run(io, new Loop.Plan("dpo", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 10), recipe);
-        return new Result(cfg.run().steps(), recipe.lastLoss, recipe.lastAccuracy, last);
+            Pairs.rewardMetrics(m, first.chosenRewards(), first.rejectedRewards(), pol.sumC(), pol.sumR());
+            return loss;
+        }
+
+        @Override
+        public void save(ObjectNode state, Path dir) {
+            state.put("bco_delta", bco.value);
+            state.put("bco_count", bco.count);
+        }
+
+        @Override
+        public void restore(JsonNode state, Path checkpoint) {
+            bco.value = state.path("bco_delta").asDouble(0);
+            bco.count = state.path("bco_count").asLong(0);
+        }
     }
 
     /**

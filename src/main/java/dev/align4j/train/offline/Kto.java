@@ -1,8 +1,6 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -21,6 +19,7 @@ import org.bytedeco.pytorch.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * KTO from unpaired thumbs-up / thumbs-down feedback. Each micro-batch scores the batch's (x_i, y_i) and the
@@ -47,8 +46,6 @@ public final class Kto {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() { return new Builder().run(run).batching(batching).beta(beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight); }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends Batching.Builder<Builder> {
             private double beta = 0.1, desirableWeight = 1.0, undesirableWeight = 1.0;
@@ -77,40 +74,35 @@ public final class Kto {
             System.err.println("kto: warning: all labels are " + labels.get(0) + "; KTO learns from both kinds");
         Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
 
-        var recipe = new Loop.Recipe() {
-            double lastLoss = Double.NaN;
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("kto", cfg.run(), cfg, policy, 10), s -> s.update((micro, m) ->
+                loss(policy, reference, rows, labels, Batching.rows(order, s.step, micro, cfg.run()), cfg, io.tok().padId, m)));
+        return new Result(out.get("loss"), out.lastCheckpoint());
+    }
 
-            @Override
-            public void step(Loop.Step s) {
-                lastLoss = s.update((micro, m) -> {
-                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
-                    int b = idx.length;
-                    // rows 0..B−1: (x_i, y_i); rows B..2B−1: (x_i, y_{i+1 mod B}) for the KL reference point
-                    List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
-                    float[] desirable = new float[b];
-                    for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[i]).completion()); desirable[i] = labels.get(idx[i]) ? 1 : 0; }
-                    for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[(i + 1) % b]).completion()); }
-                    SeqBatch batch = SeqBatch.of(p, c, io.tok().padId);
-                    Tensor ref;
-                    try (NoGradGuard g = new NoGradGuard()) {
-                        ref = Scoring.score(reference, batch, false).sum();               // (2B)
-                    }
-                    Tensor pol = Scoring.score(policy, batch, false).sum();               // (2B)
-                    Tensor logRatios = pol.narrow(0, 0, b).sub(ref.narrow(0, 0, b));    // (B)
-                    double z = KtoLoss.referencePoint(pol.narrow(0, b, b), ref.narrow(0, b, b));
-                    Tensor loss = KtoLoss.losses(logRatios, Torch.floats(desirable, b), z, cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
-                    m.put("kl", z);
-                    labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
-                    return loss;
-                });
-            }
-        };
-        Path last = Loop.run(io, new Loop.Plan("kto", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 10), recipe);
-        return new Result(recipe.lastLoss, last);
+    /** One micro-batch: the KTO loss of rows {@code idx}, with the mismatched pairs' KL estimate as the reference point. */
+    private static Tensor loss(LlamaModel policy, LlamaModel reference, List<Tokenized> rows, List<Boolean> labels, int[] idx, Config cfg, int padId,
+                               Map<String, Double> m) {
+        int b = idx.length;
+        // rows 0..B−1: (x_i, y_i); rows B..2B−1: (x_i, y_{i+1 mod B}) for the KL reference point
+        List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+        float[] desirable = new float[b];
+        for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[i]).completion()); desirable[i] = labels.get(idx[i]) ? 1 : 0; }
+        for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[(i + 1) % b]).completion()); }
+        SeqBatch batch = SeqBatch.of(p, c, padId);
+        Tensor ref;
+        try (NoGradGuard g = new NoGradGuard()) {
+            ref = Scoring.score(reference, batch, false).sum();                          // (2B)
+        }
+        Tensor pol = Scoring.score(policy, batch, false).sum();                          // (2B)
+        Tensor logRatios = pol.narrow(0, 0, b).sub(ref.narrow(0, 0, b));               // (B)
+        double z = KtoLoss.referencePoint(pol.narrow(0, b, b), ref.narrow(0, b, b));
+        m.put("kl", z);
+        labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
+        return KtoLoss.losses(logRatios, Torch.floats(desirable, b), z, cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
     }
 
     /** {@code rewards/*} and {@code logps/*} by label: β·log-ratio and log-prob means of the desirable ("chosen") and undesirable rows. */
-    private static void labelMetrics(java.util.Map<String, Double> m, float[] logRatios, float[] logps, float[] desirable, double beta) {
+    private static void labelMetrics(Map<String, Double> m, float[] logRatios, float[] logps, float[] desirable, double beta) {
         double rewardUp = 0, rewardDown = 0, logpUp = 0, logpDown = 0;
         int up = 0, down = 0;
         for (int i = 0; i < desirable.length; i++) {

@@ -1,8 +1,6 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -49,8 +47,6 @@ public final class Listwise {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() { return new Builder().run(run).batching(batching).loss(loss).beta(beta).nllWeight(nllWeight); }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends Batching.Builder<Builder> {
             private ListwiseLoss.Variant loss = ListwiseLoss.Variant.LIPO_LAMBDA;
@@ -85,61 +81,57 @@ public final class Listwise {
             maxK = Math.max(maxK, t.length);
         }
         if (lists.isEmpty()) throw new UserError("listwise: no trainable lists");
-        final int k = maxK;
-        float[][] ref = cfg.loss() == ListwiseLoss.Variant.PRO ? new float[lists.size()][k] : referenceLogps(reference, lists, k, io.tok().padId);
+        float[][] ref = cfg.loss() == ListwiseLoss.Variant.PRO ? new float[lists.size()][maxK] : referenceLogps(reference, lists, maxK, io.tok().padId);
+        Ranked ranked = new Ranked(lists, scores, ref, maxK);
         Batches order = new Batches(lists.size(), cfg.batching().batchSize(), cfg.run().seed());
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("listwise", cfg.run(), cfg, policy, 10), s -> s.update((micro, m) ->
+                loss(policy, ranked, Batching.rows(order, s.step, micro, cfg.run()), cfg, io.tok().padId, m)));
+        return new Result(out.get("loss"), out.lastCheckpoint());
+    }
 
-        var recipe = new Loop.Recipe() {
-            double lastLoss = Double.NaN;
+    /** The tokenized lists, their scores (higher = better), reference log-probs (lists)(K), and the longest list K. */
+    private record Ranked(List<Tokenized[]> lists, List<double[]> scores, float[][] ref, int k) {}
 
-            @Override
-            public void step(Loop.Step s) {
-                lastLoss = s.update((micro, m) -> {
-                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
-                    int b = idx.length;
-                    boolean[] valid = new boolean[b * k];
-                    float[] psi = new float[b * k], refs = new float[b * k];
-                    for (int i = 0; i < b; i++)
-                        for (int j = 0; j < k; j++) {
-                            valid[i * k + j] = j < lists.get(idx[i]).length;
-                            psi[i * k + j] = valid[i * k + j] ? (float) scores.get(idx[i])[j] : -1e4f;
-                            refs[i * k + j] = ref[idx[i]][j];
-                        }
-                    Tensor vmask = Torch.bools(valid, b, k), psiT = Torch.floats(psi, b, k);
-                    Scoring.Scores sc = Scoring.score(policy, batch(lists, idx, k, io.tok().padId), false);
-                    // the list's scores: implicit rewards β·log(π/π_ref) (LiPO-λ, ListMLE) or mean log-probs (PRO)
-                    Tensor sv = cfg.loss() == ListwiseLoss.Variant.PRO ? sc.mean().view(b, k)
-                            : sc.sum().view(b, k).sub(Torch.floats(refs, b, k)).mul(Torch.s(cfg.beta()));   // (B, K)
-                    Tensor loss = switch (cfg.loss()) {
-                        case LIPO_LAMBDA -> ListwiseLoss.lipoLambda(sv, psiT, vmask);
-                        case LIST_MLE -> ListwiseLoss.listMle(sv, vmask);
-                        case PRO -> ListwiseLoss.pro(sv, vmask, cfg.nllWeight());
-                    };
-                    rankMetrics(m, Torch.toFloats(sv), psi, idx, k);
-                    return loss;
-                });
+    /** One micro-batch of B lists: one policy forward over B·K rows, the list scores, the listwise loss. */
+    private static Tensor loss(LlamaModel policy, Ranked d, int[] idx, Config cfg, int padId, Map<String, Double> m) {
+        int b = idx.length, k = d.k();
+        boolean[] valid = new boolean[b * k];
+        float[] psi = new float[b * k], refs = new float[b * k];
+        for (int i = 0; i < b; i++)
+            for (int j = 0; j < k; j++) {
+                valid[i * k + j] = j < d.lists().get(idx[i]).length;
+                psi[i * k + j] = valid[i * k + j] ? (float) d.scores().get(idx[i])[j] : -1e4f;
+                refs[i * k + j] = d.ref()[idx[i]][j];
             }
-
-            /** rewards/chosen (top of the list), rewards/rejected (bottom), their margin, and the share of ordered pairs the scores agree with. */
-            void rankMetrics(Map<String, Double> m, float[] sv, float[] psi, int[] idx, int k) {
-                int b = idx.length;
-                double top = 0, bottom = 0, agree = 0, pairs = 0;
-                for (int i = 0; i < b; i++) {
-                    int n = lists.get(idx[i]).length;
-                    top += sv[i * k];
-                    bottom += sv[i * k + n - 1];
-                    for (int x = 0; x < n; x++)
-                        for (int y = 0; y < n; y++)
-                            if (psi[i * k + x] > psi[i * k + y]) { pairs++; if (sv[i * k + x] > sv[i * k + y]) agree++; }
-                }
-                m.put("rewards/chosen", top / b);
-                m.put("rewards/rejected", bottom / b);
-                m.put("rewards/margins", (top - bottom) / b);
-                m.put("rewards/accuracies", pairs == 0 ? 0 : agree / pairs);
-            }
+        Tensor vmask = Torch.bools(valid, b, k), psiT = Torch.floats(psi, b, k);
+        Scoring.Scores sc = Scoring.score(policy, batch(d.lists(), idx, k, padId), false);
+        // the list's scores: implicit rewards β·log(π/π_ref) (LiPO-λ, ListMLE) or mean log-probs (PRO)
+        Tensor sv = cfg.loss() == ListwiseLoss.Variant.PRO ? sc.mean().view(b, k)
+                : sc.sum().view(b, k).sub(Torch.floats(refs, b, k)).mul(Torch.s(cfg.beta()));   // (B, K)
+        rankMetrics(m, Torch.toFloats(sv), psi, d, idx);
+        return switch (cfg.loss()) {
+            case LIPO_LAMBDA -> ListwiseLoss.lipoLambda(sv, psiT, vmask);
+            case LIST_MLE -> ListwiseLoss.listMle(sv, vmask);
+            case PRO -> ListwiseLoss.pro(sv, vmask, cfg.nllWeight());
         };
-        Path last = Loop.run(io, new Loop.Plan("listwise", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 10), recipe);
-        return new Result(recipe.lastLoss, last);
+    }
+
+    /** rewards/chosen (top of the list), rewards/rejected (bottom), their margin, and the share of ordered pairs the scores agree with. */
+    private static void rankMetrics(Map<String, Double> m, float[] sv, float[] psi, Ranked d, int[] idx) {
+        int b = idx.length, k = d.k();
+        double top = 0, bottom = 0, agree = 0, pairs = 0;
+        for (int i = 0; i < b; i++) {
+            int n = d.lists().get(idx[i]).length;
+            top += sv[i * k];
+            bottom += sv[i * k + n - 1];
+            for (int x = 0; x < n; x++)
+                for (int y = 0; y < n; y++)
+                    if (psi[i * k + x] > psi[i * k + y]) { pairs++; if (sv[i * k + x] > sv[i * k + y]) agree++; }
+        }
+        m.put("rewards/chosen", top / b);
+        m.put("rewards/rejected", bottom / b);
+        m.put("rewards/margins", (top - bottom) / b);
+        m.put("rewards/accuracies", pairs == 0 ? 0 : agree / pairs);
     }
 
     /** Summed reference log-probs (lists)(K), computed once without gradients. */

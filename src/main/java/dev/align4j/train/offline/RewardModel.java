@@ -1,8 +1,6 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -49,8 +47,6 @@ public final class RewardModel {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() { return new Builder().run(run).batching(batching).centering(centering); }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends Batching.Builder<Builder> {
             private double centering = 0;
@@ -86,24 +82,14 @@ public final class RewardModel {
         if (rows.isEmpty()) throw new UserError("reward: no trainable pairs");
         Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
 
-        var recipe = new Loop.Recipe() {
-            double lastLoss = Double.NaN, lastAccuracy = Double.NaN;
-
-            @Override
-            public void step(Loop.Step s) {
-                lastLoss = s.update((micro, m) -> {
-                    int[] idx = Batching.rows(order, s.step, micro, cfg.run());
-                    Tensor[] r = scores(rm, rows, idx, io.tok().padId);                 // (B, K) chosen, rejected
-                    Tensor prefer = prefer(rows, idx, k);                               // (B, K) +1 / −1 / 0
-                    Tensor loss = RewardLoss.multiObjective(r[0], r[1], prefer, cfg.centering());
-                    accuracyMetrics(m, r, prefer, objectives);
-                    return loss;
-                });
-                lastAccuracy = s.metrics.get("accuracy");
-            }
-        };
-        Path last = Loop.run(io, new Loop.Plan("reward", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(rm, cfg.run().lr())), 1, 10), recipe);
-        return new Result(recipe.lastLoss, recipe.lastAccuracy, last);
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("reward", cfg.run(), cfg, rm, 10), s -> s.update((micro, m) -> {
+            int[] idx = Batching.rows(order, s.step, micro, cfg.run());
+            Tensor[] r = scores(rm, rows, idx, io.tok().padId);                         // (B, K) chosen, rejected
+            Tensor prefer = prefer(rows, idx, k);                                       // (B, K) +1 / −1 / 0
+            accuracyMetrics(m, r, prefer, objectives);
+            return RewardLoss.multiObjective(r[0], r[1], prefer, cfg.centering());
+        }));
+        return new Result(out.get("loss"), out.get("accuracy"), out.lastCheckpoint());
     }
 
     /**

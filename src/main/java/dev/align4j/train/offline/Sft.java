@@ -1,8 +1,6 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.SftExample;
@@ -31,8 +29,6 @@ public final class Sft {
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching) {
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() { return new Builder().run(run).batching(batching); }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends Batching.Builder<Builder> {
             private Builder() { super(1000, 1e-3, 0.01, 50, 32); }
@@ -53,26 +49,20 @@ public final class Sft {
         if (rows.isEmpty()) throw new UserError("sft: no trainable rows (every completion is empty after truncation to max-length " + cfg.batching().maxLength() + ")");
 
         Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
-        var recipe = new Loop.Recipe() {
-            final long t0 = System.nanoTime();
-            long tokens;
-            double lastLoss = Double.NaN;
-
-            @Override
-            public void step(Loop.Step s) {
-                lastLoss = s.update((micro, m) -> {
-                    List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
-                    for (int i : Batching.rows(order, s.step, micro, cfg.run())) { p.add(rows.get(i).prompt()); c.add(rows.get(i).completion()); }
-                    SeqBatch b = SeqBatch.of(p, c, io.tok().padId);
-                    tokens += b.size() * b.length();
-                    Scoring.Scores sc = Scoring.score(model, b, false);
-                    return SftLoss.nll(sc.tokenLogps(), sc.mask());              // mean NLL over completion tokens
-                });
-                s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
-                s.metrics.put("tokens_per_s", tokens / ((System.nanoTime() - t0) / 1e9));
-            }
-        };
-        Path last = Loop.run(io, new Loop.Plan("sft", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(model, cfg.run().lr())), 1, 10), recipe);
-        return new Result(cfg.run().steps(), recipe.lastLoss, last);
+        long t0 = System.nanoTime();
+        long[] tokens = {0};
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("sft", cfg.run(), cfg, model, 10), s -> {
+            s.update((micro, m) -> {
+                List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
+                for (int i : Batching.rows(order, s.step, micro, cfg.run())) { p.add(rows.get(i).prompt()); c.add(rows.get(i).completion()); }
+                SeqBatch b = SeqBatch.of(p, c, io.tok().padId);
+                tokens[0] += b.size() * b.length();
+                Scoring.Scores sc = Scoring.score(model, b, false);
+                return SftLoss.nll(sc.tokenLogps(), sc.mask());                          // mean NLL over completion tokens
+            });
+            s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
+            s.metrics.put("tokens_per_s", tokens[0] / ((System.nanoTime() - t0) / 1e9));
+        });
+        return new Result(cfg.run().steps(), out.get("loss"), out.lastCheckpoint());
     }
 }

@@ -182,16 +182,6 @@ public final class Advantages {
         return true;
     }
 
-    /** Sample standard deviation of a double array (n − 1), 0 below two values. */
-    public static double std(double[] x) {
-        if (x.length < 2) return 0;
-        double m = 0, s = 0;
-        for (double v : x) m += v;
-        m /= x.length;
-        for (double v : x) s += (v - m) * (v - m);
-        return Math.sqrt(s / (x.length - 1));
-    }
-
     /** 1 at each row's last masked position (N, T). */
     static Tensor lastToken(Tensor mask) {
         long n = mask.size(0), t = mask.size(1);

@@ -1,8 +1,6 @@
 package dev.align4j.train.online;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -16,7 +14,6 @@ import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,11 +63,6 @@ public final class Grpo {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() {
-            return new Builder().run(run).rollouts(rollouts).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh).beta(beta).kl(kl)
-                    .estimator(estimator).scale(scale).aggregation(aggregation).sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling);
-        }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends RolloutConfig.Builder<Builder> {
             private int updatesPerRollout = 1;
@@ -107,61 +99,60 @@ public final class Grpo {
     public static Result train(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
         if (prompts.isEmpty()) throw new UserError(cfg.stage() + ": no prompts");
-        int g = cfg.rollouts().samplesPerPrompt();
-        Advantages.Estimator estimator = cfg.estimator();
+        Loop.Plan plan = new Loop.Plan(cfg.stage(), cfg.run(), cfg, List.of(Loop.Group.of(policy, cfg.run().lr())), cfg.updatesPerRollout(), 1);
+        Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, reference, reward, prompts, cfg, io));
+        return new Result(out.get("reward"), out.lastCheckpoint());
+    }
 
-        var recipe = new Loop.Recipe() {
-            double lastReward = Double.NaN;
-
-            @Override
-            public void step(Loop.Step s) {
-                // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards
-                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-                double[] rewards = ro.score(reward, s.metrics);
-                lastReward = s.metrics.get("reward");
-                // 2. groups whose rewards are all equal carry no signal; dynamic sampling (DAPO) drops them
-                List<Integer> keep = new ArrayList<>();
-                int flat = 0;
-                for (int start = 0; start < ro.size(); start += g) {
-                    boolean zeroStd = g > 1 && Advantages.zeroStd(rewards, start, g);
-                    if (zeroStd) flat++;
-                    if (!(zeroStd && cfg.dynamicSampling())) for (int i = start; i < start + g; i++) keep.add(i);
-                }
-                s.metrics.put("frac_reward_zero_std", (double) flat / (ro.size() / g));
-                if (keep.isEmpty()) return;
-                // 3. the kept sequences as one batch; old and reference log-probs without gradients
-                SeqBatch sb = ro.batch(keep, io.tok().padId);
-                Tensor oldLogp = null, refLogp = null, mask = Scoring.mask(sb);                   // (K, T)
-                try (NoGradGuard ng = new NoGradGuard()) {
-                    if (cfg.updatesPerRollout() > 1 || (estimator.klInReward && cfg.beta() > 0)) oldLogp = Scoring.score(policy, sb, false).tokenLogps();
-                    if (cfg.beta() > 0) refLogp = Scoring.score(reference, sb, false).tokenLogps();
-                }
-                // 4. advantages: one per sequence (GRPO, RLOO) or per token (REINFORCE++)
-                Tensor klInReward = estimator.klInReward && refLogp != null ? oldLogp.sub(refLogp) : null;     // (K, T)
-                if (klInReward != null) s.metrics.put("kl_in_reward", Torch.item(klInReward.mul(mask).sum()) / Math.max(1, Torch.item(mask.sum())));
-                Tensor adv = estimator.advantages(new Advantages.Input(Torch.doubles(rewards, rewards.length), g, cfg.scale(),
-                        Torch.longs(keep.stream().mapToLong(Integer::longValue).toArray(), keep.size()), mask, klInReward, cfg.beta()));
-                // 5. μ clipped policy-gradient updates on this rollout
-                Tensor old = oldLogp;
-                Tensor ref = refLogp;
-                for (int it = 0; it < cfg.updatesPerRollout(); it++) {
-                    s.update(1, (micro, m) -> {
-                        Scoring.Scores sc = Scoring.score(policy, sb, true);
-                        Tensor logp = sc.tokenLogps();
-                        Tensor kl = ref == null ? null : PolicyLoss.kl(logp, ref, cfg.kl());
-                        Tensor penalty = kl == null || estimator.klInReward || cfg.beta() == 0 ? null : kl.mul(Torch.s(cfg.beta()));
-                        PolicyLoss.Out o = PolicyLoss.clippedSurrogate(logp, old != null ? old : logp.detach(), adv, sc.mask(), penalty, cfg.clip());
-                        double tokens = Math.max(1, Torch.item(sc.mask().sum()));
-                        m.put("kl", kl == null ? 0 : Torch.item(kl.detach().mul(sc.mask()).sum()) / tokens);
-                        m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
-                        m.put("clip_ratio", o.clipFraction());
-                        return o.loss();
-                    });
-                }
+    /** One step of the method, top to bottom. */
+    private record Recipe(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg,
+                          Session io) implements Loop.Recipe {
+        @Override
+        public void step(Loop.Step s) {
+            // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards
+            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            double[] rewards = ro.score(reward, s.metrics);
+            int g = cfg.rollouts().samplesPerPrompt();
+            Advantages.Estimator estimator = cfg.estimator();
+            // 2. groups whose rewards are all equal carry no signal; dynamic sampling (DAPO) drops them
+            List<Integer> keep = new ArrayList<>();
+            int flat = 0;
+            for (int start = 0; start < ro.size(); start += g) {
+                boolean zeroStd = g > 1 && Advantages.zeroStd(rewards, start, g);
+                if (zeroStd) flat++;
+                if (!(zeroStd && cfg.dynamicSampling())) for (int i = start; i < start + g; i++) keep.add(i);
             }
-        };
-        Path last = Loop.run(io, new Loop.Plan(cfg.stage(), cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())),
-                cfg.updatesPerRollout(), 1), recipe);
-        return new Result(recipe.lastReward, last);
+            s.metrics.put("frac_reward_zero_std", (double) flat / (ro.size() / g));
+            if (keep.isEmpty()) return;
+            // 3. the kept sequences as one batch; old and reference log-probs without gradients
+            SeqBatch sb = ro.batch(keep, io.tok().padId);
+            Tensor oldLogp = null, refLogp = null, mask = Scoring.mask(sb);                   // (K, T)
+            try (NoGradGuard ng = new NoGradGuard()) {
+                if (cfg.updatesPerRollout() > 1 || (estimator.klInReward && cfg.beta() > 0)) oldLogp = Scoring.score(policy, sb, false).tokenLogps();
+                if (cfg.beta() > 0) refLogp = Scoring.score(reference, sb, false).tokenLogps();
+            }
+            // 4. advantages: one per sequence (GRPO, RLOO) or per token (REINFORCE++)
+            Tensor klInReward = estimator.klInReward && refLogp != null ? oldLogp.sub(refLogp) : null;     // (K, T)
+            if (klInReward != null) s.metrics.put("kl_in_reward", Torch.item(klInReward.mul(mask).sum()) / Math.max(1, Torch.item(mask.sum())));
+            Tensor adv = estimator.advantages(new Advantages.Input(Torch.doubles(rewards, rewards.length), g, cfg.scale(),
+                    Torch.longs(keep.stream().mapToLong(Integer::longValue).toArray(), keep.size()), mask, klInReward, cfg.beta()));
+            // 5. μ clipped policy-gradient updates on this rollout
+            Tensor old = oldLogp;
+            Tensor ref = refLogp;
+            for (int it = 0; it < cfg.updatesPerRollout(); it++) {
+                s.update(1, (micro, m) -> {
+                    Scoring.Scores sc = Scoring.score(policy, sb, true);
+                    Tensor logp = sc.tokenLogps();
+                    Tensor kl = ref == null ? null : PolicyLoss.kl(logp, ref, cfg.kl());
+                    Tensor penalty = kl == null || estimator.klInReward || cfg.beta() == 0 ? null : kl.mul(Torch.s(cfg.beta()));
+                    PolicyLoss.Out o = PolicyLoss.clippedSurrogate(logp, old != null ? old : logp.detach(), adv, sc.mask(), penalty, cfg.clip());
+                    double tokens = Math.max(1, Torch.item(sc.mask().sum()));
+                    m.put("kl", kl == null ? 0 : Torch.item(kl.detach().mul(sc.mask()).sum()) / tokens);
+                    m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
+                    m.put("clip_ratio", o.clipFraction());
+                    return o.loss();
+                });
+            }
+        }
     }
 }

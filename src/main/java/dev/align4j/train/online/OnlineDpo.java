@@ -1,8 +1,6 @@
 package dev.align4j.train.online;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.LlamaModel;
@@ -51,8 +49,6 @@ public final class OnlineDpo {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() { return new Builder().run(run).rollouts(rollouts).loss(loss).beta(beta).labelSmoothing(labelSmoothing); }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends RolloutConfig.Builder<Builder> {
             private PreferenceLoss.Variant loss = PreferenceLoss.Variant.SIGMOID;
@@ -72,54 +68,53 @@ public final class OnlineDpo {
 
     public static Result train(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
         if (prompts.isEmpty()) throw new UserError("online-dpo: no prompts");
-        int g = cfg.rollouts().samplesPerPrompt(), padId = io.tok().padId;
-        boolean norm = cfg.loss().lengthNormalized();
+        Loop.Outcome out = Loop.run(io, Loop.Plan.of("online-dpo", cfg.run(), cfg, policy, 1), new Recipe(policy, reference, reward, prompts, cfg, io));
+        return new Result(out.get("reward"), out.lastCheckpoint());
+    }
 
-        var recipe = new Loop.Recipe() {
-            double lastReward = Double.NaN;
-
-            @Override
-            public void step(Loop.Step s) {
-                // 1. G samples per prompt, scored
-                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-                double[] r = ro.score(reward, s.metrics);
-                lastReward = s.metrics.get("reward");
-                // 2. per prompt, the best sample is chosen and the worst rejected, unless they tie
-                List<Integer> chosen = new ArrayList<>(), rejected = new ArrayList<>();
-                for (int start = 0; start < ro.size(); start += g) {
-                    int best = start, worst = start;
-                    for (int i = start + 1; i < start + g; i++) {
-                        if (r[i] > r[best]) best = i;
-                        if (r[i] < r[worst]) worst = i;
-                    }
-                    if (r[best] == r[worst]) continue;
-                    chosen.add(best);
-                    rejected.add(worst);
+    /** One step of the method, top to bottom. */
+    private record Recipe(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg,
+                          Session io) implements Loop.Recipe {
+        @Override
+        public void step(Loop.Step s) {
+            // 1. G samples per prompt, scored
+            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            double[] r = ro.score(reward, s.metrics);
+            int g = cfg.rollouts().samplesPerPrompt(), padId = io.tok().padId;
+            // 2. per prompt, the best sample is chosen and the worst rejected, unless they tie
+            List<Integer> chosen = new ArrayList<>(), rejected = new ArrayList<>();
+            for (int start = 0; start < ro.size(); start += g) {
+                int best = start, worst = start;
+                for (int i = start + 1; i < start + g; i++) {
+                    if (r[i] > r[best]) best = i;
+                    if (r[i] < r[worst]) worst = i;
                 }
-                s.metrics.put("frac_ties", 1.0 - (double) chosen.size() / cfg.rollouts().promptsPerStep());
-                if (chosen.isEmpty()) return;
-                // 3. one DPO step on the pairs: rows 0..P−1 chosen, P..2P−1 rejected
-                int p = chosen.size();
-                List<Integer> rows = new ArrayList<>(chosen);
-                rows.addAll(rejected);
-                SeqBatch sb = ro.batch(rows, padId);
-                Tensor refC, refR;
-                try (NoGradGuard ng = new NoGradGuard()) {
-                    Scoring.Scores rs = Scoring.score(reference, sb, false);
-                    Tensor x = norm ? rs.mean() : rs.sum();
-                    refC = x.narrow(0, 0, p).clone();
-                    refR = x.narrow(0, p, p).clone();
-                }
-                s.update(1, (micro, m) -> {
-                    Scoring.Scores sc = Scoring.score(policy, sb, false);
-                    Tensor x = norm ? sc.mean() : sc.sum();
-                    PreferenceLoss.Out o = PreferenceLoss.compute(cfg.loss(), x.narrow(0, 0, p), x.narrow(0, p, p), refC, refR, cfg.beta(), cfg.labelSmoothing(), 0);
-                    Pairs.rewardMetrics(m, o.chosenRewards(), o.rejectedRewards(), sc.sum().narrow(0, 0, p), sc.sum().narrow(0, p, p));
-                    return o.losses().mean();
-                });
+                if (r[best] == r[worst]) continue;
+                chosen.add(best);
+                rejected.add(worst);
             }
-        };
-        Path last = Loop.run(io, new Loop.Plan("online-dpo", cfg.run(), cfg.toJson(), List.of(Loop.Group.of(policy, cfg.run().lr())), 1, 1), recipe);
-        return new Result(recipe.lastReward, last);
+            s.metrics.put("frac_ties", 1.0 - (double) chosen.size() / cfg.rollouts().promptsPerStep());
+            if (chosen.isEmpty()) return;
+            // 3. one DPO step on the pairs: rows 0..P−1 chosen, P..2P−1 rejected
+            int p = chosen.size();
+            boolean norm = cfg.loss().lengthNormalized();                          // SimPO-style mean log-probs, else sums
+            List<Integer> rows = new ArrayList<>(chosen);
+            rows.addAll(rejected);
+            SeqBatch sb = ro.batch(rows, padId);
+            Tensor refC, refR;
+            try (NoGradGuard ng = new NoGradGuard()) {
+                Scoring.Scores rs = Scoring.score(reference, sb, false);
+                Tensor x = norm ? rs.mean() : rs.sum();
+                refC = x.narrow(0, 0, p).clone();
+                refR = x.narrow(0, p, p).clone();
+            }
+            s.update(1, (micro, m) -> {
+                Scoring.Scores sc = Scoring.score(policy, sb, false);
+                Tensor x = norm ? sc.mean() : sc.sum();
+                PreferenceLoss.Out o = PreferenceLoss.compute(cfg.loss(), x.narrow(0, 0, p), x.narrow(0, p, p), refC, refR, cfg.beta(), cfg.labelSmoothing(), 0);
+                Pairs.rewardMetrics(m, o.chosenRewards(), o.rejectedRewards(), sc.sum().narrow(0, 0, p), sc.sum().narrow(0, p, p));
+                return o.losses().mean();
+            });
+        }
     }
 }

@@ -3,7 +3,6 @@ package dev.align4j.train.online;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -76,11 +75,6 @@ public final class Ppo {
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
-        public Builder toBuilder() {
-            return new Builder().run(run).rollouts(rollouts).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr).clip(clip).valueClip(valueClip)
-                    .gamma(gamma).lambda(lambda).whiten(whiten).beta(beta).klTarget(klTarget).klHorizon(klHorizon).sharedTrunk(sharedTrunk).vfCoef(vfCoef);
-        }
-        public ObjectNode toJson() { return Json.MAPPER.valueToTree(this); }
 
         public static final class Builder extends RolloutConfig.Builder<Builder> {
             private int epochs = 2, miniBatches = 2;
@@ -143,89 +137,11 @@ public final class Ppo {
         if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
         List<Loop.Group> groups = new ArrayList<>(List.of(new Loop.Group("model", policy, trained, cfg.run().lr())));
         if (critic != null) groups.add(new Loop.Group("critic", critic, critic.parameters(), cfg.criticLr()));
-        int padId = io.tok().padId;
-
-        var recipe = new Loop.Recipe() {
-            double beta = cfg.beta(), lastReward = Double.NaN;
-
-            @Override
-            public void step(Loop.Step s) {
-                // 1. rollout and scores
-                Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-                double[] scores = ro.score(reward, s.metrics);
-                lastReward = s.metrics.get("reward");
-                int n = ro.size();
-                List<Integer> all = new ArrayList<>();
-                for (int i = 0; i < n; i++) all.add(i);
-                SeqBatch sb = ro.batch(all, padId);
-                Tensor mask = Scoring.mask(sb);                                                       // (N, T)
-                // 2. old log-probs, KL to the reference and values, without gradients
-                Tensor old, kl, values;
-                try (NoGradGuard ng = new NoGradGuard()) {
-                    old = Scoring.score(policy, sb, false).tokenLogps();
-                    kl = beta > 0 ? old.to(ScalarType.Double).sub(Scoring.score(reference, sb, false).tokenLogps().to(ScalarType.Double))
-                            : torch.zeros_like(old).to(ScalarType.Double);
-                    values = forward(policy, critic, valueHead, sb, false).values();
-                }
-                // 3. per-token rewards −β·KL, the score on the last token → GAE advantages and returns (N, T)
-                Tensor tokenRewards = kl.mul(Torch.s(-beta)).add(Advantages.lastToken(mask).to(ScalarType.Double).mul(Torch.doubles(scores, n).unsqueeze(1)));
-                Tensor[] ar = Advantages.gae(tokenRewards, values, mask, cfg.gamma(), cfg.lambda());
-                Tensor adv = (cfg.whiten() ? Advantages.whiten(ar[0], mask) : ar[0]).to(ScalarType.Float), ret = ar[1].to(ScalarType.Float);
-                double klMean = Torch.item(kl.mul(mask).sum()) / n;                                    // mean over sequences of Σ_t KL
-                s.metrics.put("kl", klMean);
-                s.metrics.put("kl_coef", beta);
-                s.metrics.put("explained_variance", Advantages.explainedVariance(ar[1], values, mask));
-                // 4. epochs × minibatches of policy and value updates
-                Random shuffle = new Random(cfg.run().seed() * 104_729 + s.step);
-                for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                    List<Integer> order = new ArrayList<>(all);
-                    Collections.shuffle(order, shuffle);
-                    for (int mb = 0; mb < cfg.miniBatches(); mb++) {
-                        List<Integer> idx = order.subList(mb * n / cfg.miniBatches(), (mb + 1) * n / cfg.miniBatches());
-                        s.update(1, (micro, m) -> minibatchLoss(ro.batch(idx, padId), Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size()),
-                                old, adv, ret, values, m));
-                    }
-                }
-                // 5. adaptive KL controller
-                if (cfg.klTarget() > 0) beta = Advantages.adaptiveKl(beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
-            }
-
-            /** The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors. */
-            Tensor minibatchLoss(SeqBatch mb, Tensor rows, Tensor old, Tensor adv, Tensor ret, Tensor values, Map<String, Double> m) {
-                long t = mb.length() - 1;
-                Tensor oldT = old.index_select(0, rows).narrow(1, 0, t), advT = adv.index_select(0, rows).narrow(1, 0, t);
-                Tensor retT = ret.index_select(0, rows).narrow(1, 0, t), valT = values.index_select(0, rows).narrow(1, 0, t);
-                Forward fw = forward(policy, critic, valueHead, mb, true);
-                Scoring.Scores sc = fw.scores();
-                PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), null, PolicyLoss.Clip.symmetric(cfg.clip(), cfg.rollouts().maxNewTokens()));
-                PolicyLoss.ValueOut v = PolicyLoss.valueLoss(fw.values(), valT, retT, sc.mask(), cfg.valueClip());
-                double tokens = Math.max(1, Torch.item(sc.mask().sum()));
-                Tensor logRatio = sc.tokenLogps().detach().sub(oldT);
-                m.put("loss", Torch.item(o.loss()));
-                m.put("value_loss", Torch.item(v.loss()));
-                m.put("approx_kl", Torch.item(logRatio.mul(logRatio).mul(sc.mask()).sum()) / tokens / 2);   // ½ (log π − log π_old)², k2
-                m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
-                m.put("clip_ratio", o.clipFraction());
-                m.put("value_clip_ratio", v.clipFraction());
-                return o.loss().add(valueHead != null ? v.loss().mul(Torch.s(cfg.vfCoef())) : v.loss());    // disjoint graphs with a separate critic
-            }
-
-            @Override
-            public void save(ObjectNode state, Path dir) {
-                state.put("kl_coef", beta);
-                if (valueHead != null) Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
-            }
-
-            @Override
-            public void restore(JsonNode state, Path checkpoint) {
-                requireSameValueFunction(checkpoint, cfg.sharedTrunk());
-                beta = state.path("kl_coef").asDouble(beta);
-                if (valueHead != null) restoreValueHead(checkpoint, valueHead);
-            }
-        };
+        KlController klCoef = new KlController(cfg.beta());
         try {
-            Path last = Loop.run(io, new Loop.Plan("ppo", cfg.run(), cfg.toJson(), groups, cfg.epochs() * cfg.miniBatches(), 1), recipe);
-            return new Result(recipe.lastReward, recipe.beta, last);
+            Loop.Plan plan = new Loop.Plan("ppo", cfg.run(), cfg, groups, cfg.epochs() * cfg.miniBatches(), 1);
+            Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, critic, reference, valueHead, reward, prompts, cfg, io, klCoef));
+            return new Result(out.get("reward"), klCoef.beta, out.lastCheckpoint());
         } finally {
             if (valueHead != null) valueHead.close();
         }
@@ -259,5 +175,90 @@ public final class Ppo {
             throw new UserError(file + ": expected tensor " + VALUE_HEAD + " of shape " + Arrays.toString(valueHead.shape()));
         try (NoGradGuard g = new NoGradGuard()) { valueHead.copy_(w); }
         saved.values().forEach(Tensor::close);
+    }
+
+    /** β of the per-token KL penalty: fixed, or adapted each step towards a target KL; carried through checkpoints as {@code kl_coef}. */
+    private static final class KlController {
+        double beta;
+
+        KlController(double beta) { this.beta = beta; }
+    }
+
+    /** One step of PPO, top to bottom; the value function is a separate critic or the value head on the policy's trunk. */
+    private record Recipe(LlamaModel policy, LlamaModel critic, LlamaModel reference, Tensor valueHead, Rewards.Weighted reward,
+                          List<Task.Example> prompts, Config cfg, Session io, KlController klCoef) implements Loop.Recipe {
+        @Override
+        public void step(Loop.Step s) {
+            // 1. rollout and scores
+            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            double[] scores = ro.score(reward, s.metrics);
+            int n = ro.size();
+            List<Integer> all = new ArrayList<>();
+            for (int i = 0; i < n; i++) all.add(i);
+            SeqBatch sb = ro.batch(all, io.tok().padId);
+            Tensor mask = Scoring.mask(sb);                                                       // (N, T)
+            // 2. old log-probs, KL to the reference and values, without gradients
+            Tensor old, kl, values;
+            try (NoGradGuard ng = new NoGradGuard()) {
+                old = Scoring.score(policy, sb, false).tokenLogps();
+                kl = klCoef.beta > 0 ? old.to(ScalarType.Double).sub(Scoring.score(reference, sb, false).tokenLogps().to(ScalarType.Double))
+                        : torch.zeros_like(old).to(ScalarType.Double);
+                values = forward(policy, critic, valueHead, sb, false).values();
+            }
+            // 3. per-token rewards −β·KL, the score on the last token → GAE advantages and returns (N, T)
+            Tensor tokenRewards = kl.mul(Torch.s(-klCoef.beta)).add(Advantages.lastToken(mask).to(ScalarType.Double).mul(Torch.doubles(scores, n).unsqueeze(1)));
+            Tensor[] ar = Advantages.gae(tokenRewards, values, mask, cfg.gamma(), cfg.lambda());
+            Tensor adv = (cfg.whiten() ? Advantages.whiten(ar[0], mask) : ar[0]).to(ScalarType.Float), ret = ar[1].to(ScalarType.Float);
+            double klMean = Torch.item(kl.mul(mask).sum()) / n;                                    // mean over sequences of Σ_t KL
+            s.metrics.put("kl", klMean);
+            s.metrics.put("kl_coef", klCoef.beta);
+            s.metrics.put("explained_variance", Advantages.explainedVariance(ar[1], values, mask));
+            // 4. epochs × minibatches of policy and value updates
+            Random shuffle = new Random(cfg.run().seed() * 104_729 + s.step);
+            for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
+                List<Integer> order = new ArrayList<>(all);
+                Collections.shuffle(order, shuffle);
+                for (int mb = 0; mb < cfg.miniBatches(); mb++) {
+                    List<Integer> idx = order.subList(mb * n / cfg.miniBatches(), (mb + 1) * n / cfg.miniBatches());
+                    s.update(1, (micro, m) -> minibatchLoss(ro.batch(idx, io.tok().padId), Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size()),
+                            old, adv, ret, values, m));
+                }
+            }
+            // 5. adaptive KL controller
+            if (cfg.klTarget() > 0) klCoef.beta = Advantages.adaptiveKl(klCoef.beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
+        }
+
+        /** The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors. */
+        Tensor minibatchLoss(SeqBatch mb, Tensor rows, Tensor old, Tensor adv, Tensor ret, Tensor values, Map<String, Double> m) {
+            long t = mb.length() - 1;
+            Tensor oldT = old.index_select(0, rows).narrow(1, 0, t), advT = adv.index_select(0, rows).narrow(1, 0, t);
+            Tensor retT = ret.index_select(0, rows).narrow(1, 0, t), valT = values.index_select(0, rows).narrow(1, 0, t);
+            Forward fw = forward(policy, critic, valueHead, mb, true);
+            Scoring.Scores sc = fw.scores();
+            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), null, PolicyLoss.Clip.symmetric(cfg.clip(), cfg.rollouts().maxNewTokens()));
+            PolicyLoss.ValueOut v = PolicyLoss.valueLoss(fw.values(), valT, retT, sc.mask(), cfg.valueClip());
+            double tokens = Math.max(1, Torch.item(sc.mask().sum()));
+            Tensor logRatio = sc.tokenLogps().detach().sub(oldT);
+            m.put("loss", Torch.item(o.loss()));
+            m.put("value_loss", Torch.item(v.loss()));
+            m.put("approx_kl", Torch.item(logRatio.mul(logRatio).mul(sc.mask()).sum()) / tokens / 2);   // ½ (log π − log π_old)², k2
+            m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
+            m.put("clip_ratio", o.clipFraction());
+            m.put("value_clip_ratio", v.clipFraction());
+            return o.loss().add(valueHead != null ? v.loss().mul(Torch.s(cfg.vfCoef())) : v.loss());    // disjoint graphs with a separate critic
+        }
+
+        @Override
+        public void save(ObjectNode state, Path dir) {
+            state.put("kl_coef", klCoef.beta);
+            if (valueHead != null) Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
+        }
+
+        @Override
+        public void restore(JsonNode state, Path checkpoint) {
+            requireSameValueFunction(checkpoint, cfg.sharedTrunk());
+            klCoef.beta = state.path("kl_coef").asDouble(klCoef.beta);
+            if (valueHead != null) restoreValueHead(checkpoint, valueHead);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.align4j.train.online;
 
+import dev.align4j.core.Torch;
 import dev.align4j.generate.Completion;
 import dev.align4j.generate.Sampler;
 import dev.align4j.generate.SamplingConfig;
@@ -49,7 +50,7 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         Rewards.Scored scored = reward.score(samples());
         double[] total = scored.total();
         m.put("reward", Arrays.stream(total).average().orElse(0));
-        m.put("reward_std", Advantages.std(total));
+        m.put("reward_std", Torch.item(Torch.doubles(total, total.length).std()));                 // sample std (n − 1)
         if (scored.components().size() > 1) scored.componentMeans().forEach((k, v) -> m.put("reward/" + k, v));
         m.put("completion_length", outs.stream().mapToInt(o -> o.tokens().length).average().orElse(0));
         return total;

@@ -42,7 +42,6 @@ public record RolloutConfig(int promptsPerStep, int samplesPerPrompt, int maxNew
         public B samplesPerPrompt(int v) { samplesPerPrompt = v; return (B) this; }
         public B maxNewTokens(int v) { maxNewTokens = v; return (B) this; }
         public B temperature(double v) { temperature = v; return (B) this; }
-        public B rollouts(RolloutConfig r) { return promptsPerStep(r.promptsPerStep).samplesPerPrompt(r.samplesPerPrompt).maxNewTokens(r.maxNewTokens).temperature(r.temperature); }
 
         protected RolloutConfig rollouts() { return new RolloutConfig(promptsPerStep, samplesPerPrompt, maxNewTokens, temperature); }
     }

@@ -3,25 +3,37 @@ package dev.align4j.cli;
 import dev.align4j.core.Metrics;
 import dev.align4j.eval.Evaluator;
 import dev.align4j.model.HfModel;
+import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.train.Session;
 
 import java.util.List;
 import java.util.Map;
 
-/**
- * What every online command shares around its trainer: load the policy, evaluate it on held-out prompts (greedy,
- * logged as {@code eval/STAGE} step 0), train, evaluate again, save {@code final/}.
- */
-final class OnlineRun {
-    private OnlineRun() {}
+/** What every training command does around its trainer: load the model, print and save the config, train, save {@code final/}. */
+final class TrainRun {
+    private TrainRun() {}
+
+    /** The body of an offline command: reads its data, trains, and returns the model to save as {@code final/}. */
+    interface Offline {
+        LlamaModel train(HfModel.Loaded loaded, Metrics metrics);
+    }
+
+    static void offline(String stage, TrainFlags f, Object cfg, Offline body) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+            TrainFlags.printConfig(stage, cfg, f.output);
+            HfModel.save(f.output.resolve("final"), body.train(l, metrics), l.tokenizer());
+            System.err.println(stage + ": final model in " + f.output.resolve("final"));
+        }
+    }
 
     /** The body of an online command: the loaded policy, the task's training prompts and the session to train in. */
-    interface Body {
+    interface Online {
         void train(HfModel.Loaded policy, List<Task.Example> prompts, Session io);
     }
 
-    static void run(String stage, TrainFlags f, MethodFlags.TaskFlags tf, Object cfg, Body body) {
+    /** Online commands also evaluate the policy on held-out prompts before (logged as {@code eval/STAGE} step 0) and after training. */
+    static void online(String stage, TrainFlags f, MethodFlags.TaskFlags tf, Object cfg, Online body) {
         Task t = tf.required();
         List<Task.Example> train = t.examples(Task.Split.TRAIN, 20_000, f.seed), test = t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1);
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
