@@ -53,7 +53,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         if (sharedTrunk && criticModel != null)
-            throw new UserError("--shared-trunk trains the value head with the policy: --critic-model does not apply");
+            throw new UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
         Ppo.Config cfg = ro.rollouts(f.run(Ppo.Config.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
                 .clip(clip).valueClip(valueClip).gamma(gamma).lambda(lambda).whiten(whiten).klTarget(klTarget).klHorizon(klHorizon)
                 .sharedTrunk(sharedTrunk).vfCoef(vfCoef).build();

@@ -60,7 +60,8 @@ class FullDiskTest {
     @Test
     void aDiskThatFillsUpMidRunLosesOnlyTheStepsSinceTheLastCheckpoint() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        Sft.Config cfg = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
+        Sft.Config cfg = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0)
+                .maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
         Map<String, float[]> want;
         try (LlamaModel m = TrainerTest.nano(2)) {
             Sft.train(m, TrainerTest.copyTask(), cfg, new Session(tok, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null));

@@ -45,7 +45,7 @@ public final class Ppo {
      *
      * @param epochs      passes over each rollout batch
      * @param miniBatches minibatches per epoch (each an optimizer step for policy and critic)
-     * @param criticLr    peak learning rate of a separate critic (the builder's default: 2 × lr, at most 0.5)
+     * @param criticLr    peak learning rate of a separate critic (the builder's default: 2 × lr, at most 0.5); 0 with a shared trunk
      * @param clip        policy ratio clip ε
      * @param valueClip   value clip ε_v (0 = off)
      * @param gamma       GAE discount γ
@@ -65,7 +65,8 @@ public final class Ppo {
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(epochs >= 1 && miniBatches >= 1 && miniBatches <= rollouts.size(),
                     "ppo-epochs >= 1 and 1 <= mini-batches <= rollout size (%s)", rollouts.size());
-            UserError.check(criticLr > 0 && criticLr < 1, "critic-lr must be in (0, 1): %s", criticLr);
+            UserError.check(sharedTrunk ? criticLr == 0 : criticLr > 0 && criticLr < 1,
+                    sharedTrunk ? "--shared-trunk trains the value head with the policy's lr: critic-lr does not apply (%s)" : "critic-lr must be in (0, 1): %s", criticLr);
             UserError.check(clip > 0 && clip < 1 && valueClip >= 0, "clip must be in (0, 1), value-clip >= 0");
             UserError.check(gamma > 0 && gamma <= 1 && lambda >= 0 && lambda <= 1, "gamma in (0, 1], lambda in [0, 1]");
             UserError.check(beta >= 0 && klTarget >= 0 && klHorizon > 0, "beta >= 0, kl-target >= 0, kl-horizon > 0");
@@ -86,7 +87,7 @@ public final class Ppo {
 
             public Builder epochs(int v) { epochs = v; return this; }
             public Builder miniBatches(int v) { miniBatches = v; return this; }
-            /** 0 = twice the policy's lr (at most 0.5). */
+            /** 0 = twice the policy's lr (at most 0.5) for a separate critic; must stay 0 with a shared trunk. */
             public Builder criticLr(double v) { criticLr = v; return this; }
             public Builder clip(double v) { clip = v; return this; }
             public Builder valueClip(double v) { valueClip = v; return this; }
@@ -101,7 +102,8 @@ public final class Ppo {
 
             public Config build() {
                 RunConfig run = run();
-                return new Config(run, rollouts(), epochs, miniBatches, criticLr > 0 ? criticLr : Math.min(0.5, 2 * run.lr()), clip, valueClip,
+                double critic = sharedTrunk ? criticLr : criticLr > 0 ? criticLr : Math.min(0.5, 2 * run.lr());
+            return new Config(run, rollouts(), epochs, miniBatches, critic, clip, valueClip,
                         gamma, lambda, whiten, beta, klTarget, klHorizon, sharedTrunk, vfCoef);
             }
         }
