@@ -18,8 +18,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "dpo", description = {"Offline preference optimization with the DPO family.",
         "Data: --data FILE with prompt/chosen/rejected (or chosen/rejected sharing a prompt prefix), or --task NAME (annotated pairs).",
-        "Losses: sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, discopop, sigmoid_norm;",
-        "reference-free: simpo (--simpo-gamma), cpo, orpo (lambda = --beta), which need no reference model;",
+        "Losses: sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, discopop, sigmoid_norm,",
+        "aot, aot_unpaired (aot_pair); reference-free: simpo (--simpo-gamma), cpo, orpo (lambda = --beta), sft (NLL of chosen);",
         "several combine as sum of --loss-weights x loss; --rpo-alpha adds NLL on chosen (RPO).",
         "Example: ./align4j dpo --model out/quickstart/sft --task arithmetic --loss sigmoid --beta 0.1 --output out/dpo"})
 final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {

@@ -54,6 +54,12 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     boolean sequenceRatio;
     @Option(names = "--dynamic-sampling", description = "Drop groups whose rewards are all equal (DAPO).")
     boolean dynamicSampling;
+    @Option(names = "--objective", description = "Per-token objective: ${COMPLETION-CANDIDATES}; CISPO caps the ratio at --eps-high (try 5) (default: ${DEFAULT-VALUE}).")
+    PolicyLoss.Objective objective;
+    @Option(names = "--sapo-tau-pos", description = "SAPO gate temperature for positive advantages (default: ${DEFAULT-VALUE}).")
+    double sapoTauPos;
+    @Option(names = "--sapo-tau-neg", description = "SAPO gate temperature for the others (default: ${DEFAULT-VALUE}).")
+    double sapoTauNeg;
 
     @Override
     public Object defaults() { return Grpo.Config.builder().estimator(defaultEstimator()).build(); }
@@ -62,7 +68,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     public Integer call() {
         Grpo.Config cfg = ro.rollouts(f.run(Grpo.Config.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
                 .kl(kl).estimator(estimator).scale(scale).aggregation(aggregation)
-                .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).build();
+                .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).objective(objective).sapoTauPos(sapoTauPos).sapoTauNeg(sapoTauNeg).build();
         TrainRun.online(cfg.stage(), f, tf, cfg, (l, prompts, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
                 Grpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);

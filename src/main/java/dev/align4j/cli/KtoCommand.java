@@ -30,6 +30,8 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
     double desirableWeight;
     @Option(names = "--undesirable-weight", description = "lambda_U (default: ${DEFAULT-VALUE}).")
     double undesirableWeight;
+    @Option(names = "--loss", description = "kto, or apo_zero_unpaired (APO-zero without a reference point) (default: ${DEFAULT-VALUE}).")
+    String loss;
 
     @Override
     public Object defaults() { return Kto.Config.defaults(); }
@@ -37,7 +39,8 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        Kto.Config cfg = d.batching(f.run(Kto.Config.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight).build();
+        Kto.Config cfg = d.batching(f.run(Kto.Config.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight)
+                .loss(dev.align4j.loss.KtoLoss.Variant.parse(loss)).build();
         Task t = tf.task();
         List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)
                 : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid));

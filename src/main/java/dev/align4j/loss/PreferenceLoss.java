@@ -29,7 +29,10 @@ public final class PreferenceLoss {
         EXO_PAIR,
         /** NCA, pairwise (Chen et al. 2024): −log σ(βa) − ½ log σ(−βa) − ½ log σ(−βr). */
         NCA_PAIR,
-        /** BCO, pairwise (Jung et al. 2024): −log σ(βa − δ) − log σ(−(βr − δ)), δ a running mean of the implicit rewards. */
+        /**
+         * BCO, pairwise (Jung et al. 2024): −log σ(βa − δ) − log σ(−(βr − δ)), δ the running mean of the batches' mean
+         * implicit reward, the current batch folded in before it is used (as TRL v0.28's {@code RunningMoments}).
+         */
         BCO_PAIR,
         /** SPPO, hard labels (Wu et al. 2024): (a − 1/(2β))² + (r + 1/(2β))². */
         SPPO_HARD,
@@ -41,6 +44,19 @@ public final class PreferenceLoss {
         DISCOPOP,
         /** Length-normalized DPO (LN-DPO): the SIGMOID loss on length-normalized log-probs. */
         SIGMOID_NORM,
+        /**
+         * AOT (Melnyk et al. 2024, "Distributional Preference Alignment of LLMs via Optimal Transport", arXiv 2406.05882), paired:
+         * the policy's margins π_c − π_r and the reference's ρ_c − ρ_r are each sorted over the batch and compared k-th smallest
+         * to k-th smallest, δ_k = sort(π_c − π_r)_k − sort(ρ_c − ρ_r)_k; loss −(1−ε) log σ(βδ_k) − ε log σ(−βδ_k) (TRL's {@code aot}).
+         */
+        AOT,
+        /**
+         * AOT, unpaired: the chosen log-ratios and the rejected log-ratios are each sorted, δ_k = sort(a)_k − sort(r)_k, then the
+         * same loss (TRL's {@code aot_unpaired}, called {@code aot_pair} up to TRL 0.28; both names are accepted).
+         */
+        AOT_UNPAIRED,
+        /** SFT: the NLL of the chosen completions, one cross-entropy over all their tokens in the batch (TRL's {@code sft}; with sigmoid = RPO). */
+        SFT,
         /** SimPO, reference-free: see {@link #simpo}. */
         SIMPO,
         /** CPO, reference-free: see {@link #cpo}. */
@@ -50,7 +66,8 @@ public final class PreferenceLoss {
 
         public static Variant parse(String s) {
             try {
-                return valueOf(s.trim().toUpperCase().replace('-', '_'));
+                String name = s.trim().toUpperCase().replace('-', '_');
+                return valueOf(name.equals("AOT_PAIR") ? "AOT_UNPAIRED" : name);
             } catch (IllegalArgumentException e) {
                 throw new dev.align4j.core.UserError("--loss " + s + ": unknown; expected one of "
                         + java.util.Arrays.stream(values()).map(v -> v.name().toLowerCase()).toList() + " (rpo = sigmoid + --rpo-alpha)");
@@ -60,8 +77,8 @@ public final class PreferenceLoss {
         /** Whether the variant reads length-normalized (mean) log-probs instead of sums. */
         public boolean lengthNormalized() { return this == IPO || this == SIGMOID_NORM; }
 
-        /** SimPO, CPO and ORPO need no reference model. */
-        public boolean referenceFree() { return this == SIMPO || this == CPO || this == ORPO; }
+        /** SimPO, CPO, ORPO and SFT need no reference model. */
+        public boolean referenceFree() { return this == SIMPO || this == CPO || this == ORPO || this == SFT; }
     }
 
     /** Loss per pair (B) and the detached implicit rewards. */
@@ -99,7 +116,12 @@ public final class PreferenceLoss {
             case SPPO_HARD -> a.sub(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)).add(r.add(Torch.s(1 / (2 * beta))).pow(Torch.s(2.0)));
             case APO_ZERO -> torch.sigmoid(a.mul(Torch.s(beta))).neg().add(Torch.s(1.0)).add(torch.sigmoid(r.mul(Torch.s(beta))));
             case APO_DOWN -> torch.sigmoid(a.mul(Torch.s(beta))).add(torch.sigmoid(bh).neg().add(Torch.s(1.0)));
-            case SIMPO, CPO, ORPO -> throw new IllegalArgumentException(v + " is reference-free: use simpo(), cpo() or orpo()");
+            case SIMPO, CPO, ORPO, SFT -> throw new IllegalArgumentException(v + " is reference-free: use simpo(), cpo(), orpo() or SftLoss");
+            case AOT, AOT_UNPAIRED -> {
+                Tensor x = v == Variant.AOT_UNPAIRED ? a : policyChosen.sub(policyRejected), y = v == Variant.AOT_UNPAIRED ? r : refChosen.sub(refRejected);
+                Tensor bd = sorted(x).sub(sorted(y)).mul(Torch.s(beta));                  // (B) k-th smallest against k-th smallest
+                yield logsig(bd).mul(Torch.s(-(1 - eps))).sub(logsig(bd.neg()).mul(Torch.s(eps)));
+            }
             case DISCOPOP -> {
                 Tensor m = torch.sigmoid(bh.div(Torch.s(0.05)));
                 yield logsig(bh).neg().mul(m.neg().add(Torch.s(1.0))).add(torch.exp(bh.neg()).mul(m));
@@ -109,6 +131,9 @@ public final class PreferenceLoss {
     }
 
     static Tensor logsig(Tensor x) { return torch.log_sigmoid(x); }
+
+    /** Ascending sort over the batch (differentiable: the gradient follows each value to its place). */
+    static Tensor sorted(Tensor x) { return torch.sort(x, 0, false).get0(); }
 
     /**
      * MODPO (Zhou et al. 2024, "Beyond One-Preference-Fits-All", the authors' {@code modpo_loss}): the pair is
@@ -130,19 +155,34 @@ public final class PreferenceLoss {
         return logsig(meanChosen.sub(meanRejected).mul(Torch.s(beta)).sub(Torch.s(gamma))).neg();
     }
 
-    /** CPO (Xu et al. 2024): −log σ(β(π_c − π_r)) + NLL(chosen). {@code nllChosen} (B) is the token-mean NLL. */
+    /**
+     * CPO (Xu et al. 2024): −log σ(β(π_c − π_r)) + NLL(chosen), π summed log-probs. As TRL's CPOTrainer, the NLL is one
+     * cross-entropy over every chosen completion token of the batch (pass it as a scalar), so long completions weigh more.
+     */
     public static Tensor cpo(Tensor chosen, Tensor rejected, Tensor nllChosen, double beta) {
         return logsig(chosen.sub(rejected).mul(Torch.s(beta))).neg().add(nllChosen);
     }
 
     /**
      * ORPO (Hong et al. 2024): NLL(chosen) − λ·log σ(log odds(y_c) − log odds(y_r)), with
-     * log odds(y) = π̄ − log(1 − exp(π̄)) on mean token log-probs π̄. Returns (loss, log-odds ratio).
+     * log odds(y) = π̄ − log(1 − exp(π̄)) on mean token log-probs π̄. As TRL's ORPOTrainer, the NLL is one cross-entropy
+     * over every token of the chosen sequences, prompt included (pass it as a scalar). Returns (loss, log-odds ratio).
      */
     public static Tensor[] orpo(Tensor meanChosen, Tensor meanRejected, Tensor nllChosen, double lambda) {
-        Tensor oddsC = meanChosen.sub(torch.log1p(torch.exp(meanChosen).neg()));
-        Tensor oddsR = meanRejected.sub(torch.log1p(torch.exp(meanRejected).neg()));
+        Tensor oddsC = meanChosen.sub(log1mexp(meanChosen));
+        Tensor oddsR = meanRejected.sub(log1mexp(meanRejected));
         Tensor ratio = oddsC.sub(oddsR);
         return new Tensor[]{nllChosen.sub(logsig(ratio).mul(Torch.s(lambda))), ratio.detach()};
+    }
+
+    /**
+     * log(1 − exp(x)) for x &lt; 0, accurate at both ends (Mächler 2012): log(−expm1(x)) for x &gt; −ln 2, log1p(−exp(x))
+     * below. The naive log1p(−exp(x)) is +∞ in float32 at x = −1e−8 (exp rounds to 1); this is −18.42 there. Each
+     * branch sees only inputs where it is finite, so neither leaks a NaN gradient through the other.
+     */
+    static Tensor log1mexp(Tensor x) {
+        double ln2 = Math.log(2);
+        Tensor near = x.clamp_min(Torch.s(-ln2)), far = x.clamp_max(Torch.s(-ln2));
+        return torch.where(x.gt(Torch.s(-ln2)), near.expm1().neg().log(), far.exp().neg().log1p());
     }
 }

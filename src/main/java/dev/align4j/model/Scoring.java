@@ -22,8 +22,10 @@ public final class Scoring {
      * @param mean       (B) sum / number of completion tokens
      * @param entropy    (B, T−1) H(π(·| x_{≤j})) masked, or null when not asked for
      * @param logits     (B, T, V) fp32, or null when not kept
+     * @param allLogps   (B, T−1) log-probs of every real token after the first, prompt included (ORPO's NLL)
+     * @param allMask    (B, T−1) float, 1 at those tokens
      */
-    public record Scores(Tensor tokenLogps, Tensor mask, Tensor sum, Tensor mean, Tensor entropy, Tensor logits) {}
+    public record Scores(Tensor tokenLogps, Tensor mask, Tensor sum, Tensor mean, Tensor entropy, Tensor logits, Tensor allLogps, Tensor allMask) {}
 
     public static Scores score(LlamaModel model, SeqBatch batch, boolean entropy) {
         return score(model, batch, entropy, false);
@@ -45,7 +47,9 @@ public final class Scoring {
         Tensor targets = batch.ids().narrow(1, 1, t - 1);                        // (B, T−1)
         Tensor mask = mask(batch);
         Tensor lse = shifted.logsumexp(new long[]{-1}, false);                   // (B, T−1)
-        Tensor tok = shifted.gather(-1, targets.unsqueeze(-1)).squeeze(-1).sub(lse).mul(mask);
+        Tensor raw = shifted.gather(-1, targets.unsqueeze(-1)).squeeze(-1).sub(lse);      // (B, T−1)
+        Tensor tok = raw.mul(mask);
+        Tensor allMask = batch.attention().narrow(1, 1, t - 1).to(ScalarType.Float);
         Tensor sum = tok.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
         Tensor count = mask.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).clamp_min(Torch.s(1.0));
         Tensor ent = null;
@@ -54,7 +58,7 @@ public final class Scoring {
             Tensor p = torch.softmax(shifted, -1);
             ent = lse.sub(p.mul(shifted).sum(new long[]{-1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())).mul(mask);
         }
-        return new Scores(tok, mask, sum, sum.div(count), ent, keepLogits ? logits : null);
+        return new Scores(tok, mask, sum, sum.div(count), ent, keepLogits ? logits : null, raw.mul(allMask), allMask);
     }
 
     /**

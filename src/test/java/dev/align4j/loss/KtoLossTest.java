@@ -40,4 +40,14 @@ class KtoLossTest {
             assertArrayEquals(new float[]{1.0f, 0.5f}, l, 1e-6f);
         }
     }
+
+    @Test
+    void apoZeroUnpairedNeedsNoReferencePoint() {
+        try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+            // ℓ = (1, −1), desirable (1, 0), β = 0.5, λ_D = 1, λ_U = 2:
+            //   desirable 1·(1 − σ(0.5)) = 0.377541; undesirable 2·σ(0.5·(−1)) = 2·0.377541 = 0.755081; mean 0.566311
+            var l = KtoLoss.apoZeroUnpaired(dev.align4j.core.Torch.floats(new float[]{1, -1}, 2), dev.align4j.core.Torch.floats(new float[]{1, 0}, 2), 0.5, 1, 2);
+            assertEquals(0.566311, dev.align4j.core.Torch.item(l.mean()), 1e-5);
+        }
+    }
 }

@@ -115,6 +115,66 @@ class PolicyLossTest {
         }
     }
 
+    @Test
+    void gspoCountsClippedSequencesNotTokens() {
+        try (PointerScope s = new PointerScope()) {
+            // sequence 0: one token, log π − log π_old = 0 ⇒ ρ = 1; sequence 1: three tokens, each log 2 ⇒ ρ = exp(mean) = 2 > 1.2
+            // with A = +1 ⇒ clipped high. By tokens 3 of 4 (0.75, the old count); by sequences 1 of 2 (TRL): 0.5
+            Tensor lp = Torch.floats(new float[]{0, 0, 0, (float) Math.log(2), (float) Math.log(2), (float) Math.log(2)}, 2, 3);
+            Tensor old = Torch.floats(new float[6], 2, 3), mask = Torch.floats(new float[]{1, 0, 0, 1, 1, 1}, 2, 3);
+            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(lp, old, Torch.floats(new float[]{1, 1}, 2), mask, null,
+                    new PolicyLoss.Clip(0.2, 0.2, true, PolicyLoss.Aggregation.SEQUENCE_MEAN, 3));
+            assertEquals(0.5, o.clipFraction(), 1e-6);
+            assertEquals(0.5, o.highClipFraction(), 1e-6);
+        }
+    }
+
+    @Test
+    void cispoSapoVespoAndLuspoMatchTrlsFormulas() {
+        try (PointerScope s = new PointerScope()) {
+            Tensor one = Torch.floats(new float[]{1}, 1, 1);
+            // CISPO: ρ = exp(log ½ − log ¼) = 2, capped at ε_high = 1.5 and detached; A = 1:
+            //   ℓ = −1.5 · 1 · log ½ = 1.039721, and ∂ℓ/∂log π = −1.5 (the weight carries no gradient)
+            Tensor lp = Torch.floats(new float[]{(float) Math.log(0.5)}, 1, 1).requires_grad_(true);
+            PolicyLoss.Clip cispo = new PolicyLoss.Clip(0.2, 1.5, PolicyLoss.Ratio.TOKEN, PolicyLoss.Aggregation.TOKEN_MEAN, 1, PolicyLoss.Objective.CISPO, 1, 1.05);
+            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(lp, Torch.floats(new float[]{(float) Math.log(0.25)}, 1, 1), Torch.floats(new float[]{1}, 1), one, null, cispo);
+            assertEquals(1.039721, Torch.item(o.loss()), 1e-5);
+            o.loss().backward();
+            assertEquals(-1.5, Torch.item(lp.grad()), 1e-5);
+            assertEquals(1.0, o.highClipFraction(), 1e-9, "ρ = 2 > ε_high = 1.5 with A > 0");
+            // SAPO: ρ = 2; A = +1 (τ = 1): −σ(1·(2 − 1))·4/1 = −2.924234; A = −1 (τ = 1.05): +σ(1.05)·4/1.05 = 2.822000
+            PolicyLoss.Clip sapo = new PolicyLoss.Clip(0.2, 0.2, PolicyLoss.Ratio.TOKEN, PolicyLoss.Aggregation.SEQUENCE_MEAN, 1, PolicyLoss.Objective.SAPO, 1.0, 1.05);
+            Tensor two = Torch.floats(new float[]{(float) Math.log(2)}, 1, 1), zero = Torch.floats(new float[]{0}, 1, 1);
+            assertEquals(-2.924234, Torch.item(PolicyLoss.clippedSurrogate(two, zero, Torch.floats(new float[]{1}, 1), one, null, sapo).loss()), 1e-5);
+            assertEquals(2.822000, Torch.item(PolicyLoss.clippedSurrogate(two, zero, Torch.floats(new float[]{-1}, 1), one, null, sapo).loss()), 1e-5);
+            // VESPO: one sequence, log π − log π_old = (0.1, 0.2) ⇒ log w = 0.3; A = 1 ⇒ (k, λ) = (2, 3):
+            //   log φ = 3 + 2·0.3 − 3·e^0.3 = −0.449576, φ = 0.637898; ℓ_t = −φ·A·log π_t with log π = (−1, −2) ⇒ (0.637898, 1.275797),
+            //   token mean 0.956847
+            PolicyLoss.Clip vespo = new PolicyLoss.Clip(0.2, 0.2, PolicyLoss.Ratio.TOKEN, PolicyLoss.Aggregation.TOKEN_MEAN, 2, PolicyLoss.Objective.VESPO, 1, 1.05);
+            Tensor vlp = Torch.floats(new float[]{-1, -2}, 1, 2), vold = Torch.floats(new float[]{-1.1f, -2.2f}, 1, 2);
+            assertEquals(0.956847, Torch.item(PolicyLoss.clippedSurrogate(vlp, vold, Torch.floats(new float[]{1}, 1), Torch.floats(new float[]{1, 1}, 1, 2),
+                    null, vespo).loss()), 1e-4);
+            // LUSPO (length-weighted, with GSPO's ratio): sequences of 1 and 3 tokens, ρ = 1, A = (1, 2) ⇒ L = (−1, −2);
+            //   mean_i(L_i·|y_i|) = (−1·1 − 2·3) / 2 = −3.5
+            PolicyLoss.Clip luspo = new PolicyLoss.Clip(0.2, 0.2, PolicyLoss.Ratio.SEQUENCE_MEAN, PolicyLoss.Aggregation.LENGTH_WEIGHTED, 3, PolicyLoss.Objective.CLIP, 1, 1.05);
+            Tensor m = Torch.floats(new float[]{1, 0, 0, 1, 1, 1}, 2, 3), z = Torch.floats(new float[6], 2, 3);
+            assertEquals(-3.5, Torch.item(PolicyLoss.clippedSurrogate(z, z, Torch.floats(new float[]{1, 2}, 2), m, null, luspo).loss()), 1e-6);
+        }
+    }
+
+    @Test
+    void rlooTakesOneRatioOfSummedSequenceLogProbs() {
+        try (PointerScope s = new PointerScope()) {
+            // two tokens with log π − log π_old = (ln 2, 0): ρ = exp(ln 2 + 0) = 2 (GSPO's mean ratio would be √2 = 1.414214);
+            // A = 1, ε = 0.2 ⇒ −min(2·1, 1.2·1) = −1.2 for the sequence
+            PolicyLoss.Clip rloo = new PolicyLoss.Clip(0.2, 0.2, PolicyLoss.Ratio.SEQUENCE_SUM, PolicyLoss.Aggregation.SEQUENCE_MEAN, 2, PolicyLoss.Objective.CLIP, 1, 1.05);
+            Tensor lp = Torch.floats(new float[]{(float) Math.log(2), 0}, 1, 2), old = Torch.floats(new float[2], 1, 2);
+            PolicyLoss.Out o = PolicyLoss.clippedSurrogate(lp, old, Torch.floats(new float[]{1}, 1), Torch.floats(new float[]{1, 1}, 1, 2), null, rloo);
+            assertEquals(-1.2, Torch.item(o.loss()), 1e-5);
+            assertEquals(1.0, o.clipFraction(), 1e-9, "one sequence, clipped");
+        }
+    }
+
     /** The tensor estimators on Java arrays (groups of 2 for grpo). */
     static double[] grpo(double[] r, Advantages.Scale scale) {
         return Torch.toDoubles(Advantages.grpo(Torch.doubles(r, r.length), 2, scale));

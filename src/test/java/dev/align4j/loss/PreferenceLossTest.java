@@ -142,4 +142,41 @@ class PreferenceLossTest {
             assertEquals(2.0, Torch.item(SftLoss.nll(lp, m)), TOL);
         }
     }
+
+    @Test
+    void aotSortsTheBatchBeforeComparing() {
+        try (PointerScope s = new PointerScope()) {
+            // AOT_UNPAIRED (aot_pair up to TRL 0.28), β = 1, ε = 0: chosen log-ratios a = (1, −1) sort to (−1, 1); rejected r = (0, 2) to (0, 2);
+            //   δ = (−1, −1) ⇒ −log σ(−1) = 1.313262 for both; unsorted DPO would give (0.313262 + 3.048587) / 2 = 1.680924
+            Tensor ac = Torch.floats(new float[]{1, -1}, 2).requires_grad_(true), zero = Torch.floats(new float[]{0, 0}, 2);
+            PreferenceLoss.Out o = PreferenceLoss.compute(Variant.AOT_UNPAIRED, ac, Torch.floats(new float[]{0, 2}, 2), zero, zero, 1.0, 0, 0);
+            assertEquals(1.313262, Torch.item(o.losses().mean()), TOL);
+            // each a_i is the sorted partner of one δ: dL/da_i = −σ(−δ)/B = −σ(1)/2 = −0.365529
+            o.losses().mean().backward();
+            assertArrayEquals(new float[]{-0.365529f, -0.365529f}, Torch.toFloats(ac.grad()), 1e-5f);
+            // AOT: policy margins π_c − π_r = (1, −1) → (−1, 1); reference margins (−0.5, 0.5) → (−0.5, 0.5);
+            //   δ = (−0.5, 0.5) ⇒ (−log σ(−0.5) − log σ(0.5)) / 2 = (0.974077 + 0.474077) / 2 = 0.724077
+            PreferenceLoss.Out u = PreferenceLoss.compute(Variant.AOT, Torch.floats(new float[]{-1, -2}, 2), Torch.floats(new float[]{-2, -1}, 2),
+                    Torch.floats(new float[]{-1.5f, -1.5f}, 2), Torch.floats(new float[]{-1, -2}, 2), 1.0, 0, 0);
+            assertEquals(0.724077, Torch.item(u.losses().mean()), TOL);
+        }
+    }
+
+    @Test
+    void orpoStaysFiniteWhenTheModelIsSureOfEveryChosenToken() {
+        try (PointerScope s = new PointerScope()) {
+            // mean chosen log-prob −1e−8 in float32: exp rounds to 1, so log1p(−exp(m)) was +∞ and the gradient NaN.
+            // log odds(−1e−8) = −1e−8 − log(1 − e^{−1e−8}) = 18.420681; against a rejected mean of log ½ (log odds 0)
+            // the ratio is 18.420681 and the loss NLL − λ log σ(18.42) = 0 + 0.1·1.0e−8 ≈ 1e−9
+            Tensor mc = Torch.floats(new float[]{-1e-8f}, 1).requires_grad_(true);
+            Tensor[] o = PreferenceLoss.orpo(mc, Torch.floats(new float[]{(float) Math.log(0.5)}, 1), Torch.floats(new float[]{0}, 1), 0.1);
+            assertEquals(18.420681, Torch.item(o[1]), 1e-3);
+            assertTrue(Double.isFinite(Torch.item(o[0])) && Torch.item(o[0]) >= 0 && Torch.item(o[0]) < 1e-6, "loss " + Torch.item(o[0]));
+            o[0].sum().backward();
+            assertTrue(Double.isFinite(Torch.item(mc.grad())), "gradient " + Torch.item(mc.grad()));
+            // at −1e−7 the naive form was 1% off: log odds = 16.118096
+            assertEquals(16.118096, Torch.item(PreferenceLoss.orpo(Torch.floats(new float[]{-1e-7f}, 1), Torch.floats(new float[]{(float) Math.log(0.5)}, 1),
+                    Torch.floats(new float[]{0}, 1), 0.1)[1]), 1e-3);
+        }
+    }
 }

@@ -4,6 +4,7 @@ import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.data.PreferencePair;
 import dev.align4j.data.SftExample;
+import dev.align4j.loss.PolicyLoss;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.*;
 import dev.align4j.train.offline.*;
@@ -481,6 +482,61 @@ class TrainerTest {
                 assertTrue(kl[kl.length - 1][1] > 0, est + ": the policy moved away from the reference");
                 assertAllChanged(before, m);
             }
+        }
+    }
+
+    @Test
+    void grpoObjectivesCispoSapoVespoAndLuspoRaiseTheReward() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        record Case(String name, PolicyLoss.Objective objective, PolicyLoss.Aggregation aggregation, double epsHigh, boolean sequenceRatio) {}
+        for (Case c : List.of(new Case("cispo", PolicyLoss.Objective.CISPO, PolicyLoss.Aggregation.TOKEN_MEAN, 5.0, false),
+                new Case("sapo", PolicyLoss.Objective.SAPO, PolicyLoss.Aggregation.SEQUENCE_MEAN, 0.2, false),
+                new Case("vespo", PolicyLoss.Objective.VESPO, PolicyLoss.Aggregation.TOKEN_MEAN, 0.2, false),
+                new Case("luspo", PolicyLoss.Objective.CLIP, PolicyLoss.Aggregation.LENGTH_WEIGHTED, 0.2, true))) {
+            try (LlamaModel m = nano(9)) {
+                Map<String, float[]> before = snapshot(m);
+                Metrics metrics = Metrics.inMemory().quiet(true);
+                Grpo.Config cfg = Grpo.Config.builder().steps(25).promptsPerStep(4).groupSize(8).maxNewTokens(4).updatesPerRollout(2).lr(2e-2)
+                        .warmupSteps(0).epsHigh(c.epsHigh()).objective(c.objective()).aggregation(c.aggregation()).sequenceRatio(c.sequenceRatio()).build();
+                Grpo.train(m, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
+                double[][] reward = metrics.series("grpo", "reward"), loss = metrics.series("grpo", "loss");
+                assertTrue(Double.isFinite(loss[loss.length - 1][1]), c.name());
+                assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, c.name() + ": reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
+                assertAllChanged(before, m);
+            }
+        }
+    }
+
+    @Test
+    void ktoApoZeroUnpairedAndDpoSftTrain() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<dev.align4j.data.UnpairedExample> data = new ArrayList<>();
+        for (PreferencePair p : pairs()) {
+            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.chosen(), true));
+            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.rejected(), false));
+        }
+        try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            Kto.Config cfg = Kto.Config.builder().loss(dev.align4j.loss.KtoLoss.Variant.APO_ZERO_UNPAIRED).steps(20).batchSize(16).lr(5e-3).warmupSteps(2)
+                    .maxGradNorm(10.0).maxLength(32).build();
+            Kto.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
+            double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
+            assertTrue(Double.isFinite(loss[loss.length - 1][1]) && loss[loss.length - 1][1] < loss[0][1], "loss fell");
+            assertTrue(margins[margins.length - 1][1] > 0.05, "desirable rewards rose above undesirable: " + margins[margins.length - 1][1]);
+            assertTrue(metrics.series("kto", "kl").length == 0, "no reference point is estimated");
+            assertAllChanged(before, m);
+        }
+        try (LlamaModel m = nano(6)) {                                          // the sft loss alone needs no reference
+            Map<String, float[]> before = snapshot(m);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            Dpo.Config cfg = Dpo.Config.builder().loss(PreferenceLoss.Variant.SFT).steps(20).batchSize(16).lr(5e-3).warmupSteps(2).maxLength(32).build();
+            Dpo.train(m, null, pairs(), cfg, new Session(tok, null, metrics, null, null));
+            double[][] chosen = metrics.series("dpo", "logps/chosen");
+            assertTrue(chosen[chosen.length - 1][1] > chosen[0][1] + 1, "chosen log-probs rose: " + chosen[0][1] + " -> " + chosen[chosen.length - 1][1]);
+            assertAllChanged(before, m);
         }
     }
 

@@ -154,7 +154,7 @@ public final class Dpo {
         return new Result(cfg.run().steps(), out.get("loss"), out.get("rewards/accuracies"), out.lastCheckpoint());
     }
 
-    /** BCO's running mean reward δ (Jung et al. 2024), updated after each BCO loss and carried through checkpoints. */
+    /** BCO's running mean reward δ (Jung et al. 2024): the mean of the batches' mean implicit rewards, carried through checkpoints. */
     private static final class RunningMean {
         double value;
         long count;
@@ -189,12 +189,13 @@ public final class Dpo {
                 first = PreferenceLoss.modpo(pol.sumC(), pol.sumR(), refs.sumC(), refs.sumR(), Torch.floats(mg, b), cfg.beta(), modpoWeight);
                 loss = first.losses().mean();
             }
+            if (margins.isEmpty() && cfg.losses().contains(PreferenceLoss.Variant.BCO_PAIR))    // fold this batch's mean reward in first (TRL v0.28)
+                bco.add(Torch.item(pol.sumC().sub(refs.sumC()).add(pol.sumR().sub(refs.sumR())).mean()) * cfg.beta() / 2);
             for (int k = 0; k < cfg.losses().size() && margins.isEmpty(); k++) {
-                PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bco.value);
+                PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bco.value, scores, b);
                 Tensor lk = o.losses().mean().mul(Torch.s(cfg.weight(k)));
                 loss = loss == null ? lk : loss.add(lk);
                 if (first == null) first = o;
-                if (cfg.losses().get(k) == PreferenceLoss.Variant.BCO_PAIR) bco.add(Torch.item(o.chosenRewards().add(o.rejectedRewards()).mean()) / 2);
             }
             if (cfg.rpoAlpha() > 0) {
                 Tensor nll = SftLoss.nll(scores.tokenLogps().narrow(0, 0, b), scores.mask().narrow(0, 0, b));
@@ -219,22 +220,26 @@ public final class Dpo {
     }
 
     /**
-     * One DPO-family loss over the pairs' log-probs. The reference-free family (SimPO, CPO, ORPO) reports the implicit
-     * rewards β · mean log-prob (SimPO's reward); length-normalised variants compare mean log-probs, the rest sums.
+     * One DPO-family loss over the pairs' log-probs (B). Length-normalised variants compare mean log-probs, the rest sums.
+     * Implicit rewards are reported as TRL reports them: β·(summed log-ratio) for every variant with a reference, also
+     * the length-normalised ones, and β·(mean log-prob) for SimPO, CPO and ORPO. CPO's NLL is one cross-entropy over every
+     * chosen completion token of the batch; ORPO's over every chosen token, prompt included (TRL's CPO/ORPO trainers).
      */
-    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, Config cfg, double bcoDelta) {
+    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, Config cfg, double bcoDelta, Scoring.Scores scores, int b) {
+        double beta = cfg.beta();
         if (v.referenceFree()) {
-            Tensor nllC = pol.meanC().neg();                                   // (B) token-mean NLL of chosen
             Tensor losses = switch (v) {
-                case SIMPO -> PreferenceLoss.simpo(pol.meanC(), pol.meanR(), cfg.beta(), cfg.simpoGamma());
-                case CPO -> PreferenceLoss.cpo(pol.sumC(), pol.sumR(), nllC, cfg.beta());
-                default -> PreferenceLoss.orpo(pol.meanC(), pol.meanR(), nllC, cfg.beta())[0];
+                case SIMPO -> PreferenceLoss.simpo(pol.meanC(), pol.meanR(), beta, cfg.simpoGamma());
+                case SFT -> SftLoss.nll(scores.tokenLogps().narrow(0, 0, b), scores.mask().narrow(0, 0, b)).expand(b);
+                case CPO -> PreferenceLoss.cpo(pol.sumC(), pol.sumR(), SftLoss.nll(scores.tokenLogps().narrow(0, 0, b), scores.mask().narrow(0, 0, b)), beta);
+                default -> PreferenceLoss.orpo(pol.meanC(), pol.meanR(), SftLoss.nll(scores.allLogps().narrow(0, 0, b), scores.allMask().narrow(0, 0, b)), beta)[0];
             };
-            return new PreferenceLoss.Out(losses, pol.meanC().detach().mul(Torch.s(cfg.beta())), pol.meanR().detach().mul(Torch.s(cfg.beta())));
+            return new PreferenceLoss.Out(losses, pol.meanC().detach().mul(Torch.s(beta)), pol.meanR().detach().mul(Torch.s(beta)));
         }
-        boolean norm = v.lengthNormalized();
-        return PreferenceLoss.compute(v, norm ? pol.meanC() : pol.sumC(), norm ? pol.meanR() : pol.sumR(),
-                norm ? ref.meanC() : ref.sumC(), norm ? ref.meanR() : ref.sumR(), cfg.beta(), cfg.labelSmoothing(), bcoDelta);
+        if (!v.lengthNormalized())
+            return PreferenceLoss.compute(v, pol.sumC(), pol.sumR(), ref.sumC(), ref.sumR(), beta, cfg.labelSmoothing(), bcoDelta);
+        PreferenceLoss.Out o = PreferenceLoss.compute(v, pol.meanC(), pol.meanR(), ref.meanC(), ref.meanR(), beta, cfg.labelSmoothing(), bcoDelta);
+        return new PreferenceLoss.Out(o.losses(), pol.sumC().sub(ref.sumC()).detach().mul(Torch.s(beta)), pol.sumR().sub(ref.sumR()).detach().mul(Torch.s(beta)));
     }
 
     private static Tensor gather(float[] values, int[] idx) {

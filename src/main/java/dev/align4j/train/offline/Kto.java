@@ -37,11 +37,12 @@ public final class Kto {
      * @param desirableWeight   λ_D, weight of thumbs-up examples
      * @param undesirableWeight λ_U, weight of thumbs-down examples (the paper suggests λ_D·n_D / (λ_U·n_U) ∈ [1, 4/3])
      */
-    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, double beta, double desirableWeight, double undesirableWeight) {
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, double beta, double desirableWeight, double undesirableWeight,
+                         KtoLoss.Variant loss) {
         public Config {
             UserError.check(beta > 0, "beta must be > 0: %s", beta);
             UserError.check(desirableWeight > 0 && undesirableWeight > 0, "desirable-weight and undesirable-weight must be > 0");
-            UserError.check(batching.batchSize() >= 2, "batch-size must be >= 2 (the KL estimate pairs rows): %s", batching.batchSize());
+            UserError.check(loss != KtoLoss.Variant.KTO || batching.batchSize() >= 2, "batch-size must be >= 2 (the KL estimate pairs rows): %s", batching.batchSize());
         }
 
         public static Config defaults() { return builder().build(); }
@@ -49,14 +50,16 @@ public final class Kto {
 
         public static final class Builder extends Batching.Builder<Builder> {
             private double beta = 0.1, desirableWeight = 1.0, undesirableWeight = 1.0;
+            private KtoLoss.Variant loss = KtoLoss.Variant.KTO;
 
             private Builder() { super(300, 5e-5, 0.0, 20, 32); }
 
             public Builder beta(double v) { beta = v; return this; }
             public Builder desirableWeight(double v) { desirableWeight = v; return this; }
             public Builder undesirableWeight(double v) { undesirableWeight = v; return this; }
+            public Builder loss(KtoLoss.Variant v) { loss = v; return this; }
 
-            public Config build() { return new Config(run(), batching(), beta, desirableWeight, undesirableWeight); }
+            public Config build() { return new Config(run(), batching(), beta, desirableWeight, undesirableWeight, loss); }
         }
     }
 
@@ -79,25 +82,30 @@ public final class Kto {
         return new Result(out.get("loss"), out.lastCheckpoint());
     }
 
-    /** One micro-batch: the KTO loss of rows {@code idx}, with the mismatched pairs' KL estimate as the reference point. */
+    /**
+     * One micro-batch: the loss of rows {@code idx}. For KTO, row i's prompt with row i−1's completion (row 0 with the last; TRL's
+     * pairing) gives the mismatched pairs whose mean log-ratio is the reference point z.
+     */
     private static Tensor loss(LlamaModel policy, LlamaModel reference, List<Tokenized> rows, List<Boolean> labels, int[] idx, Config cfg, int padId,
                                Map<String, Double> m) {
         int b = idx.length;
-        // rows 0..B−1: (x_i, y_i); rows B..2B−1: (x_i, y_{i+1 mod B}) for the KL reference point
+        boolean kto = cfg.loss() == KtoLoss.Variant.KTO;
+        // rows 0..B−1: (x_i, y_i); for KTO also rows B..2B−1: (x_i, y_{i−1 mod B}) for the reference point
         List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
         float[] desirable = new float[b];
         for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[i]).completion()); desirable[i] = labels.get(idx[i]) ? 1 : 0; }
-        for (int i = 0; i < b; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[(i + 1) % b]).completion()); }
+        for (int i = 0; i < b && kto; i++) { p.add(rows.get(idx[i]).prompt()); c.add(rows.get(idx[(i + b - 1) % b]).completion()); }
         SeqBatch batch = SeqBatch.of(p, c, padId);
         Tensor ref;
         try (NoGradGuard g = new NoGradGuard()) {
-            ref = Scoring.score(reference, batch, false).sum();                          // (2B)
+            ref = Scoring.score(reference, batch, false).sum();                          // (2B) or (B)
         }
-        Tensor pol = Scoring.score(policy, batch, false).sum();                          // (2B)
+        Tensor pol = Scoring.score(policy, batch, false).sum();
         Tensor logRatios = pol.narrow(0, 0, b).sub(ref.narrow(0, 0, b));               // (B)
+        labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
+        if (!kto) return KtoLoss.apoZeroUnpaired(logRatios, Torch.floats(desirable, b), cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
         double z = KtoLoss.referencePoint(pol.narrow(0, b, b), ref.narrow(0, b, b));
         m.put("kl", z);
-        labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
         return KtoLoss.losses(logRatios, Torch.floats(desirable, b), z, cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
     }
 

@@ -44,19 +44,31 @@ public final class Advantages {
     /** The critic-free estimators: one advantage per sequence (K), or per token (K, T); float32. */
     public enum Estimator {
         /** GRPO (Shao et al. 2024): group-normalised outcome rewards. */
-        GRPO("grpo", false) {
+        GRPO("grpo", false, false) {
             Tensor estimate(Input in) { return grpo(in.rewards(), in.groupSize(), in.scale()).index_select(0, in.keep()); }
         },
-        /** RLOO (Ahmadian et al. 2024): leave-one-out baseline. */
-        RLOO("rloo", false) {
+        /**
+         * RLOO as TRL's RLOOTrainer computes it (Ahmadian et al. 2024): the reward less β·Σ_t (log π_old − log π_ref) (k1, summed
+         * over the sequence), then the leave-one-out baseline; the policy loss then uses one ratio of summed sequence
+         * log-probs ({@link dev.align4j.loss.PolicyLoss.Ratio#SEQUENCE_SUM}).
+         */
+        RLOO("rloo", true, true) {
+            Tensor estimate(Input in) {
+                Tensor r = in.rewards().to(ScalarType.Double).index_select(0, in.keep());
+                if (in.kl() != null) r = r.sub(in.kl().to(ScalarType.Double).mul(in.mask()).sum(new long[]{1}, false, new ScalarTypeOptional()).mul(Torch.s(in.beta())));
+                return rloo(r, in.groupSize());
+            }
+        },
+        /** align4j's earlier RLOO: leave-one-out advantages of the raw reward in the token-level GRPO loss, the KL (k3 by default) in the loss. */
+        RLOO_TOKEN("rloo", false, false) {
             Tensor estimate(Input in) { return rloo(in.rewards(), in.groupSize()).index_select(0, in.keep()); }
         },
         /** REINFORCE++ (Hu 2025): β·KL in the per-token reward, returns normalised over the whole batch. */
-        REINFORCE_PP("reinforce++", true) {
+        REINFORCE_PP("reinforce++", true, false) {
             Tensor estimate(Input in) { return reinforcePlusPlus(in.rewards().index_select(0, in.keep()), in.kl(), in.mask(), in.beta(), 1); }
         },
         /** REINFORCE++-baseline: the same after centring each group's rewards (no baseline when dynamic sampling broke the groups). */
-        REINFORCE_PP_BASELINE("reinforce++", true) {
+        REINFORCE_PP_BASELINE("reinforce++", true, false) {
             Tensor estimate(Input in) {
                 int groups = in.keep().size(0) == in.rewards().size(0) ? in.groupSize() : 1;
                 return reinforcePlusPlus(in.rewards().index_select(0, in.keep()), in.kl(), in.mask(), in.beta(), groups);
@@ -65,12 +77,15 @@ public final class Advantages {
 
         /** The metrics stage and checkpoint trainer name. */
         public final String stage;
-        /** Whether β·KL goes into the per-token reward (REINFORCE++) rather than into the loss (GRPO). */
+        /** Whether β·KL goes into the reward (REINFORCE++, RLOO) rather than into the loss (GRPO). */
         public final boolean klInReward;
+        /** Whether the policy loss takes one ratio of summed sequence log-probs (TRL's RLOO) instead of per-token ratios. */
+        public final boolean sequenceLevel;
 
-        Estimator(String stage, boolean klInReward) {
+        Estimator(String stage, boolean klInReward, boolean sequenceLevel) {
             this.stage = stage;
             this.klInReward = klInReward;
+            this.sequenceLevel = sequenceLevel;
         }
 
         abstract Tensor estimate(Input in);

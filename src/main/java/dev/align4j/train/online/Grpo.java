@@ -42,10 +42,15 @@ public final class Grpo {
      * @param aggregation       SEQUENCE_MEAN (GRPO), TOKEN_MEAN (DAPO) or CONSTANT (Dr. GRPO)
      * @param sequenceRatio     GSPO's sequence-level importance ratio
      * @param dynamicSampling   drop groups whose rewards are all equal (DAPO)
+     * @param objective         the per-token objective: CLIP (PPO's clipped surrogate), CISPO, SAPO or VESPO; TRL's loss_type is
+     *                          objective + aggregation (docs/papers.md, "Parity with TRL")
+     * @param sapoTauPos        SAPO's gate temperature for positive advantages
+     * @param sapoTauNeg        SAPO's gate temperature for the others
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, int updatesPerRollout, double epsLow, double epsHigh,
                             double beta, PolicyLoss.KlEstimator kl, Advantages.Estimator estimator, Advantages.Scale scale,
-                            PolicyLoss.Aggregation aggregation, boolean sequenceRatio, boolean dynamicSampling) {
+                            PolicyLoss.Aggregation aggregation, boolean sequenceRatio, boolean dynamicSampling, PolicyLoss.Objective objective,
+                            double sapoTauPos, double sapoTauNeg) {
         public Config {
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(rollouts.samplesPerPrompt() >= 2 || (estimator == Advantages.Estimator.REINFORCE_PP && rollouts.samplesPerPrompt() >= 1),
@@ -53,13 +58,19 @@ public final class Grpo {
             UserError.check(updatesPerRollout >= 1, "updates-per-rollout must be >= 1: %s", updatesPerRollout);
             UserError.check(epsLow >= 0 && epsLow < 1 && epsHigh >= 0, "clip epsilons must satisfy 0 <= eps-low < 1 and eps-high >= 0");
             UserError.check(beta >= 0, "beta must be >= 0: %s", beta);
+            UserError.check(sapoTauPos > 0 && sapoTauNeg > 0, "sapo temperatures must be > 0");
+            UserError.check(!(sequenceRatio && estimator.sequenceLevel), "--sequence-ratio (GSPO's mean ratio) and the %s estimator's summed ratio exclude each other",
+                    estimator.name().toLowerCase());
         }
 
         /** The metrics stage and checkpoint trainer name: grpo, rloo or reinforce++. */
         public String stage() { return estimator.stage; }
 
         /** The clipped surrogate's settings. */
-        public PolicyLoss.Clip clip() { return new PolicyLoss.Clip(epsLow, epsHigh, sequenceRatio, aggregation, rollouts.maxNewTokens()); }
+        public PolicyLoss.Clip clip() {
+            PolicyLoss.Ratio ratio = estimator.sequenceLevel ? PolicyLoss.Ratio.SEQUENCE_SUM : sequenceRatio ? PolicyLoss.Ratio.SEQUENCE_MEAN : PolicyLoss.Ratio.TOKEN;
+            return new PolicyLoss.Clip(epsLow, epsHigh, ratio, aggregation, rollouts.maxNewTokens(), objective, sapoTauPos, sapoTauNeg);
+        }
 
         public static Config defaults() { return builder().build(); }
         public static Builder builder() { return new Builder(); }
@@ -72,6 +83,8 @@ public final class Grpo {
             private Advantages.Scale scale = Advantages.Scale.GROUP;
             private PolicyLoss.Aggregation aggregation = PolicyLoss.Aggregation.SEQUENCE_MEAN;
             private boolean sequenceRatio, dynamicSampling;
+            private PolicyLoss.Objective objective = PolicyLoss.Objective.CLIP;
+            private double sapoTauPos = 1.0, sapoTauNeg = 1.05;
 
             private Builder() { super(100, 1e-4, 5, 16, 8); }
 
@@ -86,9 +99,13 @@ public final class Grpo {
             public Builder aggregation(PolicyLoss.Aggregation v) { aggregation = v; return this; }
             public Builder sequenceRatio(boolean v) { sequenceRatio = v; return this; }
             public Builder dynamicSampling(boolean v) { dynamicSampling = v; return this; }
+            public Builder objective(PolicyLoss.Objective v) { objective = v; return this; }
+            public Builder sapoTauPos(double v) { sapoTauPos = v; return this; }
+            public Builder sapoTauNeg(double v) { sapoTauNeg = v; return this; }
 
             public Config build() {
-                return new Config(run(), rollouts(), updatesPerRollout, epsLow, epsHigh, beta, kl, estimator, scale, aggregation, sequenceRatio, dynamicSampling);
+                return new Config(run(), rollouts(), updatesPerRollout, epsLow, epsHigh, beta, kl, estimator, scale, aggregation, sequenceRatio, dynamicSampling,
+                        objective, sapoTauPos, sapoTauNeg);
             }
         }
     }

@@ -70,6 +70,20 @@ class AdvantagesTest {
         assertEquals(0.1, Advantages.adaptiveKl(0.1, 6, 6, 64, 10_000), 1e-15);
     }
 
+    @Test
+    void rlooAsTrlFoldsTheSummedK1KlIntoTheRewardBeforeTheLeaveOneOutBaseline() {
+        // one group of G = 2: rewards (1, 0); k1 KL log π_old − log π_ref per token (0.5, 0.1) and (0.2); β = 0.1
+        // r' = (1 − 0.1·0.6, 0 − 0.1·0.2) = (0.94, −0.02); baselines are the other's r' ⇒ A = (0.96, −0.96)
+        Tensor mask = mask(new int[]{2, 1}, 2), kl = dense(new double[][]{{0.5, 0.1}, {0.2, 0}}, 2);
+        Tensor a = Advantages.Estimator.RLOO.advantages(new Advantages.Input(Torch.doubles(new double[]{1, 0}, 2), 2, Advantages.Scale.GROUP,
+                Torch.longs(new long[]{0, 1}, 2), mask, kl, 0.1));
+        assertArrayEquals(new float[]{0.96f, -0.96f}, Torch.toFloats(a), 1e-6f);
+        // the token-level variant ignores the KL (it goes into the loss) ⇒ A = (1, −1)
+        Tensor t = Advantages.Estimator.RLOO_TOKEN.advantages(new Advantages.Input(Torch.doubles(new double[]{1, 0}, 2), 2, Advantages.Scale.GROUP,
+                Torch.longs(new long[]{0, 1}, 2), mask, null, 0.1));
+        assertArrayEquals(new float[]{1f, -1f}, Torch.toFloats(t), 1e-6f);
+    }
+
     // The estimators run on (N, T) tensors; these helpers feed them ragged Java rows (row i's tokens at 0 … lengths[i] − 1)
     // and read the result back as rows of width T.
 
