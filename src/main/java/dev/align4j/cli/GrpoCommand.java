@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
+    @Mixin MethodFlags.PromptFlags pf = new MethodFlags.PromptFlags();
     @Mixin MethodFlags.RolloutFlags ro = new MethodFlags.RolloutFlags();
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();
@@ -69,9 +70,9 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Grpo.Config cfg = ro.rollouts(f.run(Grpo.Config.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
                 .kl(kl).estimator(estimator).scale(scale).aggregation(aggregation)
                 .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).objective(objective).sapoTauPos(sapoTauPos).sapoTauNeg(sapoTauNeg).build();
-        TrainRun.online(cfg.stage(), f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online(cfg.stage(), f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
-                Grpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                Grpo.train(l.model(), ref, reward, prompts, cfg, io);
             }
         });
         return 0;

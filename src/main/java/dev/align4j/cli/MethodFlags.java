@@ -29,12 +29,6 @@ final class MethodFlags {
         /** The task, or null when --task is not given. */
         Task task() { return task == null ? null : Task.byName(task); }
 
-        /** The task, which this command needs. */
-        Task required() {
-            if (task == null) throw new UserError("--task NAME is required (arithmetic, sort, phrase, brief-arith)");
-            return Task.byName(task);
-        }
-
         /** Greedy held-out evaluation on the test split (null without a task): {@code gold_reward}, {@code accuracy}, {@code completion_length}. */
         EvalHook eval(Task t, HfModel.Loaded l, long seed) {
             if (t == null) return null;
@@ -73,6 +67,27 @@ final class MethodFlags {
         <T> List<T> rows(String stage, Jsonl.Read<T> read) {
             if (read.skipped() > 0) System.err.println(stage + ": skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
             return read.rows();
+        }
+    }
+
+    /** Where online methods take their prompts from: a built-in task, or a user's prompt file (TRL's prompt-only rows). */
+    static final class PromptFlags {
+        @Option(names = "--data", paramLabel = "FILE", description = {"Prompt-only JSONL instead of --task: {\"prompt\": \"…\"} or {\"prompt\": [{\"role\": \"user\", …}]};",
+                "other columns (e.g. solution) go to the reward functions."})
+        Path data;
+        @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out prompt file scored before and after training (with --data).")
+        Path evalData;
+        @Option(names = "--answer-column", split = ",", paramLabel = "NAME", description = "Columns holding the reference answer for 'answer' and 'partial', first present wins (default: answer,solution,ground_truth,reference).")
+        List<String> answerColumns;
+        @Option(names = "--skip-invalid", description = "Skip (and count) malformed prompt lines instead of stopping.")
+        boolean skipInvalid;
+
+        /** The prompts of {@code file}, rendered with the model's chat template when conversational. */
+        List<dev.align4j.task.Task.Example> read(Path file, HfModel.Loaded l) {
+            var read = dev.align4j.task.PromptFile.read(file, skipInvalid, l.tokenizer().chatTemplate(),
+                    answerColumns == null ? dev.align4j.task.PromptFile.ANSWER_COLUMNS : answerColumns);
+            if (read.skipped() > 0) System.err.println("prompts: skipped " + read.skipped() + " invalid lines of " + file + " (first: " + read.problems().get(0) + ")");
+            return dev.align4j.task.PromptFile.require(file, read);
         }
     }
 

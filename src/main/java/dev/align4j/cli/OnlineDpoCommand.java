@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
+    @Mixin MethodFlags.PromptFlags pf = new MethodFlags.PromptFlags();
     @Mixin MethodFlags.RolloutFlags ro = new MethodFlags.RolloutFlags();
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();
@@ -31,9 +32,9 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     public Integer call() {
         OnlineDpo.Config cfg = ro.rollouts(f.run(OnlineDpo.Config.builder())).loss(PreferenceLoss.Variant.parse(loss)).beta(b.beta)
                 .labelSmoothing(labelSmoothing).build();
-        TrainRun.online("online-dpo", f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online("online-dpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {
-                OnlineDpo.train(l.model(), ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                OnlineDpo.train(l.model(), ref, reward, prompts, cfg, io);
             }
         });
         return 0;

@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
+    @Mixin MethodFlags.PromptFlags pf = new MethodFlags.PromptFlags();
     @Mixin MethodFlags.RolloutFlags ro = new MethodFlags.RolloutFlags();
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();
@@ -57,9 +58,9 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Ppo.Config cfg = ro.rollouts(f.run(Ppo.Config.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
                 .clip(clip).valueClip(valueClip).gamma(gamma).lambda(lambda).whiten(whiten).klTarget(klTarget).klHorizon(klHorizon)
                 .sharedTrunk(sharedTrunk).vfCoef(vfCoef).build();
-        TrainRun.online("ppo", f, tf, cfg, (l, prompts, io) -> {
+        TrainRun.online("ppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l)) {
-                Ppo.train(l.model(), critic, ref, rf.build(tf.required(), cfg.rollouts().maxNewTokens()), prompts, cfg, io);
+                Ppo.train(l.model(), critic, ref, reward, prompts, cfg, io);
             }
         });
         return 0;

@@ -3,23 +3,26 @@ package dev.align4j.cli;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.HfModel;
+import dev.align4j.reward.ExternalRewards;
 import dev.align4j.reward.RewardFunction;
 import dev.align4j.reward.Rewards;
 import dev.align4j.task.Task;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
 /** How online trainers score rollouts: a weighted combination of reward functions, each reported separately. */
 final class RewardFlags {
-    @Option(names = "--reward", split = ",", defaultValue = "gold", paramLabel = "NAME[:W]",
-            description = {"Reward functions and weights, e.g. gold:1,overlong:0.5 (default: ${DEFAULT-VALUE}). Names:",
+    @Option(names = "--reward", split = ",", paramLabel = "NAME[:W]",
+            description = {"Reward functions and weights, e.g. gold:1,overlong:0.5 (default: gold with --task, answer with --data). Names:",
                     "gold (the task's reward), answer (extracted answer vs reference, --answer-tolerance), partial (right-aligned",
                     "character agreement with the reference), format (--format-regex), length (-coef * tokens), overlong (DAPO's",
-                    "soft punishment, --overlong-buffer), rm (--reward-model)."})
+                    "soft punishment, --overlong-buffer), rm (--reward-model), json (the completion is JSON, --json-schema),",
+                    "cmd (a process speaking JSONL on stdin/stdout, --reward-command), http (a JSON POST endpoint, --reward-url)."})
     List<String> reward;
     @Option(names = "--answer-regex", description = "How 'answer' extracts the answer: the last match (group 1 if any); default: the last number.")
     String answerRegex;
@@ -35,9 +38,22 @@ final class RewardFlags {
     Path rewardModel;
     @Option(names = "--reward-model-head", defaultValue = "0", description = "Which head of a multi-head reward model (default: ${DEFAULT-VALUE}).")
     int rewardModelHead;
+    @Option(names = "--json-schema", paramLabel = "FILE", description = "JSON schema the completion must satisfy for 'json' (type, properties, required, items, enum, …).")
+    Path jsonSchema;
+    @Option(names = "--reward-command", paramLabel = "CMD", description = {"For 'cmd': a command (run by /bin/sh -c) that reads one JSON request per line on stdin,",
+            "{\"prompts\": [...], \"completions\": [...], <each extra data column>: [...]}, and answers {\"rewards\": [...]} on one line."})
+    String rewardCommand;
+    @Option(names = "--reward-url", paramLabel = "URL", description = "For 'http': an endpoint that answers the same JSON request, POSTed, with {\"rewards\": [...]}.")
+    String rewardUrl;
+    @Option(names = "--reward-timeout", defaultValue = "60", paramLabel = "SECONDS", description = "How long 'cmd' or 'http' may take for one batch; one retry, then the run stops (default: ${DEFAULT-VALUE}).")
+    int rewardTimeout;
 
-    /** The combined reward; a reward model, if any, is loaded here and lives as long as the JVM run. */
+    /**
+     * The combined reward; a reward model or process, if any, is started here (close the result to stop it). {@code task}
+     * is null for a user's prompt file: there is no gold reward then, and the default becomes {@code answer}.
+     */
     Rewards.Weighted build(Task task, int maxNewTokens) {
+        List<String> reward = this.reward != null ? this.reward : List.of(task != null ? "gold" : "answer");
         List<RewardFunction> fns = new ArrayList<>();
         double[] w = new double[reward.size()];
         for (int i = 0; i < reward.size(); i++) {
@@ -48,7 +64,19 @@ final class RewardFlags {
                 throw new UserError("--reward " + reward.get(i) + ": weight '" + nw[1] + "' is not a number");
             }
             fns.add(switch (nw[0]) {
-                case "gold" -> Rewards.gold(task);
+                case "gold" -> {
+                    if (task == null) throw new UserError("--reward gold needs --task; a prompt file is scored with answer, partial, format, json, cmd, http or rm");
+                    yield Rewards.gold(task);
+                }
+                case "json" -> Rewards.json(jsonSchema == null ? null : dev.align4j.core.Json.read(jsonSchema));
+                case "cmd" -> {
+                    if (rewardCommand == null) throw new UserError("--reward cmd needs --reward-command CMD");
+                    yield ExternalRewards.process("cmd", rewardCommand, Duration.ofSeconds(rewardTimeout));
+                }
+                case "http" -> {
+                    if (rewardUrl == null) throw new UserError("--reward http needs --reward-url URL");
+                    yield ExternalRewards.http("http", rewardUrl, Duration.ofSeconds(rewardTimeout));
+                }
                 case "answer" -> Rewards.answerMatch(answerRegex == null ? Rewards.LAST_NUMBER : compile(answerRegex), answerTolerance);
                 case "partial" -> Rewards.partial();
                 case "format" -> {
@@ -62,7 +90,7 @@ final class RewardFlags {
                     HfModel.Loaded rm = HfModel.load(rewardModel, Torch.dtype("float32"));
                     yield Rewards.model("rm", rm.model(), rm.tokenizer(), rewardModelHead, 32, 1024);
                 }
-                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong or rm");
+                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, json, cmd or http");
             });
         }
         return new Rewards.Weighted(fns, w);

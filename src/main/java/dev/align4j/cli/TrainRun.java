@@ -1,5 +1,11 @@
 package dev.align4j.cli;
 
+import dev.align4j.train.EvalHook;
+
+import dev.align4j.reward.Rewards;
+
+import dev.align4j.core.UserError;
+
 import dev.align4j.core.Metrics;
 import dev.align4j.eval.Evaluator;
 import dev.align4j.model.HfModel;
@@ -27,27 +33,45 @@ final class TrainRun {
         }
     }
 
-    /** The body of an online command: the loaded policy, the task's training prompts and the session to train in. */
+    /** The body of an online command: the loaded policy, its training prompts, the reward, and the session to train in. */
     interface Online {
-        void train(HfModel.Loaded policy, List<Task.Example> prompts, Session io);
+        void train(HfModel.Loaded policy, List<Task.Example> prompts, Rewards.Weighted reward, Session io);
     }
 
-    /** Online commands also evaluate the policy on held-out prompts before (logged as {@code eval/STAGE} step 0) and after training. */
-    static void online(String stage, TrainFlags f, MethodFlags.TaskFlags tf, Object cfg, Online body) {
-        Task t = tf.required();
-        List<Task.Example> train = t.examples(Task.Split.TRAIN, 20_000, f.seed), test = t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1);
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+    /**
+     * Online commands take their prompts from a built-in task (held-out test split, gold reward and accuracy) or from a
+     * user's prompt file (held-out {@code --eval-data} if given, scored by the run's own reward functions), and evaluate
+     * greedily before (logged as {@code eval/STAGE} step 0) and after training.
+     */
+    static void online(String stage, TrainFlags f, MethodFlags.TaskFlags tf, MethodFlags.PromptFlags pf, RewardFlags rf, int maxNewTokens,
+                       Object cfg, Online body) {
+        if ((tf.task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
+        Task t = tf.task();
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); Rewards.Weighted reward = rf.build(t, maxNewTokens)) {
+            List<Task.Example> train = t != null ? t.examples(Task.Split.TRAIN, 20_000, f.seed) : pf.read(pf.data, l);
+            List<Task.Example> test = t != null ? t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1) : pf.evalData == null ? null : pf.read(pf.evalData, l);
             TrainFlags.printConfig(stage, cfg, f.output);
-            Evaluator.Result before = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-            System.err.printf("%s: held-out accuracy before %.1f%% (gold reward %.3f)%n", stage, 100 * before.accuracy(), before.reward());
-            if (f.resume == null) metrics.log("eval/" + stage, 0, Map.of("gold_reward", before.reward(), "accuracy", before.accuracy()));
-            body.train(l, train, f.session(l, metrics, step -> {
-                Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-                return Map.of("gold_reward", r.reward(), "accuracy", r.accuracy());
-            }));
-            Evaluator.Result after = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-            System.err.printf("%s: held-out accuracy after %.1f%% (gold reward %.3f)%n", stage, 100 * after.accuracy(), after.reward());
+            System.err.printf("%s: %d training prompts%s%n", stage, train.size(), test == null ? " (no held-out prompts: add --eval-data FILE)" : ", " + test.size() + " held out");
+            EvalHook eval = test == null ? null : step -> evaluate(t, l, test, reward, maxNewTokens);
+            if (eval != null) {
+                Map<String, Double> before = eval.evaluate(0);
+                System.err.println(stage + ": held-out before " + summary(before));
+                if (f.resume == null) metrics.log("eval/" + stage, 0, before);
+            }
+            body.train(l, train, reward, f.session(l, metrics, eval));
+            if (eval != null) System.err.println(stage + ": held-out after " + summary(eval.evaluate(-1)));
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
         }
+    }
+
+    private static Map<String, Double> evaluate(Task t, HfModel.Loaded l, List<Task.Example> test, Rewards.Weighted reward, int maxNewTokens) {
+        if (t == null) return Evaluator.evaluate(l.model(), l.tokenizer(), test, reward, maxNewTokens, 100);
+        Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
+        return Map.of("gold_reward", r.reward(), "accuracy", r.accuracy());
+    }
+
+    private static String summary(Map<String, Double> m) {
+        return m.containsKey("accuracy") ? String.format("accuracy %.1f%% (gold reward %.3f)", 100 * m.get("accuracy"), m.get("gold_reward"))
+                : String.format("reward %.3f", m.get("reward"));
     }
 }

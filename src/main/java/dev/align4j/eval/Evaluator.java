@@ -1,5 +1,15 @@
 package dev.align4j.eval;
 
+import java.util.Map;
+
+import java.util.LinkedHashMap;
+
+import java.util.Arrays;
+
+import dev.align4j.reward.Rewards;
+
+import dev.align4j.reward.RewardFunction;
+
 import dev.align4j.core.Progress;
 import dev.align4j.generate.Completion;
 import dev.align4j.generate.SamplingConfig;
@@ -50,5 +60,29 @@ public final class Evaluator {
         int n = Math.max(1, test.size());
         for (int k = 0; k < obj.length; k++) obj[k] /= n;
         return new Result(sum / n, correct / n, len / n, obj, samples);
+    }
+
+    /**
+     * Held-out evaluation on a user's prompts, which have no gold reward: greedy completions scored by the run's reward
+     * functions. Returns {@code reward} (the weighted total's mean), {@code reward/NAME} per component when there are
+     * several, and {@code completion_length}.
+     */
+    public static Map<String, Double> evaluate(LlamaModel model, Tokenizer tok, List<Task.Example> test, Rewards.Weighted reward, int maxNewTokens, int batchSize) {
+        SamplingConfig cfg = SamplingConfig.greedy(maxNewTokens);
+        List<RewardFunction.Sample> samples = new ArrayList<>();
+        for (int i = 0; i < test.size(); i += batchSize) {
+            List<Task.Example> chunk = test.subList(i, Math.min(test.size(), i + batchSize));
+            List<int[]> prompts = new ArrayList<>();
+            for (Task.Example e : chunk) prompts.add(tok.encode(e.prompt(), true));
+            List<Completion> out = Sampler.generate(model, tok, prompts, cfg);
+            for (int j = 0; j < chunk.size(); j++)
+                samples.add(new RewardFunction.Sample(chunk.get(j), out.get(j).text(), out.get(j).tokens().length, out.get(j).finishReason().equals("length")));
+        }
+        Rewards.Scored scored = reward.score(samples);
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("reward", Arrays.stream(scored.total()).average().orElse(0));
+        if (scored.components().size() > 1) scored.componentMeans().forEach((k, v) -> m.put("reward/" + k, v));
+        m.put("completion_length", samples.stream().mapToInt(RewardFunction.Sample::completionTokens).average().orElse(0));
+        return m;
     }
 }

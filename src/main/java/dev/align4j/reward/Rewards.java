@@ -1,5 +1,8 @@
 package dev.align4j.reward;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.align4j.core.Json;
+
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.LlamaModel;
@@ -163,8 +166,68 @@ public final class Rewards {
         }
     }
 
-    /** A weighted sum Σ_k w_k · r_k of reward functions; every component is kept for reporting. */
-    public record Weighted(List<RewardFunction> functions, double[] weights) {
+    /**
+     * JSON reward: 1 when the completion (trimmed) is a JSON value that satisfies {@code schema}, else 0. The schema
+     * may be null (any valid JSON). Supported keywords: {@code type} (a name or a list), {@code properties},
+     * {@code required}, {@code additionalProperties: false}, {@code items}, {@code enum}, {@code minItems}/{@code maxItems},
+     * {@code minimum}/{@code maximum}; others are ignored.
+     */
+    public static RewardFunction json(JsonNode schema) {
+        return fn("json", s -> {
+            try {
+                JsonNode v = Json.MAPPER.readTree(s.completion().strip());
+                return v != null && !v.isMissingNode() && (schema == null || conforms(v, schema)) ? 1.0 : 0.0;
+            } catch (java.io.IOException e) {
+                return 0.0;
+            }
+        });
+    }
+
+    static boolean conforms(JsonNode v, JsonNode schema) {
+        JsonNode type = schema.get("type");
+        if (type != null) {
+            boolean any = false;
+            for (JsonNode t : type.isArray() ? type : Json.MAPPER.createArrayNode().add(type)) any |= hasType(v, t.asText());
+            if (!any) return false;
+        }
+        if (schema.has("enum")) {
+            boolean found = false;
+            for (JsonNode e : schema.get("enum")) found |= e.equals(v);
+            if (!found) return false;
+        }
+        if (v.isNumber() && (schema.has("minimum") && v.asDouble() < schema.get("minimum").asDouble()
+                || schema.has("maximum") && v.asDouble() > schema.get("maximum").asDouble())) return false;
+        if (v.isObject()) {
+            for (JsonNode r : schema.path("required")) if (!v.has(r.asText())) return false;
+            JsonNode props = schema.path("properties");
+            for (var it = v.fields(); it.hasNext(); ) {
+                var f = it.next();
+                if (props.has(f.getKey())) { if (!conforms(f.getValue(), props.get(f.getKey()))) return false; }
+                else if (schema.path("additionalProperties").isBoolean() && !schema.get("additionalProperties").asBoolean()) return false;
+            }
+        }
+        if (v.isArray()) {
+            if (schema.has("minItems") && v.size() < schema.get("minItems").asInt() || schema.has("maxItems") && v.size() > schema.get("maxItems").asInt()) return false;
+            if (schema.has("items")) for (JsonNode x : v) if (!conforms(x, schema.get("items"))) return false;
+        }
+        return true;
+    }
+
+    static boolean hasType(JsonNode v, String type) {
+        return switch (type) {
+            case "object" -> v.isObject();
+            case "array" -> v.isArray();
+            case "string" -> v.isTextual();
+            case "integer" -> v.isIntegralNumber() || v.isNumber() && v.asDouble() == Math.rint(v.asDouble());
+            case "number" -> v.isNumber();
+            case "boolean" -> v.isBoolean();
+            case "null" -> v.isNull();
+            default -> throw new UserError("JSON schema: unknown type '" + type + "'");
+        };
+    }
+
+    /** A weighted sum Σ_k w_k · r_k of reward functions; every component is kept for reporting. Closing it closes components that hold a process. */
+    public record Weighted(List<RewardFunction> functions, double[] weights) implements AutoCloseable {
         public Weighted {
             if (functions.isEmpty()) throw new UserError("at least one reward function is needed");
             if (weights.length != functions.size()) throw new UserError(functions.size() + " reward functions but " + weights.length + " weights");
@@ -183,6 +246,12 @@ public final class Rewards {
                 for (int i = 0; i < total.length; i++) total[i] += weights[k] * r[i];
             }
             return new Scored(total, parts);
+        }
+
+        @Override
+        public void close() {
+            for (RewardFunction f : functions)
+                if (f instanceof AutoCloseable c) try { c.close(); } catch (Exception ignored) { }
         }
     }
 }

@@ -12,8 +12,14 @@ import java.util.*;
 public interface Task {
     enum Split { TRAIN, TEST }
 
-    /** One prompt. {@code answer} is the ideal completion (or the key facts the reward checks). */
-    record Example(String prompt, String answer) {}
+    /**
+     * One prompt. {@code answer} is the ideal completion (or the key facts the reward checks); {@code fields} holds the
+     * other columns of a user's prompt row (e.g. {@code solution}, {@code tests}), which external reward functions
+     * receive as TRL passes extra columns to its reward functions; null for built-in tasks.
+     */
+    record Example(String prompt, String answer, com.fasterxml.jackson.databind.node.ObjectNode fields) {
+        public Example(String prompt, String answer) { this(prompt, answer, null); }
+    }
 
     String name();
 

@@ -177,6 +177,9 @@ public final class Loop {
                 lastNorms = null;
                 try (PointerScope scope = new PointerScope()) {
                     recipe.step(s);
+                } catch (UserError e) {                                    // e.g. a reward process that died: say where to resume from
+                    throw new UserError(plan.stage() + ": step " + step + ": " + e.getMessage() + "; last checkpoint: "
+                            + (lastCheckpoint == null ? "none" : lastCheckpoint), e);
                 }
                 if (lastNorms != null) s.metrics.put("grad_norm", lastNorms[0]);
                 s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
