@@ -31,6 +31,16 @@ final class ConfigFile {
     /** Config fields whose flag is not their kebab-case name. */
     static final Map<String, String> FLAG_OF_FIELD = Map.of("onNonFinite", "on-nan", "losses", "loss", "epochs", "ppo-epochs", "centering", "center-rewards");
 
+    /** transformers' TrainingArguments and TRL config names, as align4j's flags (names that differ only by _ vs - need no entry). */
+    static final Map<String, String> TRL_NAMES = Map.ofEntries(Map.entry("model_name_or_path", "model"), Map.entry("output_dir", "output"),
+            Map.entry("per_device_train_batch_size", "batch-size"), Map.entry("learning_rate", "lr"), Map.entry("max_steps", "steps"),
+            Map.entry("gradient_accumulation_steps", "grad-accum"), Map.entry("save_steps", "save-every"), Map.entry("eval_steps", "eval-every"),
+            Map.entry("save_total_limit", "keep"), Map.entry("loss_type", "loss"), Map.entry("num_generations", "samples-per-prompt"),
+            Map.entry("max_completion_length", "max-new-tokens"), Map.entry("epsilon", "eps-low"), Map.entry("epsilon_high", "eps-high"),
+            Map.entry("scale_rewards", "scale"), Map.entry("num_iterations", "updates-per-rollout"), Map.entry("num_ppo_epochs", "ppo-epochs"),
+            Map.entry("num_mini_batches", "mini-batches"), Map.entry("cliprange", "clip"), Map.entry("cliprange_value", "value-clip"),
+            Map.entry("kl_coef", "beta"), Map.entry("dataset_path", "data"), Map.entry("truncation_mode", "truncation"));
+
     private static Map<String, String> values = Map.of();
     private static Path configFile;
 
@@ -79,10 +89,11 @@ final class ConfigFile {
         return out;
     }
 
-    /** {@code weightDecay} → {@code weight-decay}; a flag name stays as it is. */
+    /** {@code weightDecay}, {@code weight_decay} → {@code weight-decay}; TRL's {@code learning_rate} → {@code lr}; a flag name stays as it is. */
     static String flagName(String key) {
         if (FLAG_OF_FIELD.containsKey(key)) return FLAG_OF_FIELD.get(key);
-        return key.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+        if (TRL_NAMES.containsKey(key)) return TRL_NAMES.get(key);
+        return key.replaceAll("([a-z0-9])([A-Z])", "$1-$2").replace('_', '-').toLowerCase(Locale.ROOT);
     }
 
     private static String text(JsonNode v) {

@@ -58,7 +58,7 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Task t = tf.task();
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
-        TrainRun.offline("dpo", f, cfg, (l, metrics) -> {
+        TrainRun.offline("dpo", f, cfg, d.describe(tf), (l, metrics) -> {
             Dpo.Modpo modpo = null;
             List<PreferencePair> rows;
             if (modpoWeights != null) {

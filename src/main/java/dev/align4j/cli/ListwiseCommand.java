@@ -34,7 +34,7 @@ final class ListwiseCommand implements Callable<Integer>, ConfigFile.Configured 
         if (d.data == null) throw new UserError("--data FILE (ranked lists) is required");
         Listwise.Config cfg = d.batching(f.run(Listwise.Config.builder())).loss(ListwiseLoss.Variant.parse(loss)).beta(b.beta).nllWeight(nllWeight).build();
         List<RankedList> rows = d.rows("listwise", RankedList.read(d.data, d.skipInvalid));
-        TrainRun.offline("listwise", f, cfg, (l, metrics) -> {
+        TrainRun.offline("listwise", f, cfg, "ranked lists from " + d.data, (l, metrics) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {
                 Listwise.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
             }

@@ -23,10 +23,21 @@ public final class Main implements Runnable {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
+    private static String invocation = "";
+
+    /** The arguments of the running command, shell-quoted: what a model card and a report give as the way to reproduce it. */
+    static String invocation() { return invocation; }
+
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
-        args = ConfigFile.strip(args);
+        invocation = String.join(" ", java.util.Arrays.stream(args).map(a -> a.matches("[\\w./:,=@+-]+") ? a : "'" + a.replace("'", "'\\''") + "'").toList());
+        try {
+            args = ConfigFile.strip(args);
+        } catch (UserError e) {
+            err.println("error: " + e.getMessage());
+            return 2;
+        }
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);

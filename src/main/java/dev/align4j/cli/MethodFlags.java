@@ -58,6 +58,9 @@ final class MethodFlags {
             return b.batchSize(batchSize).maxLength(maxLength).truncation(Tokenized.Truncation.parse(truncation));
         }
 
+        /** What the model trains on, in words (for the model card). */
+        String describe(TaskFlags t) { return data != null ? data.toString() : "data built from the built-in task '" + t.task + "'"; }
+
         /** Exactly one of --data and --task. */
         void requireOneSource(TaskFlags t) {
             if ((data == null) == (t.task == null)) throw new UserError("give exactly one of --data FILE or --task NAME");

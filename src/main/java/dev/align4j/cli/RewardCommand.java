@@ -80,6 +80,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
                         rm.config.architecture(), rm.parameterCount());
                 RewardModel.trainScored(rm, rows, names, cfg, f.session(l, metrics, test == null ? null : step -> heldOutMetrics(rm, l, test, names, cfg)));
                 HfModel.save(f.output.resolve("final"), rm, l.tokenizer());
+                ModelCard.write(f.output.resolve("final"), "reward", f, cfg, d.describe(tf), metrics);
                 if (test != null)
                     heldOutMetrics(rm, l, test, names, cfg).forEach((k, v) ->
                             System.err.printf("reward: held-out %s %.3f (%d test-split pairs, perfect labels)%n", k, v, test.size()));

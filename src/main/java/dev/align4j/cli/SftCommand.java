@@ -32,7 +32,7 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
         d.requireOneSource(tf);
         Sft.Config cfg = d.batching(f.run(Sft.Config.builder())).build();
         Task t = tf.task();
-        TrainRun.offline("sft", f, cfg, (l, metrics) -> {
+        TrainRun.offline("sft", f, cfg, d.describe(tf), (l, metrics) -> {
             List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, f.seed)
                     : d.rows("sft", SftExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
             System.err.printf("sft: %d examples, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());

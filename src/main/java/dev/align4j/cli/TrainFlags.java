@@ -15,6 +15,8 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Flags every trainer shares, declared once: where the model comes from, where output goes, and the run settings of
@@ -50,9 +52,16 @@ final class TrainFlags {
     @Option(names = "--on-nan", converter = NonFiniteConverter.class,
             description = "When a loss or gradient is NaN/Inf: stop (naming the last good checkpoint) or skip the step (default: ${DEFAULT-VALUE}).")
     NonFinite onNonFinite;
+    @Option(names = "--logging-steps", description = "Log every N steps, and the first and last; 0 = the method's default, 10 offline and 1 online (default: ${DEFAULT-VALUE}).")
+    int loggingSteps;
     @Option(names = "--resume", arity = "0..1", fallbackValue = "", paramLabel = "DIR",
             description = "Continue from the newest checkpoint in --output, or from DIR.")
     Path resume;
+    @Option(names = "--overwrite", description = "Start a fresh run in an --output that holds a previous one (its checkpoints, metrics, tb/ and final/ are removed).")
+    boolean overwrite;
+    @Option(names = "--config", paramLabel = "FILE", description = {"Flag values from a YAML or JSON file (kebab-case, snake_case, camelCase or TRL/TrainingArguments names,",
+            "or a saved OUTPUT/NAME_config.json); flags on the command line win."})
+    Path config;
     @Option(names = "--deterministic", description = "Bitwise-reproducible runs and resumes: one intra-op thread and deterministic kernels (slower).")
     boolean deterministic;
 
@@ -69,7 +78,7 @@ final class TrainFlags {
     /** Sets the run settings of a method's config builder from these flags. */
     <B extends RunConfig.Builder<B>> B run(B b) {
         return b.steps(steps).lr(lr).weightDecay(weightDecay).warmupSteps(warmupSteps).maxGradNorm(maxGradNorm).gradAccum(gradAccum)
-                .evalEvery(evalEvery).saveEvery(saveEvery).keep(keep).seed(seed).onNonFinite(onNonFinite);
+                .evalEvery(evalEvery).saveEvery(saveEvery).keep(keep).seed(seed).onNonFinite(onNonFinite).loggingSteps(loggingSteps);
     }
 
     /** Loads --model or builds --init; a built-in tokenizer is written into OUTPUT/tokenizer. */
@@ -82,6 +91,7 @@ final class TrainFlags {
         }
         if ((m.model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
         checkWritable(output);
+        freshOrResumed(output, resume != null, overwrite);
         HfModel.Loaded loaded;
         if (m.model != null) loaded = HfModel.load(m.model, m.scalarType());
         else {
@@ -101,6 +111,27 @@ final class TrainFlags {
     /** Where the run reads and writes. */
     Session session(HfModel.Loaded l, dev.align4j.core.Metrics metrics, dev.align4j.train.EvalHook eval) {
         return new Session(l.tokenizer(), output, metrics, eval, resume);
+    }
+
+    /**
+     * A new run needs an output directory without a previous run in it: resuming is asked for with --resume, starting
+     * over with --overwrite (which removes the previous run's checkpoints, metrics, TensorBoard events and final model).
+     */
+    static void freshOrResumed(Path output, boolean resume, boolean overwrite) {
+        List<Path> previous = new ArrayList<>(dev.align4j.train.Checkpoints.list(output));
+        if (Files.exists(output.resolve("final"))) previous.add(output.resolve("final"));
+        try {
+            if (Files.exists(output.resolve("metrics.jsonl")) && Files.size(output.resolve("metrics.jsonl")) > 0) previous.add(output.resolve("metrics.jsonl"));
+        } catch (java.io.IOException e) {
+            throw new UserError(output + ": cannot read: " + e.getMessage());
+        }
+        if (previous.isEmpty() || resume) return;
+        if (!overwrite)
+            throw new UserError(output + ": holds a previous run (" + previous.get(0).getFileName() + (previous.size() > 1 ? ", …" : "")
+                    + "); continue it with --resume, start over with --overwrite, or choose another --output");
+        previous.add(output.resolve("tb"));
+        previous.forEach(dev.align4j.core.AtomicFiles::deleteRecursively);
+        System.err.println(output + ": previous run removed (--overwrite)");
     }
 
     /** Fails before training if the output directory cannot be written. */

@@ -25,10 +25,12 @@ final class TrainRun {
         LlamaModel train(HfModel.Loaded loaded, Metrics metrics);
     }
 
-    static void offline(String stage, TrainFlags f, Object cfg, Offline body) {
+    /** @param data what the model was trained on, for the model card */
+    static void offline(String stage, TrainFlags f, Object cfg, String data, Offline body) {
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             TrainFlags.printConfig(stage, cfg, f.output);
             HfModel.save(f.output.resolve("final"), body.train(l, metrics), l.tokenizer());
+            ModelCard.write(f.output.resolve("final"), stage, f, cfg, data, metrics);
             System.err.println(stage + ": final model in " + f.output.resolve("final"));
         }
     }
@@ -61,6 +63,7 @@ final class TrainRun {
             body.train(l, train, reward, f.session(l, metrics, eval));
             if (eval != null) System.err.println(stage + ": held-out after " + summary(eval.evaluate(-1)));
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
+            ModelCard.write(f.output.resolve("final"), stage, f, cfg, t != null ? "the prompts of the built-in task '" + t.name() + "'" : "the prompts of " + pf.data, metrics);
         }
     }
 

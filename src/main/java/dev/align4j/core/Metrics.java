@@ -97,6 +97,21 @@ public final class Metrics implements AutoCloseable {
 
     public Metrics quiet(boolean q) { quiet = q; return this; }
 
+    public boolean isQuiet() { return quiet; }
+
+    /**
+     * TensorBoard tags as the Hugging Face trainers write them: {@code train/KEY} for a training stage, {@code eval/KEY}
+     * for its evaluations (on by default); off, tags are {@code STAGE/KEY} (a pipeline with several stages in one log).
+     */
+    public Metrics hfTags(boolean on) { hfTags = on; return this; }
+
+    private boolean hfTags = true;
+
+    String tag(String stage, String key) {
+        if (!hfTags) return stage + "/" + key;
+        return (stage.startsWith("eval/") ? "eval/" : stage.contains("/") ? stage.substring(0, stage.indexOf('/')) + "/" : "train/") + key;
+    }
+
     public synchronized void log(String stage, long step, Map<String, Double> values) {
         Map<String, Double> v = new LinkedHashMap<>(values);
         rows.add(new Row(stage, step, v));
@@ -116,7 +131,7 @@ public final class Metrics implements AutoCloseable {
             jsonl.write(Json.compact(o));
             jsonl.newLine();
             jsonl.flush();
-            for (var e : v.entrySet()) if (Double.isFinite(e.getValue())) tb.scalar(stage + "/" + e.getKey(), e.getValue(), step);
+            for (var e : v.entrySet()) if (Double.isFinite(e.getValue())) tb.scalar(tag(stage, e.getKey()), e.getValue(), step);
             tb.flush();
         } catch (IOException e) {
             throw new UserError(file + ": cannot write metrics: " + e.getMessage(), e);

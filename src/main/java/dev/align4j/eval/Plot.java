@@ -96,24 +96,48 @@ public final class Plot {
 
     private static void axes(Graphics2D g, double x0, double x1, double y0, double y1, String xl, String yl) {
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int k = 0; k <= 5; k++) {
-            double y = y0 + (y1 - y0) * k / 5;
+        double[] ys = ticks(y0, y1, false);
+        int yDecimals = decimals(ys);
+        for (double y : ys) {
             int yy = py(y, y0, y1);
             g.setColor(new Color(0xe8e8e8));
             g.drawLine(L, yy, W - R, yy);
             g.setColor(Color.DARK_GRAY);
-            g.drawString(tick(y), 8, yy + 4);
-            if (!xl.isEmpty()) {
-                double x = x0 + (x1 - x0) * k / 5;
-                int xx = px(x, x0, x1);
-                g.drawString(tick(x), xx - 10, H - B + 16);
-            }
+            g.drawString(String.format("%." + yDecimals + "f", y), 8, yy + 4);
+        }
+        if (!xl.isEmpty()) {
+            boolean steps = xl.toLowerCase().contains("step");                     // steps are integers: integer ticks only
+            double[] xs = ticks(x0, x1, steps);
+            int xDecimals = steps ? 0 : decimals(xs);
+            for (double x : xs) g.drawString(String.format("%." + xDecimals + "f", x), px(x, x0, x1) - 10, H - B + 16);
         }
         g.setColor(Color.BLACK);
         g.drawLine(L, H - B, W - R, H - B);
         g.drawLine(L, T, L, H - B);
         g.drawString(xl, W / 2 - 20, H - 12);
         g.drawString(yl, 8, T - 8);
+    }
+
+    /** Round tick values inside [lo, hi]: multiples of 1, 2 or 5 × 10^k, at most 6 of them (integers only when asked). */
+    static double[] ticks(double lo, double hi, boolean integer) {
+        if (!(hi > lo)) return new double[]{lo};
+        double raw = (hi - lo) / 5, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
+        for (double m : new double[]{1, 2, 5, 10}) if (m * mag >= raw) { step = m * mag; break; }
+        if (integer) step = Math.max(1, Math.round(step));
+        java.util.List<Double> out = new java.util.ArrayList<>();
+        for (double v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.add(Math.abs(v) < step * 1e-9 ? 0 : v);
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** The fewest decimals (at most 6) that print every tick differently. */
+    static int decimals(double[] ticks) {
+        for (int d = 0; d < 6; d++) {
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            boolean distinct = true;
+            for (double t : ticks) distinct &= seen.add(String.format("%." + d + "f", t));
+            if (distinct) return d;
+        }
+        return 6;
     }
 
     private static void legend(Graphics2D g, int i, String name) {
@@ -124,9 +148,6 @@ public final class Plot {
         g.drawString(name, x + 18, y);
     }
 
-    static String tick(double v) {
-        return Math.abs(v) >= 1000 ? String.format("%.0f", v) : Math.abs(v) >= 10 ? String.format("%.1f", v) : String.format("%.2f", v);
-    }
 
     private static int px(double x, double x0, double x1) { return (int) Math.round(L + (x - x0) / (x1 - x0) * (W - L - R)); }
 

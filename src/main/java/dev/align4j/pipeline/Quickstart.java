@@ -79,7 +79,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
         List<Report.Stage> stages = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         Json.write(out.resolve("quickstart_config.json"), Json.MAPPER.valueToTree(this));
-        try (Metrics metrics = new Metrics(out); LlamaModel policy = LlamaModel.init(cfg, seed, ScalarType.Float)) {
+        try (Metrics metrics = new Metrics(out).hfTags(false); LlamaModel policy = LlamaModel.init(cfg, seed, ScalarType.Float)) {
             System.err.printf("quickstart: task %s, model %s (%,d parameters), seed %d -> %s%n", task, cfg.architecture(), policy.parameterCount(), seed, out);
             HfModel.save(out.resolve("base"), policy, tok);
             stages.add(evaluate("base", policy, tok, t, test, metrics, 0, t0));
@@ -151,7 +151,9 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             facts.put("DPO", dpoSteps == 0 ? "skipped" : String.format("RPO (DPO sigmoid loss + 1.0 × NLL on chosen), %d steps × batch %d, β %.2f, lr %.0e, reference = SFT policy", dpoSteps, dpoBatch, beta, dpoLr));
             facts.put("GRPO", grpoSteps == 0 ? "skipped" : String.format("%d steps × 16 prompts × 8 samples, gold reward, lr %.0e, β 0, from the previous stage's policy", grpoSteps, grpoLr));
             facts.put("total time", String.format("%.0f s on %d threads", total, Torch.threads()));
-            facts.put("reproduce", "./align4j quickstart --task " + task + " --seed " + seed);
+            facts.put("reproduce", String.format(java.util.Locale.ROOT, "./align4j quickstart --task %s --init %s --seed %d --sft-steps %d --dpo-steps %d --grpo-steps %d"
+                    + " --error-rate %s --annotator-temperature %s --beta %s --eval-prompts %d", task, init, seed, sftSteps, dpoSteps, grpoSteps,
+                    demoErrorRate, annotatorTemperature, beta, evalPrompts));
             Path report = Report.write(out, "align4j quickstart — " + task, facts, stages, metrics, notes, 12);
             System.err.printf("quickstart: done in %.0f s%n", total);
             for (Report.Stage s : stages)

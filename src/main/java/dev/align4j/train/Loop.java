@@ -3,6 +3,7 @@ package dev.align4j.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
+import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.LlamaModel;
@@ -172,6 +173,7 @@ public final class Loop {
             RunConfig run = plan.run();
             long start = resume(recipe);
             Map<String, Double> last = Map.of();
+            Progress progress = io.metrics().isQuiet() ? null : new Progress(plan.stage() + ": step", run.steps(), 30);
             for (long step = start + 1; step <= run.steps(); step++) {
                 Step s = new Step(this, step);
                 lastNorms = null;
@@ -185,6 +187,7 @@ public final class Loop {
                 s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
                 finish(s, recipe);
                 last = s.metrics;
+                if (progress != null) progress.update(step);
             }
             return new Outcome(lastCheckpoint, last);
         }
@@ -224,7 +227,15 @@ public final class Loop {
          * training continues after (0 when fresh).
          */
         long resume(Recipe recipe) {
-            Path from = io.output() == null ? null : Checkpoints.resolve(io.output(), io.resume());
+            if (io.output() == null) return 0;
+            if (io.resume() == null) {
+                List<Path> previous = Checkpoints.list(io.output());
+                if (!previous.isEmpty())
+                    throw new UserError(io.output() + ": holds checkpoints of a previous run (" + previous.get(previous.size() - 1).getFileName()
+                            + "); resume it (an empty resume path means the newest) or train into another directory");
+                return 0;
+            }
+            Path from = Checkpoints.resolve(io.output(), io.resume());
             if (from == null) return 0;
             JsonNode state = Json.read(from.resolve("trainer_state.json"));
             recipe.restore(state, from);
@@ -246,12 +257,17 @@ public final class Loop {
             long step = s.step;
             Torch.releaseFreedMemory(step);
             if (skipped > 0) s.metrics.put("skipped_steps", (double) skipped);
-            if (step % plan.logEvery() == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
+            int logEvery = run.loggingSteps() > 0 ? run.loggingSteps() : plan.logEvery();
+            if (step % logEvery == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
             if (io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
                 io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
             if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
                 ObjectNode state = Json.object();
                 state.put("trainer", plan.stage());
+                state.put("global_step", step);                            // as transformers' TrainerState
+                state.put("max_steps", run.steps());
+                state.put("logging_steps", logEvery);
+                state.set("log_history", logHistory());
                 state.put("optimizer_steps", opts.get(0).steps());
                 state.put("skipped_steps", skipped);
                 state.set("config", Json.MAPPER.valueToTree(plan.config()));
@@ -261,6 +277,19 @@ public final class Loop {
                     recipe.save(state, dir);
                 });
             }
+        }
+
+        /** This stage's logged rows as transformers' {@code log_history}: {"step": N, metrics…}, evaluation metrics prefixed {@code eval_}. */
+        com.fasterxml.jackson.databind.node.ArrayNode logHistory() {
+            var history = Json.MAPPER.createArrayNode();
+            for (var row : io.metrics().rows()) {
+                boolean eval = row.stage().equals("eval/" + plan.stage());
+                if (!eval && !row.stage().equals(plan.stage())) continue;
+                ObjectNode o = history.addObject();
+                row.values().forEach((k, v) -> { if (Double.isFinite(v)) o.put(eval ? "eval_" + k.replace('/', '_') : k, v); });
+                o.put("step", row.step());
+            }
+            return history;
         }
 
         void close() {

@@ -16,10 +16,11 @@ import dev.align4j.core.UserError;
  * @param saveEvery   checkpoint every N steps (0 = at the end only)
  * @param keep        checkpoints kept (0 = all)
  * @param seed        data order, sampling and initialisation
- * @param onNonFinite stop or skip on a NaN/Inf loss or gradient norm
+ * @param onNonFinite  stop or skip on a NaN/Inf loss or gradient norm
+ * @param loggingSteps log every N steps, and the first and last (0 = the method's default: 10 offline, 1 online)
  */
 public record RunConfig(int steps, double lr, double weightDecay, int warmupSteps, double maxGradNorm, int gradAccum,
-                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite) {
+                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps) {
     public RunConfig {
         onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         UserError.check(steps >= 1, "steps must be >= 1: %s", steps);
@@ -28,7 +29,7 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         UserError.check(warmupSteps >= 0, "warmup-steps must be >= 0: %s", warmupSteps);
         UserError.check(maxGradNorm >= 0, "max-grad-norm must be >= 0 (0 = off): %s", maxGradNorm);
         UserError.check(gradAccum >= 1, "grad-accum must be >= 1: %s", gradAccum);
-        UserError.check(evalEvery >= 0 && saveEvery >= 0 && keep >= 0, "eval-every, save-every and keep must be >= 0");
+        UserError.check(evalEvery >= 0 && saveEvery >= 0 && keep >= 0 && loggingSteps >= 0, "eval-every, save-every, keep and logging-steps must be >= 0");
     }
 
     /**
@@ -37,7 +38,7 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
      */
     @SuppressWarnings("unchecked")
     public abstract static class Builder<B extends Builder<B>> {
-        private int steps, warmupSteps, gradAccum = 1, evalEvery, saveEvery, keep = 2;
+        private int steps, warmupSteps, gradAccum = 1, evalEvery, saveEvery, keep = 2, loggingSteps;
         private double lr, weightDecay, maxGradNorm = 1.0;
         private long seed;
         private NonFinite onNonFinite = NonFinite.STOP;
@@ -60,9 +61,10 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         public B keep(int v) { keep = v; return (B) this; }
         public B seed(long v) { seed = v; return (B) this; }
         public B onNonFinite(NonFinite v) { onNonFinite = v; return (B) this; }
+        public B loggingSteps(int v) { loggingSteps = v; return (B) this; }
 
         protected RunConfig run() {
-            return new RunConfig(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite);
+            return new RunConfig(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite, loggingSteps);
         }
     }
 }

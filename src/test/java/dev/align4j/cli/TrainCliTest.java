@@ -139,4 +139,57 @@ class TrainCliTest {
         assertEquals(Json.read(a.resolve("dpo_config.json")), Json.read(b.resolve("dpo_config.json")), "the same resolved config");
         assertEquals("SKIP", Json.read(b.resolve("dpo_config.json")).get("onNonFinite").asText());
     }
+
+    @Test
+    void noSurprisesAReusedOutputTrlNamedConfigsAndAMissingConfigFile() throws Exception {
+        Path out = dir.resolve("run"), cfg = dir.resolve("trl.yaml");
+        String[] sft = {"sft", "--init", "nano", "--task", "sort", "--examples", "32", "--eval-prompts", "4", "--steps", "2", "--output", out.toString()};
+        assertEquals(0, CliTest.run(sft).code());
+        CliTest.Result r = CliTest.run(sft);                                  // the same --output again, without --resume
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("holds a previous run") && r.err().contains("--resume") && r.err().contains("--overwrite"), r.err());
+        java.util.List<String> again = new java.util.ArrayList<>(java.util.List.of(sft));
+        again.add("--overwrite");
+        r = CliTest.run(again.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("previous run removed"), r.err());
+        // TrainingArguments / TRL names and snake_case read as the flags they mean
+        Files.writeString(cfg, "max_steps: 3\nper_device_train_batch_size: 4\nlearning_rate: 0.002\nweight_decay: 0.05\nlogging_steps: 2\n");
+        Path out2 = dir.resolve("trl");
+        r = CliTest.run("sft", "--config", cfg.toString(), "--init", "nano", "--task", "sort", "--examples", "32", "--eval-prompts", "4", "--output", out2.toString());
+        assertEquals(0, r.code(), r.err());
+        var c = Json.read(out2.resolve("sft_config.json"));
+        assertEquals(3, c.get("steps").asInt());
+        assertEquals(4, c.get("batchSize").asInt());
+        assertEquals(0.002, c.get("lr").asDouble(), 1e-12);
+        assertEquals(0.05, c.get("weightDecay").asDouble(), 1e-12);
+        assertEquals(2, c.get("loggingSteps").asInt());
+        // a missing config file: one line, exit 2; --config is in every trainer's help
+        r = CliTest.run("sft", "--config", dir.resolve("missing.yaml").toString(), "--init", "nano", "--task", "sort", "--output", dir.resolve("m").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("missing.yaml: config file not found") && !r.err().contains("\tat "), r.err());
+        for (String cmd : java.util.List.of("sft", "dpo", "kto", "reward", "listwise", "grpo", "rloo", "ppo", "online-dpo"))
+            assertTrue(CliTest.run(cmd, "--help").out().contains("--config=FILE"), cmd + " --help lists --config");
+    }
+
+    @Test
+    void outputsReadByHuggingFaceTools() throws Exception {
+        Path out = dir.resolve("hf");
+        CliTest.Result r = CliTest.run("sft", "--init", "nano", "--task", "sort", "--examples", "32", "--eval-prompts", "4", "--steps", "4",
+                "--logging-steps", "2", "--save-every", "2", "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        var state = Json.read(out.resolve("checkpoint-4/trainer_state.json"));
+        assertEquals(4, state.get("global_step").asInt());
+        assertEquals(4, state.get("max_steps").asInt());
+        var history = state.get("log_history");
+        // --logging-steps 2: steps 1 (the first), 2 and 4, then the final evaluation as eval_* at step 4
+        assertEquals(java.util.List.of(1, 2, 4, 4), java.util.stream.StreamSupport.stream(history.spliterator(), false).map(h -> h.get("step").asInt()).toList());
+        assertTrue(history.get(0).has("loss") && history.get(3).has("eval_accuracy"), history.toString());
+        byte[] events;
+        try (var s = Files.list(out.resolve("tb"))) { events = Files.readAllBytes(s.findFirst().orElseThrow()); }
+        String tags = new String(events, java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(tags.contains("train/loss") && tags.contains("eval/accuracy") && !tags.contains("sft/loss"), "TensorBoard tags train/* and eval/*");
+        String card = Files.readString(out.resolve("final/README.md"));
+        assertTrue(card.startsWith("---\nlibrary_name: align4j") && card.contains("./align4j sft --init nano --task sort") && card.contains("| loss |"), card);
+    }
 }

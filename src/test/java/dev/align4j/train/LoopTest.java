@@ -24,7 +24,7 @@ class LoopTest {
 
     static RunConfig run(int steps, int gradAccum) {
         // maxGradNorm 0: no clipping, so grad_norm is the raw |∂L/∂w|
-        return new RunConfig(steps, 0.1, 0.0, 0, 0.0, gradAccum, 0, 0, 1, 0, NonFinite.STOP);
+        return new RunConfig(steps, 0.1, 0.0, 0, 0.0, gradAccum, 0, 0, 1, 0, NonFinite.STOP, 0);
     }
 
     @Test
@@ -52,7 +52,7 @@ class LoopTest {
         try (LlamaModel m = TrainerTest.nano(1); Tensor w = Torch.floats(new float[]{1f}, 1)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
             // warm-up over 4 updates to lr 0.1: update k has lr 0.1·k/4; 2 updates per step ⇒ step s logs the lr of update 2s
-            RunConfig r = new RunConfig(2, 0.1, 0.0, 4, 0.0, 1, 0, 0, 1, 0, NonFinite.STOP);
+            RunConfig r = new RunConfig(2, 0.1, 0.0, 4, 0.0, 1, 0, 0, 1, 0, NonFinite.STOP, 0);
             Loop.Plan plan = new Loop.Plan("toy", r, Map.of(), List.of(new Loop.Group("model", m, Map.of("w", w), 0.1)), 2, 1);
             Loop.run(Session.inMemory(null).withMetrics(metrics), plan, s -> {
                 s.update((micro, mm) -> w.sum());
@@ -72,7 +72,7 @@ class LoopTest {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         try (LlamaModel m = TrainerTest.nano(1)) {
             Path out = dir.resolve("run");
-            Loop.Plan plan = new Loop.Plan("toy", new RunConfig(4, 1e-3, 0.0, 0, 1.0, 1, 0, 2, 2, 0, NonFinite.STOP), Map.of(),
+            Loop.Plan plan = new Loop.Plan("toy", new RunConfig(4, 1e-3, 0.0, 0, 1.0, 1, 0, 2, 2, 0, NonFinite.STOP, 0), Map.of(),
                     List.of(Loop.Group.of(m, 1e-3)), 1, 1);
             class Counter implements Loop.Recipe {
                 long seen;
@@ -98,7 +98,7 @@ class LoopTest {
     void runSettingsAreValidatedWithTheFlagName() {
         UserError e = assertThrows(UserError.class, () -> run(10, 0));
         assertTrue(e.getMessage().contains("grad-accum"), e.getMessage());
-        e = assertThrows(UserError.class, () -> new RunConfig(10, 2.0, 0, 0, 1, 1, 0, 0, 1, 0, NonFinite.STOP));
+        e = assertThrows(UserError.class, () -> new RunConfig(10, 2.0, 0, 0, 1, 1, 0, 0, 1, 0, NonFinite.STOP, 0));
         assertTrue(e.getMessage().contains("lr must be in (0, 1)"), e.getMessage());
         e = assertThrows(UserError.class, () -> dev.align4j.train.online.Grpo.Config.builder().gradAccum(2).build());
         assertTrue(e.getMessage().contains("grad-accum must be 1"), e.getMessage());

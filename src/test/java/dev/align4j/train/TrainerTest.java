@@ -87,7 +87,7 @@ class TrainerTest {
         }
         assertTrue(Files.exists(dir.resolve("b/checkpoint-6/optimizer.safetensors")));
         try (LlamaModel m = nano(99)) {
-            Sft.train(m, copyTask(), full, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), null, null));
+            Sft.train(m, copyTask(), full, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), null, Path.of("")));   // resume the newest checkpoint
             for (var e : uninterrupted.entrySet())
                 assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
         }
