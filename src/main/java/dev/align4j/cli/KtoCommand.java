@@ -42,10 +42,10 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
         Kto.Config cfg = d.batching(f.run(Kto.Config.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight)
                 .loss(dev.align4j.loss.KtoLoss.Variant.parse(loss)).build();
         Task t = tf.task();
-        List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)
-                : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid));
-        long good = rows.stream().filter(UnpairedExample::label).count();
         TrainRun.offline("kto", f, cfg, d.describe(tf), (l, metrics) -> {
+            List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)
+                    : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
+            long good = rows.stream().filter(UnpairedExample::label).count();
             System.err.printf("kto: %d examples (%d desirable, %d undesirable)%n", rows.size(), good, rows.size() - good);
             try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
                 Kto.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));

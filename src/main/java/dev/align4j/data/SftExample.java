@@ -14,12 +14,13 @@ public record SftExample(String prompt, String completion) {
     }
 
     /**
-     * Reads standard rows {@code {"prompt": str, "completion": str}} and conversational rows rendered with
-     * {@code template}: {@code {"messages": [...]}} (the last assistant message is the completion) or
-     * {@code {"prompt": [...], "completion": [...]}}.
+     * Reads standard rows {@code {"prompt": str, "completion": str}}, language-modeling rows {@code {"text": str}} (the
+     * whole text is trained), and conversational rows rendered with {@code template}: {@code {"messages": [...]}} (the
+     * last assistant message is the completion) or {@code {"prompt": [...], "completion": [...]}}.
      */
     public static Jsonl.Read<SftExample> read(Path file, boolean skipInvalid, dev.align4j.model.ChatTemplate template) {
         return Jsonl.read(file, skipInvalid, n -> {
+            if (n.has("text") && !n.has("prompt") && !n.has("messages")) return new SftExample("", Jsonl.string(n, "text"));
             if (n.has("messages")) {
                 var ms = Jsonl.messages(n, "messages");
                 int last = ms.size() - 1;

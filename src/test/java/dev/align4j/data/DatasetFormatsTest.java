@@ -1,0 +1,110 @@
+package dev.align4j.data;
+
+import dev.align4j.core.UserError;
+import dev.align4j.model.ChatTemplate;
+import dev.align4j.task.PromptFile;
+import dev.align4j.task.Task;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** TRL's dataset types in every file format align4j reads: JSON Lines (plain and gzipped), JSON arrays and Parquet. */
+class DatasetFormatsTest {
+    @TempDir Path dir;
+
+    static final ChatTemplate CHATML = new ChatTemplate("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}"
+            + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}", "", "<|im_end|>");
+
+    static final String PAIR = "{\"prompt\": \"2+2=\", \"chosen\": \"4\", \"rejected\": \"5\"}";
+
+    Path gz(String name, String text) throws Exception {
+        Path p = dir.resolve(name);
+        try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(p))) { o.write(text.getBytes(StandardCharsets.UTF_8)); }
+        return p;
+    }
+
+    /** A Parquet file written by DuckDB from a SQL query (how a user's pandas/datasets export looks to a reader). */
+    Path parquet(String name, String select) throws Exception {
+        Path p = dir.resolve(name);
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement()) {
+            s.execute("COPY (" + select + ") TO '" + p + "' (FORMAT parquet)");
+        }
+        return p;
+    }
+
+    @Test
+    void everyFileFormatReadsTheSameRows() throws Exception {
+        Path jsonl = dir.resolve("p.jsonl");
+        Files.writeString(jsonl, PAIR + "\n" + PAIR + "\n");
+        Path json = dir.resolve("p.json");
+        Files.writeString(json, "[" + PAIR + ", " + PAIR + "]");
+        Path gzipped = gz("p.jsonl.gz", PAIR + "\n" + PAIR + "\n");
+        Path pq = parquet("p.parquet", "SELECT '2+2=' AS prompt, '4' AS chosen, '5' AS rejected FROM range(2)");
+        for (Path p : List.of(jsonl, json, gzipped, pq)) {
+            List<PreferencePair> rows = PreferencePair.read(p, false).rows();
+            assertEquals(List.of(new PreferencePair("2+2=", "4", "5"), new PreferencePair("2+2=", "4", "5")), rows, p.toString());
+        }
+    }
+
+    @Test
+    void trlDatasetTypes() throws Exception {
+        // language modeling: {"text"} trains on the whole text
+        Path text = dir.resolve("lm.jsonl");
+        Files.writeString(text, "{\"text\": \"the cat sat\"}\n");
+        assertEquals(new SftExample("", "the cat sat"), SftExample.read(text, false, null).rows().get(0));
+        // conversational prompt-completion with content parts
+        Path parts = dir.resolve("parts.jsonl");
+        Files.writeString(parts, "{\"prompt\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"2+\"}, {\"type\": \"text\", \"text\": \"2?\"}]}],"
+                + " \"completion\": [{\"role\": \"assistant\", \"content\": \"4\"}]}\n");
+        SftExample e = SftExample.read(parts, false, CHATML).rows().get(0);
+        assertEquals("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", e.prompt());
+        assertEquals("4<|im_end|>\n", e.completion());
+        // unpaired (KTO): standard with 0/1 labels, and conversational
+        Path kto = dir.resolve("kto.jsonl");
+        Files.writeString(kto, "{\"prompt\": \"a\", \"completion\": \"b\", \"label\": 1}\n{\"prompt\": \"a\", \"completion\": \"c\", \"label\": 0}\n"
+                + "{\"prompt\": [{\"role\": \"user\", \"content\": \"hi\"}], \"completion\": [{\"role\": \"assistant\", \"content\": \"yo\"}], \"label\": true}\n");
+        List<UnpairedExample> u = UnpairedExample.read(kto, false, CHATML).rows();
+        assertEquals(List.of(true, false, true), u.stream().map(UnpairedExample::label).toList());
+        assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", u.get(2).prompt());
+        // prompt-only (online RL), conversational, with a reward column, from Parquet with a nested message list
+        Path prompts = parquet("prompts.parquet", "SELECT [{'role': 'user', 'content': '2+2?'}] AS prompt, '4' AS solution");
+        Task.Example p = PromptFile.read(prompts, false, CHATML, PromptFile.ANSWER_COLUMNS).rows().get(0);
+        assertEquals("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", p.prompt());
+        assertEquals("4", p.answer());
+        assertEquals("4", p.fields().get("solution").asText());
+    }
+
+    @Test
+    void badFilesSayWhichFormatsAreAccepted() throws Exception {
+        Path notGzip = dir.resolve("x.jsonl.gz");
+        Files.writeString(notGzip, PAIR);
+        UserError e = assertThrows(UserError.class, () -> PreferencePair.read(notGzip, false));
+        assertTrue(e.getMessage().contains("x.jsonl.gz: not a gzip file"), e.getMessage());
+        Path badParquet = dir.resolve("x.parquet");
+        Files.writeString(badParquet, "not parquet");
+        e = assertThrows(UserError.class, () -> PreferencePair.read(badParquet, false));
+        assertTrue(e.getMessage().startsWith(badParquet + ": cannot read as Parquet"), e.getMessage());
+        Files.createDirectories(dir.resolve("saved"));
+        e = assertThrows(UserError.class, () -> PreferencePair.read(dir.resolve("saved"), false));
+        assertTrue(e.getMessage().contains("save_to_disk") && e.getMessage().contains(".parquet"), e.getMessage());
+        Path array = dir.resolve("a.json");
+        Files.writeString(array, "[" + PAIR + ", 7]");
+        e = assertThrows(UserError.class, () -> PreferencePair.read(array, false));
+        assertTrue(e.getMessage().contains("a.json: row 2: expected a JSON object") && e.getMessage().contains(".parquet"), e.getMessage());
+        Path lines = dir.resolve("l.jsonl");
+        Files.writeString(lines, PAIR + "\n[1, 2]\n");
+        e = assertThrows(UserError.class, () -> PreferencePair.read(lines, false));
+        assertTrue(e.getMessage().contains("l.jsonl:2: expected a JSON object"), e.getMessage());
+    }
+}
