@@ -75,11 +75,43 @@ public final class Tokenizer implements AutoCloseable {
         if (eos.length == 1 && eos[0] < 0) eos = new int[0];
         int pad = tokenId(tc, "pad_token", vocab, config != null && config.padTokenId() >= 0 ? config.padTokenId() : eos.length > 0 ? eos[0] : 0);
         boolean addBos = tc != null && tc.has("add_bos_token") ? tc.get("add_bos_token").asBoolean() : postProcessorAddsBos(hf, bos);
-        String template = tc != null && tc.hasNonNull("chat_template") ? tc.get("chat_template").asText() : null;
+        String template = chatTemplate(dir, tc);
         if (config != null && maxId >= config.vocabSize())
             throw new UserError(file + ": tokenizer has token id " + maxId + " but the model's embedding has only "
                     + config.vocabSize() + " rows (config.json vocab_size)");
         return new Tokenizer(hf, maxId + 1, bos, eos, pad, addBos && bos >= 0, template, dir);
+    }
+
+    /**
+     * The chat template as transformers finds it: {@code chat_template.jinja} beside the tokenizer (newer transformers save it
+     * there), else tokenizer_config.json's {@code chat_template}: a string, or a list of {@code {"name", "template"}} of which
+     * the one named {@code default} is used. A template that is empty or not a string is an error, never a silent "".
+     */
+    static String chatTemplate(Path dir, JsonNode tc) {
+        Path jinja = dir.resolve("chat_template.jinja");
+        try {
+            if (Files.exists(jinja)) {
+                String t = Files.readString(jinja);
+                if (t.isBlank()) throw new UserError(jinja + ": empty chat template");
+                return t;
+            }
+        } catch (java.io.IOException e) {
+            throw new UserError(jinja + ": cannot read: " + e.getMessage());
+        }
+        if (tc == null || !tc.hasNonNull("chat_template")) return null;
+        JsonNode v = tc.get("chat_template");
+        Path where = dir.resolve("tokenizer_config.json");
+        if (v.isArray()) {
+            List<String> names = new ArrayList<>();
+            for (JsonNode named : v) {
+                names.add(named.path("name").asText());
+                if (named.path("name").asText().equals("default")) v = named.get("template");
+            }
+            if (v == null || v.isArray()) throw new UserError(where + ": chat_template is a list of named templates " + names + " without one named 'default'");
+        }
+        if (!v.isTextual() || v.asText().isBlank())
+            throw new UserError(where + ": chat_template must be a non-empty string (or a list of {name, template} with a 'default'), got " + (v.isTextual() ? "an empty string" : v.getNodeType()));
+        return v.asText();
     }
 
     private static boolean postProcessorAddsBos(HuggingFaceTokenizer hf, int bos) {

@@ -88,4 +88,46 @@ class ChatTemplateTest {
         assertNotEquals(Tokenizer.BUILTIN_BOS, ids[1], "one BOS only");
         assertArrayEquals(tok.encode("1+1=", true), ids);
     }
+
+    @Test
+    void templatesAreFoundAsTransformersFindsThemAndNeverSilentlyEmpty() throws Exception {
+        Path d = dir.resolve("tok");
+        Tokenizer.writeBuiltin(d).close();
+        var tc = (com.fasterxml.jackson.databind.node.ObjectNode) dev.align4j.core.Json.read(d.resolve("tokenizer_config.json"));
+        // a list of named templates: the one named "default" is used
+        tc.set("chat_template", dev.align4j.core.Json.MAPPER.readTree("[{\"name\": \"tool_use\", \"template\": \"T\"}, {\"name\": \"default\", \"template\": \"D{{ messages[0]['content'] }}\"}]"));
+        dev.align4j.core.Json.write(d.resolve("tokenizer_config.json"), tc);
+        try (Tokenizer t = Tokenizer.load(d, null)) {
+            assertEquals("Dhi", t.chatTemplate().render(List.of(new ChatTemplate.Message("user", "hi")), false));
+        }
+        // chat_template.jinja beside it wins, as in newer transformers
+        Files.writeString(d.resolve("chat_template.jinja"), "J{{ messages[0]['content'] }}");
+        try (Tokenizer t = Tokenizer.load(d, null)) {
+            assertEquals("Jhi", t.chatTemplate().render(List.of(new ChatTemplate.Message("user", "hi")), false));
+        }
+        Files.delete(d.resolve("chat_template.jinja"));
+        // an empty template is an error that names the file, not a silent empty rendering
+        tc.put("chat_template", "");
+        dev.align4j.core.Json.write(d.resolve("tokenizer_config.json"), tc);
+        UserError e = assertThrows(UserError.class, () -> Tokenizer.load(d, null));
+        assertTrue(e.getMessage().contains("tokenizer_config.json: chat_template must be a non-empty string"), e.getMessage());
+    }
+
+    @Test
+    void jinja2ConstructsJinjavaLacksAreAdapted() {
+        ChatTemplate.clock = java.time.Clock.fixed(java.time.Instant.parse("2026-11-29T12:00:00Z"), java.time.ZoneOffset.UTC);
+        try {
+            ChatTemplate t = new ChatTemplate("A\n   {{- messages[0]['content'].strip() -}}\n  B|{{ messages[0]['content'].startswith('  h') }}|"
+                    + "{{ messages[0]['content'].lstrip() }}|{{ 'a b'.split(' ') | length }}|{{ 'abc'[::-1] }}|{{ strftime_now('%d %b %Y') }}|"
+                    + "{{ {'k': [1, 2]} | tojson }}|{% generation %}G{% endgeneration %}", "", "");
+            // Jinja2: "A" + "hi" + "B" with the whitespace beside {{- -}} removed; Python's string methods; slicing; the pinned date
+            assertEquals("AhiB|true|hi |2|cba|29 Nov 2026|{\"k\": [1, 2]}|G", t.render(List.of(new ChatTemplate.Message("user", "  hi ")), false));
+            // with several raise_exception calls, the first stops the rendering
+            ChatTemplate two = new ChatTemplate("{{ raise_exception('first') }}{{ raise_exception('second') }}", "", "");
+            UserError e = assertThrows(UserError.class, () -> two.render(List.of(), false));
+            assertEquals("chat template: first", e.getMessage());
+        } finally {
+            ChatTemplate.clock = java.time.Clock.systemDefaultZone();
+        }
+    }
 }
