@@ -31,10 +31,13 @@ public final class ChatTemplate {
         this.bos = bosToken == null ? "" : bosToken;
         this.eos = eosToken == null ? "" : eosToken;
         if (template == null || template.isBlank()) throw new UserError("chat template is empty");
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        this.jinja = new Jinjava(JinjavaConfig.newBuilder().build());        // trim_blocks and lstrip_blocks are applied by adapt()
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
         jinja.getGlobalContext().registerFilter(new ToJson());
+        jinja.getGlobalContext().registerFilter(new PyStrip("pystrip", true, true));
+        jinja.getGlobalContext().registerFilter(new PyStrip("pylstrip", true, false));
+        jinja.getGlobalContext().registerFilter(new PyStrip("pyrstrip", false, true));
     }
 
     /** The clock {@code strftime_now} reads; tests pin it. */
@@ -118,19 +121,72 @@ public final class ChatTemplate {
         }
     }
 
+    /** Python's {@code str.strip/lstrip/rstrip(chars)}: with no argument whitespace, else any of {@code chars}. */
+    static final class PyStrip implements com.hubspot.jinjava.lib.filter.Filter {
+        final String name;
+        final boolean left, right;
+
+        PyStrip(String name, boolean left, boolean right) { this.name = name; this.left = left; this.right = right; }
+
+        public String getName() { return name; }
+
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            if (var == null) return null;
+            String s = var.toString(), chars = args.length > 0 && args[0] != null ? args[0] : null;
+            int a = 0, b = s.length();
+            while (left && a < b && (chars == null ? Character.isWhitespace(s.charAt(a)) : chars.indexOf(s.charAt(a)) >= 0)) a++;
+            while (right && b > a && (chars == null ? Character.isWhitespace(s.charAt(b - 1)) : chars.indexOf(s.charAt(b - 1)) >= 0)) b--;
+            return s.substring(a, b);
+        }
+    }
+
     /**
-     * Jinja2 constructs Jinjava does not read, rewritten to ones it does: {@code {{-} / {@code -}}} strip the template text
-     * beside them; Python's {@code .startswith/.endswith/.lstrip()/.rstrip()/.upper()/.lower()/.split(x)} become their Java
-     * equivalents; {@code [::-1]} becomes {@code |reverse}; transformers' {@code {% generation %}} markers are dropped (they
-     * render their body).
+     * The template as Jinja2 under transformers' settings would lex it, in a form Jinjava renders the same: whitespace
+     * control ({@code {{- -}} {%- -%} {#- -#}}) and trim_blocks / lstrip_blocks applied to the source text (Jinjava's own
+     * differ mid-line); Python's string methods {@code startswith, endswith, strip, lstrip, rstrip, upper, lower, title,
+     * split} and {@code [::-1]} rewritten to Java methods or filters; {@code namespace(k=v, …)} values parenthesised
+     * (Jinjava binds {@code =} tighter than {@code |}); transformers' {@code {% generation %}} markers dropped.
      */
     static String adapt(String t) {
-        t = t.replaceAll("\\s+\\{\\{-", "{{").replaceAll("\\{\\{-", "{{").replaceAll("-}}\\s+", "}}").replaceAll("-}}", "}}");
         t = t.replaceAll("\\{%-?\\s*(end)?generation\\s*-?%}", "");
-        t = t.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(").replace(".lstrip()", ".stripLeading()")
-                .replace(".rstrip()", ".stripTrailing()").replace(".upper()", ".toUpperCase()").replace(".lower()", ".toLowerCase()");
-        t = t.replaceAll("\\.split\\(([^()]*)\\)", "|split($1)").replace("[::-1]", "|reverse");
-        return t;
+        // whitespace control: "-" strips all whitespace on that side of the tag
+        t = t.replaceAll("\\s*\\{([{%#])-", "{$1").replaceAll("-([}%#])}\\s*", "$1}");
+        // lstrip_blocks: spaces and tabs from a line's start up to a block or comment tag; trim_blocks: the newline after one
+        t = t.replaceAll("(?m)^[ \\t]+(?=\\{[%#](?!\\+))", "").replaceAll("([%#]})\\r?\\n", "$1");
+        t = t.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(").replace(".upper()", ".toUpperCase()")
+                .replace(".lower()", ".toLowerCase()").replace(".title()", "|title");
+        t = t.replaceAll("\\.(l|r|)strip\\(([^()]*)\\)", "|py$1strip($2)");
+        t = t.replaceAll("\\.split\\(([^()]*)\\)\\[-1]", "|split($1)|last").replaceAll("\\.split\\(([^()]*)\\)\\[0]", "|split($1)|first")
+                .replaceAll("\\.split\\(([^()]*)\\)", "|split($1)").replace("[::-1]", "|reverse");
+        return parenthesiseNamespace(t);
+    }
+
+    /** {@code namespace(a=x|length - 1, b=y)} → {@code namespace(a=(x|length - 1), b=(y))}. */
+    static String parenthesiseNamespace(String t) {
+        StringBuilder out = new StringBuilder();
+        int from = 0;
+        for (int i = t.indexOf("namespace("); i >= 0; i = t.indexOf("namespace(", from)) {
+            int open = i + "namespace(".length(), depth = 1, j = open;
+            while (j < t.length() && depth > 0) { char c = t.charAt(j); if (c == '(' || c == '[' || c == '{') depth++; else if (c == ')' || c == ']' || c == '}') depth--; j++; }
+            if (depth != 0) break;
+            List<String> args = new ArrayList<>();
+            int d = 0, start = open;
+            for (int k = open; k < j - 1; k++) {
+                char c = t.charAt(k);
+                if (c == '(' || c == '[' || c == '{') d++; else if (c == ')' || c == ']' || c == '}') d--;
+                else if (c == ',' && d == 0) { args.add(t.substring(start, k)); start = k + 1; }
+            }
+            args.add(t.substring(start, j - 1));
+            List<String> fixed = new ArrayList<>();
+            for (String a : args) {
+                int eq = a.indexOf('=');
+                fixed.add(eq > 0 && a.substring(0, eq).trim().matches("\\w+") && !a.startsWith("=", eq + 1)
+                        ? a.substring(0, eq).trim() + "=(" + a.substring(eq + 1).trim() + ")" : a);
+            }
+            out.append(t, from, i).append("namespace(").append(String.join(", ", fixed)).append(')');
+            from = j;
+        }
+        return out.append(t.substring(from)).toString();
     }
 
     private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
@@ -149,6 +205,7 @@ public final class ChatTemplate {
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);
+        ctx.put("strftime_now", Boolean.TRUE);                             // so that "strftime_now is defined", as under transformers
         RAISED.remove();
         RenderResult r = jinja.renderForResult(adapted, ctx);
         String raised = RAISED.get();
@@ -161,16 +218,31 @@ public final class ChatTemplate {
     }
 
     /**
-     * Splits a conversation into (prompt, completion) text: the prompt is everything before the last
-     * assistant message rendered with the generation prompt; the completion is the rest of the full rendering.
+     * Splits a conversation into (prompt, completion) text: the prompt is everything before the last assistant message
+     * rendered with the generation prompt (what the model sees when it generates); the completion is the rest of the full
+     * rendering. Some templates add text to the generation prompt that the finished conversation does not have (DeepSeek-R1
+     * and QwQ open a {@code <think>} block): then the completion is what follows the two renderings' common prefix, so that
+     * prompt + completion is what generation would produce, and a warning says so once per template.
      */
     public String[] promptAndCompletion(List<Message> prompt, List<Message> completion) {
         String p = render(prompt, true);
         List<Message> all = new ArrayList<>(prompt);
         all.addAll(completion);
         String full = render(all, false);
-        if (!full.startsWith(p))
-            throw new UserError("chat template: the rendered conversation does not start with the rendered prompt, so the completion cannot be split off");
-        return new String[]{p, full.substring(p.length())};
+        if (full.startsWith(p)) return new String[]{p, full.substring(p.length())};
+        int common = 0;
+        while (common < Math.min(p.length(), full.length()) && p.charAt(common) == full.charAt(common)) common++;
+        if (common == 0 || full.substring(common).isEmpty())
+            throw new UserError("chat template: the rendered conversation does not share a beginning with the rendered prompt, so the completion cannot be split off");
+        if (!warned) {
+            warned = true;
+            System.err.println("chat template: the generation prompt ends in " + quoted(p.substring(common)) + ", which the rendered conversation does not have; "
+                    + "training on the prompt as rendered for generation and the conversation after their common beginning");
+        }
+        return new String[]{p, full.substring(common)};
     }
+
+    private volatile boolean warned;
+
+    private static String quoted(String s) { return ToJson.quote(s.length() > 40 ? s.substring(0, 40) + "…" : s); }
 }

@@ -107,4 +107,16 @@ class DatasetFormatsTest {
         e = assertThrows(UserError.class, () -> PreferencePair.read(lines, false));
         assertTrue(e.getMessage().contains("l.jsonl:2: expected a JSON object"), e.getMessage());
     }
+
+    @Test
+    void stepwiseSupervisionRowsAreReadAndValidated() throws Exception {
+        Path p = dir.resolve("steps.jsonl");
+        Files.writeString(p, "{\"prompt\": \"12+30=?\", \"completions\": [\"2+0=2\", \"1+3=4\", \"so 42\"], \"labels\": [true, 1, true]}\n"
+                + "{\"prompt\": \"x\", \"completions\": [\"a\", \"b\"], \"labels\": [true]}\n");
+        UserError e = assertThrows(UserError.class, () -> StepwiseExample.read(p, false, null));
+        assertTrue(e.getMessage().contains("steps.jsonl:2") && e.getMessage().contains("2 steps, 1 labels"), e.getMessage());
+        StepwiseExample s = StepwiseExample.read(p, true, null).rows().get(0);
+        assertEquals(List.of("2+0=2", "1+3=4", "so 42"), s.steps());
+        assertEquals(List.of(true, true, true), s.labels());
+    }
 }
