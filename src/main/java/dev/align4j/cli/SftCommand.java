@@ -23,6 +23,9 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
     int examples;
     @Option(names = "--error-rate", defaultValue = "0.1", description = "Share of flawed --task demonstrations (default: ${DEFAULT-VALUE}).")
     double errorRate;
+    @Option(names = "--assistant-only-loss", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "For {\"messages\"} rows, train on every assistant turn (default: ${DEFAULT-VALUE}); --no-assistant-only-loss trains on the whole conversation.")
+    boolean assistantOnlyLoss;
 
     @Override
     public Object defaults() { return Sft.Config.defaults(); }
@@ -34,7 +37,8 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
         Task t = tf.task();
         TrainRun.offline("sft", f, cfg, d.describe(tf), (l, metrics) -> {
             List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, f.seed)
-                    : d.rows("sft", SftExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
+                    : d.rows("sft", SftExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate(),
+                    assistantOnlyLoss ? SftExample.Loss.ASSISTANT : SftExample.Loss.ALL));
             System.err.printf("sft: %d examples, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             Sft.train(l.model(), rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
             return l.model();

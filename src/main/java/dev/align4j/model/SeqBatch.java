@@ -37,6 +37,33 @@ public record SeqBatch(Tensor ids, Tensor attention, Tensor completion, int[] pr
         return new SeqBatch(Torch.longs(ids, b, t), Torch.bools(att, b, t), Torch.bools(comp, b, t), pl, cl);
     }
 
+    /**
+     * Sequences with their own loss masks (multi-turn SFT: every assistant turn): {@code completion} is true where
+     * {@code trained} is; promptLens is each row's first trained position, completionLens its trained-token count.
+     */
+    public static SeqBatch ofMasked(List<int[]> ids, List<boolean[]> trained, int padId) {
+        int b = ids.size(), t = 0;
+        for (int[] x : ids) t = Math.max(t, x.length);
+        long[] flat = new long[b * t];
+        boolean[] att = new boolean[b * t], comp = new boolean[b * t];
+        int[] pl = new int[b], cl = new int[b];
+        for (int i = 0; i < b; i++) {
+            int[] x = ids.get(i);
+            boolean[] m = trained.get(i);
+            pl[i] = x.length;
+            for (int j = 0; j < t; j++) {
+                int k = i * t + j;
+                if (j < x.length) {
+                    flat[k] = x[j];
+                    att[k] = true;
+                    comp[k] = m[j];
+                    if (m[j]) { cl[i]++; pl[i] = Math.min(pl[i], j); }
+                } else flat[k] = padId;
+            }
+        }
+        return new SeqBatch(Torch.longs(flat, b, t), Torch.bools(att, b, t), Torch.bools(comp, b, t), pl, cl);
+    }
+
     public int size() { return promptLens.length; }
 
     public long length() { return ids.size(1); }

@@ -119,4 +119,28 @@ class DatasetFormatsTest {
         assertEquals(List.of("2+0=2", "1+3=4", "so 42"), s.steps());
         assertEquals(List.of(true, true, true), s.labels());
     }
+
+    @Test
+    void everyAssistantTurnOfAConversationIsTrainedOrTheWholeConversation() throws Exception {
+        Path p = dir.resolve("chat.jsonl");
+        Files.writeString(p, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello\"},"
+                + " {\"role\": \"user\", \"content\": \"Prime?\"}, {\"role\": \"assistant\", \"content\": \"7\"}]}\n");
+        SftExample e = SftExample.read(p, false, CHATML).rows().get(0);
+        assertEquals(List.of(new SftExample.Segment("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", false),
+                new SftExample.Segment("Hello<|im_end|>\n", true),
+                new SftExample.Segment("<|im_start|>user\nPrime?<|im_end|>\n<|im_start|>assistant\n", false),
+                new SftExample.Segment("7<|im_end|>\n", true)), e.turns(), "both assistant turns are trained, the user turns are not");
+        SftExample all = SftExample.read(p, false, CHATML, SftExample.Loss.ALL).rows().get(0);
+        assertEquals("", all.prompt());
+        assertTrue(all.completion().startsWith("<|im_start|>user\nHi") && all.completion().endsWith("7<|im_end|>\n"));
+        // tokenized with the built-in character tokenizer: the mask is true exactly on the two assistant turns (+ EOS)
+        try (dev.align4j.model.Tokenizer tok = dev.align4j.model.Tokenizer.writeBuiltin(dir.resolve("tok"))) {
+            var m = new dev.align4j.train.offline.Batching(8, 512, Tokenized.Truncation.KEEP_END).tokenize(tok, e);
+            int trained = 0;
+            for (boolean b : m.trained()) if (b) trained++;
+            int assistantChars = "Hello<|im_end|>\n".length() + "7<|im_end|>\n".length();
+            assertEquals(assistantChars + 1, trained, "one token per character of the assistant turns, and the EOS");
+            assertFalse(m.trained()[0], "the user's turn is not trained");
+        }
+    }
 }

@@ -30,6 +30,56 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
         return Tokenized.of(tok, prompt, completion, maxLength, truncation, true);
     }
 
+    /** Token ids and which of them the loss covers. */
+    public record Masked(int[] ids, boolean[] trained) {
+        static Masked of(Tokenized t) {
+            int[] ids = java.util.Arrays.copyOf(t.prompt(), t.length());
+            System.arraycopy(t.completion(), 0, ids, t.prompt().length, t.completion().length);
+            boolean[] m = new boolean[ids.length];
+            java.util.Arrays.fill(m, t.prompt().length, ids.length, true);
+            return new Masked(ids, m);
+        }
+
+        boolean anyTrained() { for (boolean b : trained) if (b) return true; return false; }
+    }
+
+    /**
+     * An SFT example as ids and a loss mask: prompt + completion as {@link #tokenize}; a multi-turn one segment by segment
+     * (BOS before the first, EOS after the last if it is trained and lacks one), cut at {@code maxLength} from the end.
+     */
+    public Masked tokenize(Tokenizer tok, dev.align4j.data.SftExample e) {
+        if (e.turns() == null) return Masked.of(tokenize(tok, e.prompt(), e.completion()));
+        List<int[]> parts = new ArrayList<>();
+        List<Boolean> trained = new ArrayList<>();
+        for (int i = 0; i < e.turns().size(); i++) {
+            parts.add(tok.encode(e.turns().get(i).text(), i == 0));
+            trained.add(e.turns().get(i).trained());
+        }
+        int n = parts.stream().mapToInt(p -> p.length).sum();
+        boolean eos = trained.get(trained.size() - 1) && tok.eosIds.length > 0 && !(n > 0 && tok.isEos(lastOf(parts)));
+        int[] ids = new int[n + (eos ? 1 : 0)];
+        boolean[] mask = new boolean[ids.length];
+        int k = 0;
+        for (int i = 0; i < parts.size(); i++)
+            for (int id : parts.get(i)) { mask[k] = trained.get(i); ids[k++] = id; }
+        if (eos) { ids[k] = tok.eosIds[0]; mask[k] = true; }
+        int keep = Math.min(ids.length, maxLength);
+        return new Masked(java.util.Arrays.copyOf(ids, keep), java.util.Arrays.copyOf(mask, keep));
+    }
+
+    private static int lastOf(List<int[]> parts) {
+        for (int i = parts.size() - 1; i >= 0; i--) if (parts.get(i).length > 0) return parts.get(i)[parts.get(i).length - 1];
+        return -1;
+    }
+
+    /** Rows as one right-padded batch whose loss mask is each row's {@code trained}. */
+    static SeqBatch masked(List<Masked> rows, int[] idx, int padId) {
+        List<int[]> ids = new ArrayList<>();
+        List<boolean[]> masks = new ArrayList<>();
+        for (int i : idx) { ids.add(rows.get(i).ids()); masks.add(rows.get(i).trained()); }
+        return SeqBatch.ofMasked(ids, masks, padId);
+    }
+
     /** Which rows micro-batch {@code micro} of step {@code step} (from 1) takes: the order is a function of the step, so resume is exact. */
     static int[] rows(Batches order, long step, int micro, RunConfig run) {
         return order.batch((step - 1) * run.gradAccum() + micro);

@@ -39,11 +39,11 @@ public final class Sft {
     public record Result(long steps, double finalLoss, Path lastCheckpoint) {}
 
     public static Result train(LlamaModel model, List<SftExample> data, Config cfg, Session io) {
-        List<Tokenized> rows = new ArrayList<>();
+        List<Batching.Masked> rows = new ArrayList<>();
         int dropped = 0;
         for (SftExample e : data) {
-            Tokenized t = cfg.batching().tokenize(io.tok(), e.prompt(), e.completion());
-            if (t.completion().length == 0) dropped++; else rows.add(t);
+            Batching.Masked t = cfg.batching().tokenize(io.tok(), e);
+            if (!t.anyTrained()) dropped++; else rows.add(t);
         }
         if (dropped > 0) System.err.println("sft: " + dropped + " rows left with an empty completion after truncation were skipped");
         if (rows.isEmpty()) throw new UserError("sft: no trainable rows (every completion is empty after truncation to max-length " + cfg.batching().maxLength() + ")");
@@ -53,9 +53,7 @@ public final class Sft {
         long[] tokens = {0};
         Loop.Outcome out = Loop.run(io, Loop.Plan.of("sft", cfg.run(), cfg, model, 10), s -> {
             s.update((micro, m) -> {
-                List<int[]> p = new ArrayList<>(), c = new ArrayList<>();
-                for (int i : Batching.rows(order, s.step, micro, cfg.run())) { p.add(rows.get(i).prompt()); c.add(rows.get(i).completion()); }
-                SeqBatch b = SeqBatch.of(p, c, io.tok().padId);
+                SeqBatch b = Batching.masked(rows, Batching.rows(order, s.step, micro, cfg.run()), io.tok().padId);
                 tokens[0] += b.size() * b.length();
                 Scoring.Scores sc = Scoring.score(model, b, false);
                 return SftLoss.nll(sc.tokenLogps(), sc.mask());                          // mean NLL over completion tokens
