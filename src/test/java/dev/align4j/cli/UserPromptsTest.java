@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -127,5 +128,37 @@ class UserPromptsTest {
         r = CliTest.run("grpo", "--init", "nano", "--data", bad.toString(), "--output", dir.resolve("b").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("bad.jsonl") && r.err().contains(":1") && r.err().contains("prompt-only row"), r.err());
+    }
+
+    @Test
+    void aRunStoppedByARewardFaultResumesWithNothingLost() throws Exception {
+        Path data = prompts(), a = dir.resolve("whole"), b = dir.resolve("faulty"), marker = dir.resolve("fault-on");
+        // uninterrupted
+        List<String> args = new ArrayList<>(List.of(grpo(data, a, 6, "--reward", "cmd", "--reward-command", processCommand("ok"))));
+        args.addAll(List.of("--save-every", "2"));
+        assertEquals(0, CliTest.run(args.toArray(new String[0])).code());
+        // the reward process dies from its 5th request on (step 5 and its retry): the run stops after checkpoint-4
+        Files.writeString(marker, "");
+        String faulty = processCommand("failfrom 5 '" + dir.resolve("count") + "' '" + marker + "'");
+        List<String> first = new ArrayList<>(List.of(grpo(data, b, 6, "--reward", "cmd", "--reward-command", faulty)));
+        first.addAll(List.of("--save-every", "2"));
+        CliTest.Result r = CliTest.run(first.toArray(new String[0]));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("step 5") && r.err().contains("lost my GPU") && r.err().contains("checkpoint-4"), r.err());
+        // the fault is fixed; --resume continues from checkpoint-4 and ends where the uninterrupted run ended
+        Files.delete(marker);
+        List<String> second = new ArrayList<>(first);
+        second.add("--resume");
+        assertEquals(0, CliTest.run(second.toArray(new String[0])).code());
+        Map<String, float[]> want = weights(a.resolve("final/model.safetensors")), got = weights(b.resolve("final/model.safetensors"));
+        assertEquals(want.keySet(), got.keySet());
+        want.forEach((k, v) -> assertArrayEquals(v, got.get(k), 1e-6f, k + ": the resumed run ends where the uninterrupted one did"));
+    }
+
+    static Map<String, float[]> weights(Path file) {
+        Map<String, float[]> w = new java.util.LinkedHashMap<>();
+        dev.align4j.model.Safetensors.read(file, org.bytedeco.pytorch.global.torch.ScalarType.Float,
+                (k, t) -> { w.put(k, dev.align4j.core.Torch.toFloats(t)); t.close(); });
+        return w;
     }
 }

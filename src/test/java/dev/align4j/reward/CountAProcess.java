@@ -9,7 +9,8 @@ import java.io.InputStreamReader;
 /**
  * A reward process for tests, speaking align4j's JSONL protocol: the reward of a completion is its share of the letter
  * in the row's {@code letter} column. Modes for failure tests: {@code exit} (dies at once), {@code garbage} (answers
- * non-JSON), {@code sleep} (never answers), {@code short} (one reward too few).
+ * non-JSON), {@code sleep} (never answers), {@code short} (one reward too few), {@code failfrom N COUNTER MARKER} (counts requests
+ * in the file COUNTER across restarts and dies from the N-th on while the file MARKER exists).
  */
 public final class CountAProcess {
     public static void main(String[] args) throws Exception {
@@ -19,6 +20,12 @@ public final class CountAProcess {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {
             if (mode.equals("sleep")) Thread.sleep(60_000);
+            if (mode.equals("failfrom")) {
+                java.nio.file.Path counter = java.nio.file.Path.of(args[2]);
+                int n = java.nio.file.Files.exists(counter) ? Integer.parseInt(java.nio.file.Files.readString(counter).trim()) + 1 : 1;
+                java.nio.file.Files.writeString(counter, String.valueOf(n));
+                if (n >= Integer.parseInt(args[1]) && java.nio.file.Files.exists(java.nio.file.Path.of(args[3]))) { System.err.println("reward: lost my GPU"); System.exit(4); }
+            }
             if (mode.equals("garbage")) { System.out.println("hello"); System.out.flush(); continue; }
             JsonNode req = json.readTree(line);
             JsonNode completions = req.get("completions"), letters = req.get("letter");
