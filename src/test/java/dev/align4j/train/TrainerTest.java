@@ -253,14 +253,20 @@ class TrainerTest {
         }
     }
 
-    @Test
-    void ktoRaisesDesirableAndLowersUndesirable() {
-        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+    /** The pairs as thumbs: chosen up, rejected down. */
+    static List<dev.align4j.data.UnpairedExample> unpaired() {
         List<dev.align4j.data.UnpairedExample> data = new ArrayList<>();
         for (PreferencePair p : pairs()) {
             data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.chosen(), true));
             data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.rejected(), false));
         }
+        return data;
+    }
+
+    @Test
+    void ktoRaisesDesirableAndLowersUndesirable() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        List<dev.align4j.data.UnpairedExample> data = unpaired();
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
@@ -512,11 +518,7 @@ class TrainerTest {
     @Test
     void ktoApoZeroUnpairedAndDpoSftTrain() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        List<dev.align4j.data.UnpairedExample> data = new ArrayList<>();
-        for (PreferencePair p : pairs()) {
-            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.chosen(), true));
-            data.add(new dev.align4j.data.UnpairedExample(p.prompt(), p.rejected(), false));
-        }
+        List<dev.align4j.data.UnpairedExample> data = unpaired();
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
