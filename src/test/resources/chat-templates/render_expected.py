@@ -60,7 +60,7 @@ for name in sorted(os.listdir(HERE)):
     for case, conv in CASES.items():
         try:
             out[case] = template.render(messages=conv["messages"], add_generation_prompt=conv["add_generation_prompt"],
-                                        bos_token=tokens["bos"], eos_token=tokens["eos"])
+                                        tools=conv.get("tools"), bos_token=tokens["bos"], eos_token=tokens["eos"])
         except Exception as e:                      # the template refuses this conversation: align4j must refuse it too
             out[case] = {"error": str(e)}
     expected[name] = out

@@ -138,9 +138,15 @@ public final class Jsonl {
         java.util.List<dev.align4j.model.ChatTemplate.Message> out = new java.util.ArrayList<>();
         for (int i = 0; i < v.size(); i++) {
             JsonNode m = v.get(i);
-            if (!m.isObject() || !m.path("role").isTextual() || !(m.path("content").isTextual() || m.path("content").isArray()))
+            boolean toolCall = m.has("tool_calls") && (m.path("content").isNull() || m.path("content").isMissingNode());
+            if (!m.isObject() || !m.path("role").isTextual() || !(toolCall || m.path("content").isTextual() || m.path("content").isArray()))
                 throw new BadLine("column '" + column + "' message " + i + " expected {\"role\": string, \"content\": string or [{\"type\": \"text\", \"text\": string}, …]}");
-            out.add(new dev.align4j.model.ChatTemplate.Message(m.get("role").asText(), content(m.get("content"), column, i)));
+            java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
+            m.fields().forEachRemaining(f -> {
+                if (!f.getKey().equals("role") && !f.getKey().equals("content")) extra.put(f.getKey(), Json.MAPPER.convertValue(f.getValue(), Object.class));
+            });
+            JsonNode c = m.get("content");
+            out.add(new dev.align4j.model.ChatTemplate.Message(m.get("role").asText(), c == null || c.isNull() ? "" : content(c, column, i), extra));
         }
         return out;
     }

@@ -19,8 +19,18 @@ import java.util.*;
  * templates of popular model families against Jinja2's output.
  */
 public final class ChatTemplate {
-    /** One chat message. */
-    public record Message(String role, String content) {}
+    /**
+     * One chat message. {@code extra} holds its other fields as plain Java values, as the template sees them:
+     * {@code tool_calls} (a list of {@code {"type": "function", "function": {"name", "arguments"}}}), {@code name},
+     * {@code tool_call_id}, … (empty for a plain message).
+     */
+    public record Message(String role, String content, Map<String, Object> extra) {
+        public Message(String role, String content) { this(role, content, Map.of()); }
+
+        public Message {
+            extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
+        }
+    }
 
     private final String template, adapted, bos, eos;
     private final Jinjava jinja;
@@ -197,11 +207,21 @@ public final class ChatTemplate {
         throw new IllegalStateException(message);
     }
 
-    public String render(List<Message> messages, boolean addGenerationPrompt) {
+    public String render(List<Message> messages, boolean addGenerationPrompt) { return render(messages, addGenerationPrompt, null); }
+
+    /** As transformers' {@code apply_chat_template(messages, tools=tools, add_generation_prompt=…)}; {@code tools} may be null. */
+    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) {
         List<Map<String, Object>> ms = new ArrayList<>();
-        for (Message m : messages) ms.add(new LinkedHashMap<>(Map.of("role", m.role(), "content", m.content())));
+        for (Message m : messages) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("role", m.role());
+            x.put("content", m.content());
+            x.putAll(m.extra());
+            ms.add(x);
+        }
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("messages", ms);
+        if (tools != null) ctx.put("tools", tools);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);

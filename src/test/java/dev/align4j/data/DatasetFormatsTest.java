@@ -143,4 +143,17 @@ class DatasetFormatsTest {
             assertFalse(m.trained()[0], "the user's turn is not trained");
         }
     }
+
+    @Test
+    void toolCallMessagesReachTheTemplate() throws Exception {
+        // an assistant message with tool_calls and no content, then the tool's answer: the template sees every field
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}{{ m.role }}:{% if m.tool_calls %}{% for c in m.tool_calls %}{{ c.function.name }}"
+                + "({{ c.function.arguments | tojson }}){% endfor %}{% else %}{{ m.content }}{% endif %}{% if m.tool_call_id %}#{{ m.tool_call_id }}{% endif %};{% endfor %}", "", "");
+        Path p = dir.resolve("tools.jsonl");
+        Files.writeString(p, "{\"messages\": [{\"role\": \"user\", \"content\": \"40+2?\"}, {\"role\": \"assistant\", \"content\": null,"
+                + " \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"add\", \"arguments\": {\"a\": 40, \"b\": 2}}}]},"
+                + " {\"role\": \"tool\", \"content\": \"42\", \"tool_call_id\": \"c1\"}, {\"role\": \"assistant\", \"content\": \"42\"}]}\n");
+        SftExample e = SftExample.read(p, false, t, SftExample.Loss.ALL).rows().get(0);
+        assertEquals("user:40+2?;assistant:add({\"a\": 40, \"b\": 2});tool:42#c1;assistant:42;", e.completion());
+    }
 }
