@@ -74,17 +74,20 @@ final class ConfigFile {
         }
     }
 
-    /** An object's fields as flag name → value text (enum constants in lower case; empty arrays and nulls left out). */
-    static Map<String, String> flags(JsonNode n) {
+    /** An object's fields as flag name → value text (empty arrays and nulls left out), values as written. */
+    static Map<String, String> flags(JsonNode n) { return flags(n, false); }
+
+    /** As {@link #flags(JsonNode)}; {@code lowerEnums}: constants such as {@code GRPO} as flags spell them (for defaults shown by --help). */
+    static Map<String, String> flags(JsonNode n, boolean lowerEnums) {
         Map<String, String> out = new LinkedHashMap<>();
         n.fields().forEachRemaining(e -> {
             JsonNode v = e.getValue();
-            if (v.isObject()) out.putAll(flags(v));
+            if (v.isObject()) out.putAll(flags(v, lowerEnums));
             else if (v.isArray()) {
                 List<String> parts = new ArrayList<>();
-                v.forEach(x -> parts.add(text(x)));
+                v.forEach(x -> parts.add(text(x, lowerEnums)));
                 if (!parts.isEmpty()) out.put(flagName(e.getKey()), String.join(",", parts));
-            } else if (!v.isNull()) out.put(flagName(e.getKey()), text(v));
+            } else if (!v.isNull()) out.put(flagName(e.getKey()), text(v, lowerEnums));
         });
         return out;
     }
@@ -96,26 +99,31 @@ final class ConfigFile {
         return key.replaceAll("([a-z0-9])([A-Z])", "$1-$2").replace('_', '-').toLowerCase(Locale.ROOT);
     }
 
-    private static String text(JsonNode v) {
+    private static String text(JsonNode v, boolean lowerEnums) {
         String s = v.asText();
-        return v.isTextual() && s.matches("[A-Z][A-Z0-9_]*") ? s.toLowerCase(Locale.ROOT) : s;     // enum constants as flags spell them
+        return lowerEnums && v.isTextual() && s.matches("[A-Z][A-Z0-9_]*") ? s.toLowerCase(Locale.ROOT) : s;
     }
 
     /** Installs the defaults of every subcommand: the config file's values, else the command's config defaults, else the annotation's. */
-    static void install(CommandLine cl, String[] ignored) {
+    static void install(CommandLine cl, String[] args) {
         Set<String> known = new HashSet<>();
-        for (CommandLine sub : cl.getSubcommands().values()) {
+        String running = args.length > 0 && cl.getSubcommands().containsKey(args[0]) ? args[0] : null;
+        for (var entry : cl.getSubcommands().entrySet()) {
+            CommandLine sub = entry.getValue();
             Object command = sub.getCommand();
-            Map<String, String> defaults = command instanceof Configured c ? flags(Json.MAPPER.valueToTree(c.defaults())) : Map.of();
+            Map<String, String> defaults = command instanceof Configured c ? flags(Json.MAPPER.valueToTree(c.defaults()), true) : Map.of();
             sub.setDefaultValueProvider(arg -> {
                 if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
                 String key = o.longestName().replaceFirst("^--", "");
                 if (values.containsKey(key)) return values.get(key);
                 return o.defaultValue() == null ? defaults.get(key) : null;
             });
-            for (var o : sub.getCommandSpec().options()) known.add(o.longestName().replaceFirst("^--", ""));
+            if (running == null || running.equals(entry.getKey()))
+                for (var o : sub.getCommandSpec().options()) known.add(o.longestName().replaceFirst("^--", ""));
         }
         for (String k : values.keySet())
-            if (!known.contains(k)) throw new UserError(configFile + ": unknown key '" + k + "' (keys are flag names without dashes, e.g. lr, steps)");
+            if (!known.contains(k))
+                throw new UserError(configFile + ": unknown key '" + k + "'" + (running == null ? "" : " for " + running)
+                        + " (keys are flag names without dashes, e.g. lr, steps, or their TrainingArguments/TRL names)");
     }
 }

@@ -135,6 +135,7 @@ public final class PolicyLoss {
                 yield torch.nan_to_num(phi).mul(adv).mul(logp).neg();
             }
         };
+        boolean onePerSequence = perToken.size(1) == 1 && klPenalty == null;      // the same loss on every token of a sequence
         if (perToken.size(1) == 1) perToken = perToken.expand(mask.size(0), mask.size(1));
         if (klPenalty != null) perToken = perToken.add(klPenalty);
         Tensor loss = switch (c.aggregation()) {
@@ -142,8 +143,8 @@ public final class PolicyLoss {
                     .div(mask.sum(new long[]{1}, false, new ScalarTypeOptional()).clamp_min(Torch.s(1.0))).mean();
             case TOKEN_MEAN -> perToken.mul(mask).sum().div(mask.sum().clamp_min(Torch.s(1.0)));
             case CONSTANT -> perToken.mul(mask).sum().div(Torch.s((double) mask.size(0) * c.maxLength()));
-            case LENGTH_WEIGHTED -> c.ratio() == Ratio.TOKEN ? perToken.mul(mask).mul(lengths).mean()
-                    : perToken.narrow(1, 0, 1).mul(lengths).mean();                                                  // mean_i(L_i · |y_i|)
+            case LENGTH_WEIGHTED -> onePerSequence ? perToken.narrow(1, 0, 1).mul(lengths).mean()                    // mean_i(L_i · |y_i|)
+                    : perToken.mul(mask).mul(lengths).mean();
         };
         // diagnostics: low clip where ρ < 1 − ε_low and A < 0; high clip where ρ > 1 + ε_high and A > 0 (CISPO: ρ > ε_high) —
         // the share of tokens, or with one ratio per sequence and outcome advantages the share of sequences, as TRL counts them

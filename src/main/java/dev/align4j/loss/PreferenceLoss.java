@@ -182,6 +182,7 @@ public final class PreferenceLoss {
      */
     static Tensor log1mexp(Tensor x) {
         double ln2 = Math.log(2);
+        x = x.clamp_max(Torch.s(-1e-30));            // a mean log-prob of exactly 0 (certainty) would give −∞ and a NaN gradient
         Tensor near = x.clamp_min(Torch.s(-ln2)), far = x.clamp_max(Torch.s(-ln2));
         return torch.where(x.gt(Torch.s(-ln2)), near.expm1().neg().log(), far.exp().neg().log1p());
     }

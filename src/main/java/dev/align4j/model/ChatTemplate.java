@@ -48,6 +48,8 @@ public final class ChatTemplate {
         jinja.getGlobalContext().registerFilter(new PyStrip("pystrip", true, true));
         jinja.getGlobalContext().registerFilter(new PyStrip("pylstrip", true, false));
         jinja.getGlobalContext().registerFilter(new PyStrip("pyrstrip", false, true));
+        jinja.getGlobalContext().registerFilter(new PySplit());
+        jinja.getGlobalContext().registerFilter(new PyItem());
     }
 
     /** The clock {@code strftime_now} reads; tests pin it. */
@@ -131,6 +133,46 @@ public final class ChatTemplate {
         }
     }
 
+    /** Python's {@code str.split(sep=None, maxsplit=-1)}: empty pieces kept, nothing trimmed (Jinjava's {@code split} differs on both). */
+    static final class PySplit implements com.hubspot.jinjava.lib.filter.Filter {
+        public String getName() { return "pysplit"; }
+
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            if (var == null) return null;
+            String s = var.toString(), sep = args.length > 0 && args[0] != null && !args[0].equals("None") ? args[0] : null;
+            int max = args.length > 1 && args[1] != null ? Integer.parseInt(args[1].trim()) : -1;
+            List<String> out = new ArrayList<>();
+            if (sep == null) {                                                   // runs of whitespace, no empty pieces
+                String rest = s.strip();
+                while (!rest.isEmpty()) {
+                    if (max >= 0 && out.size() == max) { out.add(rest); return out; }
+                    int i = 0;
+                    while (i < rest.length() && !Character.isWhitespace(rest.charAt(i))) i++;
+                    out.add(rest.substring(0, i));
+                    rest = rest.substring(i).stripLeading();
+                }
+                return out;
+            }
+            int from = 0;
+            for (int at; (max < 0 || out.size() < max) && (at = s.indexOf(sep, from)) >= 0; from = at + sep.length()) out.add(s.substring(from, at));
+            out.add(s.substring(from));
+            return out;
+        }
+    }
+
+    /** {@code x[i]} after a filter (Jinjava cannot index a filter's result): Python indexing, negative from the end. */
+    static final class PyItem implements com.hubspot.jinjava.lib.filter.Filter {
+        public String getName() { return "pyitem"; }
+
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            if (!(var instanceof List<?> l)) return null;
+            int i = Integer.parseInt(args[0].trim());
+            if (i < 0) i += l.size();
+            if (i < 0 || i >= l.size()) throw new IllegalStateException("list index out of range");
+            return l.get(i);
+        }
+    }
+
     /** Python's {@code str.strip/lstrip/rstrip(chars)}: with no argument whitespace, else any of {@code chars}. */
     static final class PyStrip implements com.hubspot.jinjava.lib.filter.Filter {
         final String name;
@@ -166,8 +208,8 @@ public final class ChatTemplate {
         t = t.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(").replace(".upper()", ".toUpperCase()")
                 .replace(".lower()", ".toLowerCase()").replace(".title()", "|title");
         t = t.replaceAll("\\.(l|r|)strip\\(([^()]*)\\)", "|py$1strip($2)");
-        t = t.replaceAll("\\.split\\(([^()]*)\\)\\[-1]", "|split($1)|last").replaceAll("\\.split\\(([^()]*)\\)\\[0]", "|split($1)|first")
-                .replaceAll("\\.split\\(([^()]*)\\)", "|split($1)").replace("[::-1]", "|reverse");
+        t = t.replaceAll("\\.split\\(([^()]*)\\)\\[(-?\\d+)]", "|pysplit($1)|pyitem($2)").replaceAll("\\.split\\(([^()]*)\\)", "|pysplit($1)")
+                .replace("[::-1]", "|reverse");
         return parenthesiseNamespace(t);
     }
 

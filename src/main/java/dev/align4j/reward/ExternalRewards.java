@@ -163,12 +163,15 @@ public final class ExternalRewards {
         BufferedWriter in;
         BufferedReader out;
 
+        final Thread hook = new Thread(this::stop);
+        volatile boolean closed;
+
         ProcessReward(String name, String command, Duration timeout) {
             this.name = name;
             this.command = command;
             this.timeout = timeout;
             this.source = "command '" + (command.length() > 80 ? command.substring(0, 77) + "…" : command) + "'";
-            Runtime.getRuntime().addShutdownHook(new Thread(this::close));
+            Runtime.getRuntime().addShutdownHook(hook);
         }
 
         public String name() { return name; }
@@ -176,17 +179,24 @@ public final class ExternalRewards {
         public synchronized double[] score(List<Sample> samples) {
             String line = request(samples).toString();
             return withRetry(source, () -> {
+                if (closed) throw new BadAnswer(source + " was closed");
                 if (process == null || !process.isAlive()) start();
-                in.write(line);
-                in.newLine();
-                in.flush();
-                Future<String> answer = io.submit(out::readLine);
+                BufferedWriter w = in;
+                BufferedReader r = out;
+                Future<String> answer = io.submit(() -> {                 // the write too: a child that does not read must not block us
+                    w.write(line);
+                    w.newLine();
+                    w.flush();
+                    return r.readLine();
+                });
                 String got;
                 try {
                     got = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
                     answer.cancel(true);
                     throw new BadAnswer(source + " did not answer within " + timeout.toSeconds() + " s" + stderrTail());
+                } catch (ExecutionException e) {
+                    throw new BadAnswer(source + " cannot be written to or read from (" + e.getCause() + ")" + exitCode() + stderrTail());
                 }
                 if (got == null) throw new BadAnswer(source + " exited" + exitCode() + stderrTail());
                 return parse(got, samples.size(), source);
@@ -219,15 +229,23 @@ public final class ExternalRewards {
             }
         }
 
+        /** Ends the process and everything it started (a shell's children hold the pipes otherwise). */
         void stop() {
-            if (process != null) process.destroyForcibly();
+            Process p = process;
             process = null;
+            if (p == null) return;
+            try { p.getOutputStream().close(); } catch (IOException ignored) { }
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
         }
 
+        /** Not synchronized: it must not wait for a scoring call that is blocked on the process. */
         @Override
-        public synchronized void close() {
+        public void close() {
+            closed = true;
             stop();
             io.shutdownNow();
+            try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException ignored) { }   // already shutting down
         }
     }
 }

@@ -260,7 +260,9 @@ public final class Loop {
             int logEvery = run.loggingSteps() > 0 ? run.loggingSteps() : plan.logEvery();
             if (step % logEvery == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
             if (io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
-                io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
+                try (PointerScope scope = new PointerScope()) {                   // generation and scoring tensors die here
+                    io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
+                }
             if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
                 ObjectNode state = Json.object();
                 state.put("trainer", plan.stage());

@@ -114,7 +114,7 @@ class TrainCliTest {
             commands++;
             java.util.Set<String> flags = new java.util.HashSet<>();
             e.getValue().getCommandSpec().options().forEach(o -> flags.add(o.longestName().replaceFirst("^--", "")));
-            Map<String, String> defaults = ConfigFile.flags(Json.MAPPER.valueToTree(c.defaults()));
+            Map<String, String> defaults = ConfigFile.flags(Json.MAPPER.valueToTree(c.defaults()), true);
             for (var d : defaults.entrySet()) {
                 assertTrue(flags.contains(d.getKey()), e.getKey() + ": config field for --" + d.getKey() + " has no flag, so a saved config could not be read back");
                 var o = e.getValue().getCommandSpec().findOption(d.getKey());

@@ -177,6 +177,12 @@ class PreferenceLossTest {
             // at −1e−7 the naive form was 1% off: log odds = 16.118096
             assertEquals(16.118096, Torch.item(PreferenceLoss.orpo(Torch.floats(new float[]{-1e-7f}, 1), Torch.floats(new float[]{(float) Math.log(0.5)}, 1),
                     Torch.floats(new float[]{0}, 1), 0.1)[1]), 1e-3);
+            // a mean of exactly 0 (every chosen token certain) is clamped to −1e−30: log odds = 1e−30 ... − log(1e−30) = 69.0776, finite loss and gradient
+            Tensor zero = Torch.floats(new float[]{0f}, 1).requires_grad_(true);
+            Tensor[] z = PreferenceLoss.orpo(zero, Torch.floats(new float[]{(float) Math.log(0.5)}, 1), Torch.floats(new float[]{0}, 1), 0.1);
+            assertEquals(69.0776, Torch.item(z[1]), 1e-2);
+            z[0].sum().backward();
+            assertTrue(Double.isFinite(Torch.item(zero.grad())), "gradient at 0: " + Torch.item(zero.grad()));
         }
     }
 }

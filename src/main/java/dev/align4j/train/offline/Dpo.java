@@ -159,7 +159,7 @@ public final class Dpo {
         double value;
         long count;
 
-        void add(double x) { value += (x - value) / ++count; }
+        void add(double x) { if (Double.isFinite(x)) value += (x - value) / ++count; }   // a non-finite batch (skipped by --on-nan skip) leaves it as it was
     }
 
     /**

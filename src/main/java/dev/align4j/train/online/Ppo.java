@@ -227,7 +227,7 @@ public final class Ppo {
                 }
             }
             // 5. adaptive KL controller
-            if (cfg.klTarget() > 0) klCoef.beta = Advantages.adaptiveKl(klCoef.beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
+            if (cfg.klTarget() > 0 && Double.isFinite(klMean)) klCoef.beta = Advantages.adaptiveKl(klCoef.beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
         }
 
         /** The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors. */
