@@ -41,15 +41,21 @@ public final class ChatTemplate {
         this.bos = bosToken == null ? "" : bosToken;
         this.eos = eosToken == null ? "" : eosToken;
         if (template == null || template.isBlank()) throw new UserError("chat template is empty");
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().build());        // trim_blocks and lstrip_blocks are applied by adapt()
+        // trim_blocks and lstrip_blocks are applied by adapt(); no nested interpretation: text holding "{{ }}" (a message,
+        // a string literal) prints as is, as in Jinja2, instead of being rendered again
+        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withNestedInterpretationEnabled(false).build());
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
         jinja.getGlobalContext().registerFilter(new ToJson());
         jinja.getGlobalContext().registerFilter(new PyStrip("pystrip", true, true));
         jinja.getGlobalContext().registerFilter(new PyStrip("pylstrip", true, false));
         jinja.getGlobalContext().registerFilter(new PyStrip("pyrstrip", false, true));
+        jinja.getGlobalContext().registerFilter(new PyStrip("trim", true, true));    // Jinja2's trim: an undefined value gives "", not null
         jinja.getGlobalContext().registerFilter(new PySplit());
         jinja.getGlobalContext().registerFilter(new PyItem());
+        jinja.getGlobalContext().registerExpTest(new PyIterable());
+        jinja.getGlobalContext().registerFilter(new Items());
+        jinja.getGlobalContext().registerFilter(new LoopIf());
     }
 
     /** The clock {@code strftime_now} reads; tests pin it. */
@@ -183,12 +189,82 @@ public final class ChatTemplate {
         public String getName() { return name; }
 
         public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
-            if (var == null) return null;
+            if (var == null) return "";
             String s = var.toString(), chars = args.length > 0 && args[0] != null ? args[0] : null;
             int a = 0, b = s.length();
             while (left && a < b && (chars == null ? Character.isWhitespace(s.charAt(a)) : chars.indexOf(s.charAt(a)) >= 0)) a++;
             while (right && b > a && (chars == null ? Character.isWhitespace(s.charAt(b - 1)) : chars.indexOf(s.charAt(b - 1)) >= 0)) b--;
             return s.substring(a, b);
+        }
+    }
+
+    /** Jinja2's {@code items} filter (3.1): a mapping's (key, value) pairs, for {@code {% for k, v in d|items %}}. */
+    static final class Items implements com.hubspot.jinjava.lib.filter.Filter {
+        @Override public String getName() { return "items"; }
+
+        @Override
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            return var instanceof Map<?, ?> m ? new ArrayList<>(m.entrySet()) : List.of();
+        }
+    }
+
+    /**
+     * Jinja2's loop filter {@code {% for x in xs if cond %}}, which Jinjava would read as a conditional expression: adapt()
+     * rewrites it to {@code {% for x in (xs)|pyloopif('x', 'cond') %}}, so the items are filtered before the loop and
+     * {@code loop.index} / {@code loop.last} count only the kept ones, as in Jinja2.
+     */
+    static final class LoopIf implements com.hubspot.jinjava.lib.filter.Filter {
+        @Override public String getName() { return "pyloopif"; }
+
+        @Override
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            String[] names = args[0].split("\\s*,\\s*");
+            List<Object> items = new ArrayList<>();
+            if (var instanceof Map<?, ?> m) items.addAll(m.keySet());                 // iterating a dict yields its keys
+            else if (var instanceof Iterable<?> it) it.forEach(items::add);
+            else if (var != null && var.getClass().isArray()) for (int i = 0; i < java.lang.reflect.Array.getLength(var); i++) items.add(java.lang.reflect.Array.get(var, i));
+            List<Object> kept = new ArrayList<>();
+            for (Object item : items) {
+                try (var scope = interpreter.enterScope()) {
+                    if (names.length == 1) interpreter.getContext().put(names[0], item);
+                    else {
+                        List<Object> parts = item instanceof Map.Entry<?, ?> e ? Arrays.asList(e.getKey(), e.getValue())
+                                : item instanceof List<?> l ? new ArrayList<>(l) : List.of(item);
+                        for (int i = 0; i < names.length; i++) interpreter.getContext().put(names[i], i < parts.size() ? parts.get(i) : null);
+                    }
+                    if (com.hubspot.jinjava.util.ObjectTruthValue.evaluate(interpreter.resolveELExpression(args[1], interpreter.getLineNumber()))) kept.add(item);
+                }
+            }
+            return kept;
+        }
+    }
+
+    private static final java.util.regex.Pattern FOR_IF = java.util.regex.Pattern.compile("(?s)(\\s*for\\s+)(.+?)(\\s+in\\s+)(.+?)\\s+if\\s+(.+?)(\\s+recursive)?\\s*");
+
+    private static final java.util.regex.Pattern FOR = java.util.regex.Pattern.compile("(?s)\\s*for\\s+(.+?)\\s+in\\s+(.+?)(\\s+recursive)?\\s*");
+
+    /** Jinja2's {@code loop.previtem} / {@code loop.nextitem}, which Jinjava lacks, as items of the loop's iterable. */
+    static String loopNeighbours(String body, String iterable) {
+        return body.replace("loop.previtem", "((" + iterable + ")[loop.index0 - 1] if not loop.first else none)")
+                .replace("loop.nextitem", "((" + iterable + ")[loop.index0 + 1] if not loop.last else none)");
+    }
+
+    /** {@code for x in xs if cond} → {@code for x in (xs)|pyloopif('x', 'cond')}; other tag bodies unchanged. */
+    static String loopIf(String body) {
+        java.util.regex.Matcher m = FOR_IF.matcher(body);
+        if (!m.matches() || inString(body, m.start(5))) return body;
+        String cond = m.group(5).replace("\\", "\\\\").replace("'", "\\'");
+        return m.group(1) + m.group(2) + m.group(3) + "(" + m.group(4) + ")|pyloopif('" + m.group(2).trim() + "', '" + cond + "')"
+                + (m.group(6) == null ? "" : m.group(6)) + " ";
+    }
+
+    /** Python's {@code is iterable}: strings are iterable too (Llama 3.1's template writes a tool result {@code | tojson} then). */
+    static final class PyIterable implements com.hubspot.jinjava.lib.exptest.ExpTest {
+        @Override public String getName() { return "iterable"; }
+
+        @Override
+        public boolean evaluate(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof CharSequence || var instanceof Iterable<?> || var instanceof Map<?, ?> || (var != null && var.getClass().isArray());
         }
     }
 
@@ -210,7 +286,124 @@ public final class ChatTemplate {
         t = t.replaceAll("\\.(l|r|)strip\\(([^()]*)\\)", "|py$1strip($2)");
         t = t.replaceAll("\\.split\\(([^()]*)\\)\\[(-?\\d+)]", "|pysplit($1)|pyitem($2)").replaceAll("\\.split\\(([^()]*)\\)", "|pysplit($1)")
                 .replace("[::-1]", "|reverse");
-        return parenthesiseNamespace(t);
+        Deque<String> loops = new ArrayDeque<>();                         // the iterables of the enclosing for loops
+        return eachTag(parenthesiseNamespace(t), body -> {
+            String b = loopIf(parenthesiseNotIn(body));
+            if (!loops.isEmpty() && b.contains("loop.")) b = loopNeighbours(b, loops.peek());
+            java.util.regex.Matcher f = FOR.matcher(b);
+            if (f.matches()) loops.push(f.group(2));
+            else if (b.trim().equals("endfor") && !loops.isEmpty()) loops.pop();
+            return b;
+        });
+    }
+
+    private static final java.util.regex.Pattern NOT = java.util.regex.Pattern.compile("(?<![\\w.])not\\s+(?!in\\b)");
+    private static final java.util.regex.Pattern STOP = java.util.regex.Pattern.compile("\\s(and|or|if|else)\\b");
+    private static final java.util.regex.Pattern COMPARE = java.util.regex.Pattern.compile("==|!=|<=|>=|<|>|\\sin\\s");
+
+    /**
+     * {@code not a|length == 1} → {@code not (a|length == 1)}: Jinja2's {@code not} binds looser than comparisons, Jinjava's
+     * (a unary operator) tighter, so it would compare a boolean with a number. Only operands holding a comparison change;
+     * {@code is not} and {@code not in} are left alone.
+     */
+    private static String parenthesiseNotIn(String body) {
+        StringBuilder b = new StringBuilder();
+        int from = 0;
+        java.util.regex.Matcher m = NOT.matcher(body);
+        while (m.find(from)) {
+            if (body.substring(0, m.start()).matches("(?s).*\\bis\\s+$") || inString(body, m.start())) {
+                b.append(body, from, m.end()); from = m.end(); continue;
+            }
+            int end = operandEnd(body, m.end());
+            String operand = body.substring(m.end(), end);
+            b.append(body, from, m.end());
+            boolean wrap = COMPARE.matcher(masked(operand)).find();
+            b.append(wrap ? "(" + operand.stripTrailing() + ")" + operand.substring(operand.stripTrailing().length()) : operand);
+            from = end;
+        }
+        return b.append(body.substring(from)).toString();
+    }
+
+    /**
+     * Applies {@code fix} to the inside of every {@code {{ }}} and {@code {% %}} tag, where a tag ends at the first
+     * {@code }}} or {@code %}} outside a string literal, as Jinja2 lexes it.
+     */
+    static String eachTag(String t, java.util.function.UnaryOperator<String> fix) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < t.length()) {
+            int open = nextTag(t, i);
+            if (open < 0) { out.append(t.substring(i)); break; }
+            out.append(t, i, open);
+            char kind = t.charAt(open + 1), close = kind == '{' ? '}' : '%';
+            StringBuilder body = new StringBuilder();
+            int j = open + 2;
+            char quote = 0;
+            int litStart = -1;
+            for (; j < t.length(); j++) {
+                char c = t.charAt(j);
+                if (quote != 0) {
+                    if (c == '\\' && j + 1 < t.length()) { j++; continue; }
+                    if (c == quote) { body.append(t, litStart, j + 1); quote = 0; }
+                    continue;
+                }
+                if (c == '\'' || c == '"') { quote = c; litStart = j; continue; }
+                if (c == close && j + 1 < t.length() && t.charAt(j + 1) == '}') break;
+                body.append(c);
+            }
+            if (j >= t.length()) { out.append(t.substring(open)); break; }     // unterminated: left for Jinjava to report
+            out.append('{').append(kind).append(fix.apply(body.toString())).append(close).append('}');
+            i = j + 2;
+        }
+        return out.toString();
+    }
+
+    /** Where the next {@code {{} or {@code {%} tag starts at or after {@code from}, skipping {@code {# #}} comments; −1 if none. */
+    private static int nextTag(String t, int from) {
+        for (int k = t.indexOf('{', from); k >= 0 && k + 1 < t.length(); k = t.indexOf('{', k + 1)) {
+            char c = t.charAt(k + 1);
+            if (c == '{' || c == '%') return k;
+            if (c == '#') { int e = t.indexOf("#}", k + 2); if (e < 0) return -1; k = e; }
+        }
+        return -1;
+    }
+
+
+    /** Where {@code not}'s operand ends: at a top-level {@code and, or, if, else, ','}, an unmatched closing bracket, or the tag's end. */
+    private static int operandEnd(String s, int i) {
+        int depth = 0;
+        char quote = 0;
+        for (int j = i; j < s.length(); j++) {
+            char c = s.charAt(j);
+            if (quote != 0) { if (c == '\\') j++; else if (c == quote) quote = 0; continue; }
+            if (c == '\'' || c == '"') quote = c;
+            else if (c == '(' || c == '[' || c == '{') depth++;
+            else if (c == ')' || c == ']' || c == '}') { if (depth-- == 0) return j; }
+            else if (depth == 0 && (c == ',' || (Character.isWhitespace(c) && STOP.matcher(s).region(j, s.length()).lookingAt()))) return j;
+        }
+        return s.length();
+    }
+
+    /** {@code s} with its string literals blanked, so operators inside them are not seen. */
+    private static String masked(String s) {
+        StringBuilder b = new StringBuilder(s);
+        char quote = 0;
+        for (int j = 0; j < b.length(); j++) {
+            char c = b.charAt(j);
+            if (quote != 0) { if (c == quote) quote = 0; else b.setCharAt(j, '_'); }
+            else if (c == '\'' || c == '"') quote = c;
+        }
+        return b.toString();
+    }
+
+    private static boolean inString(String s, int at) {
+        char quote = 0;
+        for (int j = 0; j < at; j++) {
+            char c = s.charAt(j);
+            if (quote != 0) { if (c == '\\') j++; else if (c == quote) quote = 0; }
+            else if (c == '\'' || c == '"') quote = c;
+        }
+        return quote != 0;
     }
 
     /** {@code namespace(a=x|length - 1, b=y)} → {@code namespace(a=(x|length - 1), b=(y))}. */
@@ -258,12 +451,12 @@ public final class ChatTemplate {
             Map<String, Object> x = new LinkedHashMap<>();
             x.put("role", m.role());
             x.put("content", m.content());
-            x.putAll(m.extra());
+            m.extra().forEach((k, v) -> x.put(k, py(v)));
             ms.add(x);
         }
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("messages", ms);
-        if (tools != null) ctx.put("tools", tools);
+        if (tools != null) ctx.put("tools", py(tools));
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);
@@ -277,6 +470,56 @@ public final class ChatTemplate {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL)
                 throw new UserError("chat template: " + e.getMessage() + (e.getLineno() > 0 ? " (template line " + e.getLineno() + ")" : ""));
         return r.getOutput();
+    }
+
+    /** Dicts and lists (tool definitions, tool-call arguments) that print as Python's {@code str()} does, as Jinja2 prints them. */
+    static Object py(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            PyDict d = new PyDict();
+            m.forEach((k, x) -> d.put(String.valueOf(k), py(x)));
+            return d;
+        }
+        if (v instanceof List<?> l) {
+            PyList out = new PyList();
+            l.forEach(x -> out.add(py(x)));
+            return out;
+        }
+        return v;
+    }
+
+    static final class PyDict extends LinkedHashMap<String, Object> {
+        @Override public String toString() {
+            StringBuilder b = new StringBuilder("{");
+            forEach((k, v) -> b.append(b.length() > 1 ? ", " : "").append(repr(k)).append(": ").append(repr(v)));
+            return b.append('}').toString();
+        }
+    }
+
+    static final class PyList extends ArrayList<Object> {
+        @Override public String toString() {
+            StringBuilder b = new StringBuilder("[");
+            forEach(v -> b.append(b.length() > 1 ? ", " : "").append(repr(v)));
+            return b.append(']').toString();
+        }
+    }
+
+    /** Python's {@code repr}: 'single-quoted' strings (double quotes when the text has a ' and no "), True/False/None. */
+    static String repr(Object v) {
+        if (v == null) return "None";
+        if (v instanceof Boolean x) return x ? "True" : "False";
+        if (!(v instanceof CharSequence cs)) return v.toString();
+        String s = cs.toString();
+        char q = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
+        StringBuilder b = new StringBuilder().append(q);
+        for (char c : s.toCharArray()) {
+            if (c == q || c == '\\') b.append('\\').append(c);
+            else if (c == '\n') b.append("\\n");
+            else if (c == '\r') b.append("\\r");
+            else if (c == '\t') b.append("\\t");
+            else if (c < 0x20 || c == 0x7f) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        return b.append(q).toString();
     }
 
     /**

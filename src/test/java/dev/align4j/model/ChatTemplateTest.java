@@ -130,4 +130,37 @@ class ChatTemplateTest {
             ChatTemplate.clock = java.time.Clock.systemDefaultZone();
         }
     }
+
+    @Test
+    void pythonSemanticsJinjavaLacks() {
+        java.util.function.BiFunction<String, List<ChatTemplate.Message>, String> render = (src, ms) -> new ChatTemplate(src, "", "").render(ms, false);
+        List<ChatTemplate.Message> user = List.of(new ChatTemplate.Message("user", "{{ 7*7 }} and {% if true %}x{% endif %}"));
+        // text is never rendered a second time: a message holding Jinja syntax prints as written
+        assertEquals("{{ 7*7 }} and {% if true %}x{% endif %}", render.apply("{{ messages[0].content }}", user));
+        // a string literal holding "}}" and "%}" ends no tag
+        assertEquals("a }} b %} c", render.apply("{{ 'a }} b %} c' }}", user));
+        // Jinja2: `not` binds looser than `==` (Llama 3.1's `if not message.tool_calls|length == 1`); `is not` and `not in` unchanged
+        java.util.Map<String, Object> calls = java.util.Map.of("tool_calls", List.of(1, 2));
+        List<ChatTemplate.Message> two = List.of(new ChatTemplate.Message("assistant", "", calls));
+        assertEquals("many|no|yes|in", render.apply("{% set m = messages[0] %}{% if not m.tool_calls|length == 1 %}many{% endif %}|"
+                + "{% if not m.tool_calls|length == 2 %}one{% else %}no{% endif %}|{% if m.content is not none %}yes{% endif %}|"
+                + "{% if 'x' not in 'abc' and not 'a' == 'b' %}in{% endif %}", two));
+        // a string is iterable (Llama 3.1 writes a tool result that is iterable through tojson)
+        assertEquals("\"42\"", render.apply("{% if messages[0].content is iterable %}{{ messages[0].content|tojson }}{% endif %}",
+                List.of(new ChatTemplate.Message("tool", "42"))));
+        // dicts and lists print as Python's str() (SmolLM3 prints tool definitions this way); |items gives (key, value) pairs
+        java.util.Map<String, Object> fn = new java.util.LinkedHashMap<>();
+        fn.put("name", "add");
+        fn.put("it's", List.of("a", true, 1.5));
+        fn.put("none", null);
+        List<ChatTemplate.Message> withDict = List.of(new ChatTemplate.Message("assistant", "", java.util.Map.of("fn", fn)));
+        assertEquals("{'name': 'add', \"it's\": ['a', True, 1.5], 'none': None}", render.apply("{{ messages[0].fn }}", withDict));
+        assertEquals("name=add;it's=['a', True, 1.5];", render.apply("{% for k, v in messages[0].fn|items if k != 'none' %}{{ k }}={{ v }};{% endfor %}", withDict));
+        // loop.previtem / loop.nextitem (Hermes' tool turns), undefined at the ends
+        assertEquals("[-,user,tool][user,tool,-]", render.apply("{% for m in messages %}[{{ loop.previtem.role if loop.previtem else '-' }},"
+                + "{{ m.role }},{{ loop.nextitem.role if loop.nextitem else '-' }}]{% endfor %}",
+                List.of(new ChatTemplate.Message("user", "a"), new ChatTemplate.Message("tool", "b"))));
+        // the loop filter runs before the loop: loop.last is the last kept item (Mistral's tool list relies on it)
+        assertEquals("name.", render.apply("{% for k, v in messages[0].fn|items if v is string %}{{ k }}{% if loop.last %}.{% endif %}{% endfor %}", withDict));
+    }
 }
