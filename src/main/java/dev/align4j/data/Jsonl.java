@@ -18,7 +18,8 @@ import java.util.function.Function;
 
 /**
  * Dataset files, as the Hugging Face tools write them: JSON Lines ({@code .jsonl}, also gzipped {@code .jsonl.gz}),
- * a JSON array of objects ({@code .json}), or Parquet ({@code .parquet}, read through DuckDB's embedded engine). Every
+ * a JSON array of objects ({@code .json}), Parquet ({@code .parquet}, read through DuckDB's embedded engine) or a
+ * {@code datasets} {@code save_to_disk} folder ({@link SavedDataset}, Arrow IPC read by Apache Arrow). Every
  * problem is reported as {@code file:line: column 'x' ... expected ...} (for arrays and Parquet: {@code file: row N});
  * with {@code skipInvalid} bad rows are counted and skipped instead of stopping the run.
  */
@@ -26,7 +27,7 @@ public final class Jsonl {
     private Jsonl() {}
 
     /** The accepted file formats, for error messages. */
-    public static final String FORMATS = "JSON Lines (.jsonl, .jsonl.gz), a JSON array (.json) or Parquet (.parquet)";
+    public static final String FORMATS = "JSON Lines (.jsonl, .jsonl.gz), a JSON array (.json), Parquet (.parquet) or a datasets save_to_disk folder";
 
     /** A bad line, with the reason. */
     public static final class BadLine extends RuntimeException {
@@ -41,7 +42,7 @@ public final class Jsonl {
             Json.MAPPER.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** One raw row: where it is ("file:7", "file: row 7") and its text, or the JSON already parsed. */
-    private record Raw(String where, String text, JsonNode node) {}
+    record Raw(String where, String text, JsonNode node) {}
 
     /** Reads every row with {@code parse}, which throws {@link BadLine} for a bad row. */
     public static <T> Read<T> read(Path file, boolean skipInvalid, Function<JsonNode, T> parse) {
@@ -67,11 +68,9 @@ public final class Jsonl {
     }
 
     /** The rows of a file, by its format. */
-    private static List<Raw> raw(Path file) {
+    static List<Raw> raw(Path file) {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        if (Files.isDirectory(file))
-            throw new UserError(file + ": a directory (a datasets save_to_disk folder?); expected a file: " + FORMATS
-                    + "; export one with dataset.to_json(\"data.jsonl\") or dataset.to_parquet(\"data.parquet\")");
+        if (Files.isDirectory(file)) return SavedDataset.rows(file);
         if (!Files.exists(file)) throw new UserError(file + ": file not found");
         if (name.endsWith(".parquet")) return parquet(file);
         List<Raw> out = new ArrayList<>();

@@ -19,7 +19,7 @@ import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** TRL's dataset types in every file format align4j reads: JSON Lines (plain and gzipped), JSON arrays and Parquet. */
+/** TRL's dataset types in every file format align4j reads: JSON Lines (plain and gzipped), JSON arrays, Parquet and save_to_disk folders. */
 class DatasetFormatsTest {
     @TempDir Path dir;
 
@@ -55,6 +55,82 @@ class DatasetFormatsTest {
             List<PreferencePair> rows = PreferencePair.read(p, false).rows();
             assertEquals(List.of(new PreferencePair("2+2=", "4", "5"), new PreferencePair("2+2=", "4", "5")), rows, p.toString());
         }
+    }
+
+    /**
+     * A {@code datasets} {@code save_to_disk} folder as datasets 2.x/3.x writes it: {@code state.json} naming the data
+     * files, {@code dataset_info.json}, and an Arrow IPC stream with TRL's conversational preference columns
+     * {@code prompt}, {@code chosen}, {@code rejected}, each a list&lt;struct&lt;content, role&gt;&gt;.
+     */
+    Path savedToDisk(Path folder, int rows) throws Exception {
+        Files.createDirectories(folder);
+        try (org.apache.arrow.memory.BufferAllocator a = new org.apache.arrow.memory.RootAllocator();
+             var prompt = messages("prompt", a, rows, i -> new String[]{"user", "2+" + i + "?"});
+             var chosen = messages("chosen", a, rows, i -> new String[]{"assistant", String.valueOf(2 + i)});
+             var rejected = messages("rejected", a, rows, i -> new String[]{"assistant", "5"});
+             var root = new org.apache.arrow.vector.VectorSchemaRoot(List.of(prompt, chosen, rejected));
+             OutputStream out = Files.newOutputStream(folder.resolve("data-00000-of-00001.arrow"));
+             var writer = new org.apache.arrow.vector.ipc.ArrowStreamWriter(root, null, out)) {
+            root.setRowCount(rows);
+            writer.start();
+            writer.writeBatch();
+            writer.end();
+        }
+        Files.writeString(folder.resolve("state.json"), "{\"_data_files\": [{\"filename\": \"data-00000-of-00001.arrow\"}], \"_fingerprint\": \"3f1c\","
+                + " \"_format_columns\": null, \"_format_kwargs\": {}, \"_format_type\": null, \"_output_all_columns\": false, \"_split\": null}");
+        Files.writeString(folder.resolve("dataset_info.json"), "{\"citation\": \"\", \"description\": \"\", \"features\": {}}");
+        return folder;
+    }
+
+    /** A list&lt;struct&lt;content: string, role: string&gt;&gt; column, one message per row, as datasets stores a conversation. */
+    static org.apache.arrow.vector.complex.ListVector messages(String name, org.apache.arrow.memory.BufferAllocator a, int rows,
+                                                               java.util.function.IntFunction<String[]> message) {
+        var v = org.apache.arrow.vector.complex.ListVector.empty(name, a);
+        var w = v.getWriter();
+        for (int i = 0; i < rows; i++) {
+            String[] m = message.apply(i);
+            w.setPosition(i);
+            w.startList();
+            var st = w.struct();
+            st.start();
+            st.varChar("content").writeVarChar(m[1]);
+            st.varChar("role").writeVarChar(m[0]);
+            st.end();
+            w.endList();
+        }
+        v.setValueCount(rows);
+        return v;
+    }
+
+    @Test
+    void aDatasetsSaveToDiskFolderIsRead() throws Exception {
+        // Dataset.save_to_disk: rows, nested message lists included, in order
+        Path saved = savedToDisk(dir.resolve("pairs"), 3);
+        List<PreferencePair> rows = PreferencePair.read(saved, false, CHATML).rows();
+        assertEquals(3, rows.size());
+        assertEquals(new PreferencePair("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", "4<|im_end|>\n", "5<|im_end|>\n"), rows.get(2));
+        // DatasetDict.save_to_disk: the train split, as TRL's scripts default to it
+        Path dict = dir.resolve("dict");
+        savedToDisk(dict.resolve("train"), 2);
+        savedToDisk(dict.resolve("test"), 1);
+        Files.writeString(dict.resolve("dataset_dict.json"), "{\"splits\": [\"train\", \"test\"]}");
+        assertEquals(2, PreferencePair.read(dict, false, CHATML).rows().size());
+        assertEquals(1, PreferencePair.read(dict.resolve("test"), false, CHATML).rows().size());
+        // a bad row names the Arrow file and the row
+        UserError e = assertThrows(UserError.class, () -> SftExample.read(saved, false, CHATML));
+        assertTrue(e.getMessage().startsWith(saved.resolve("data-00000-of-00001.arrow") + ": row 1: "), e.getMessage());
+        // a broken Arrow file, a missing data file, a dict without train: one line each
+        Path broken = dir.resolve("broken");
+        savedToDisk(broken, 1);
+        Files.writeString(broken.resolve("data-00000-of-00001.arrow"), "not arrow");
+        e = assertThrows(UserError.class, () -> PreferencePair.read(broken, false, CHATML));
+        assertTrue(e.getMessage().startsWith(broken.resolve("data-00000-of-00001.arrow") + ": cannot read as Arrow"), e.getMessage());
+        Files.delete(broken.resolve("data-00000-of-00001.arrow"));
+        e = assertThrows(UserError.class, () -> PreferencePair.read(broken, false, CHATML));
+        assertTrue(e.getMessage().contains("state.json: lists data-00000-of-00001.arrow, which is not in the folder"), e.getMessage());
+        Files.writeString(dict.resolve("dataset_dict.json"), "{\"splits\": [\"validation\"]}");
+        e = assertThrows(UserError.class, () -> PreferencePair.read(dict, false, CHATML));
+        assertTrue(e.getMessage().contains("no 'train': give one split's folder"), e.getMessage());
     }
 
     @Test
