@@ -51,7 +51,7 @@ final class MethodFlags {
         @Option(names = "--max-length", description = "Longest prompt + completion in tokens (default: ${DEFAULT-VALUE}).")
         int maxLength;
         @Option(names = "--truncation", paramLabel = "MODE",
-                description = "Which end of a prompt longer than --max-length allows survives: keep_end or keep_start (default: ${DEFAULT-VALUE}).")
+                description = "Which end of a prompt longer than --max-length allows survives (of a multi-turn conversation: which end of it): keep_end or keep_start (default: ${DEFAULT-VALUE}).")
         String truncation;
 
         <B extends Batching.Builder<B>> B batching(B b) {

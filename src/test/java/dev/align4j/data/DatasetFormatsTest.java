@@ -217,6 +217,18 @@ class DatasetFormatsTest {
             int assistantChars = "Hello<|im_end|>\n".length() + "7<|im_end|>\n".length();
             assertEquals(assistantChars + 1, trained, "one token per character of the assistant turns, and the EOS");
             assertFalse(m.trained()[0], "the user's turn is not trained");
+            // too long: keep_end keeps the last 12 tokens, all inside the trained final answer "7<|im_end|>\n" (12 characters)
+            // + EOS = 13 tokens; keep_start keeps the first 12, the BOS and "<|im_start|>user\nHi"'s start, none trained
+            var end = new dev.align4j.train.offline.Batching(8, 12, Tokenized.Truncation.KEEP_END).tokenize(tok, e);
+            assertEquals(12, end.ids().length);
+            assertEquals(m.ids()[m.ids().length - 1], end.ids()[11]);
+            assertArrayEquals(java.util.Arrays.copyOfRange(m.trained(), m.trained().length - 12, m.trained().length), end.trained());
+            int endTrained = 0;
+            for (boolean b : end.trained()) if (b) endTrained++;
+            assertEquals(12, endTrained);
+            var start = new dev.align4j.train.offline.Batching(8, 12, Tokenized.Truncation.KEEP_START).tokenize(tok, e);
+            assertArrayEquals(java.util.Arrays.copyOf(m.ids(), 12), start.ids());
+            for (boolean b : start.trained()) assertFalse(b);
         }
     }
 

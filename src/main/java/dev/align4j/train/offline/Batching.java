@@ -45,7 +45,8 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
 
     /**
      * An SFT example as ids and a loss mask: prompt + completion as {@link #tokenize}; a multi-turn one segment by segment
-     * (BOS before the first, EOS after the last if it is trained and lacks one), cut at {@code maxLength} from the end.
+     * (BOS before the first, EOS after the last if it is trained and lacks one); over {@code maxLength}, {@code truncation}
+     * says which end survives.
      */
     public Masked tokenize(Tokenizer tok, dev.align4j.data.SftExample e) {
         if (e.turns() == null) return Masked.of(tokenize(tok, e.prompt(), e.completion()));
@@ -63,8 +64,10 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
         for (int i = 0; i < parts.size(); i++)
             for (int id : parts.get(i)) { mask[k] = trained.get(i); ids[k++] = id; }
         if (eos) { ids[k] = tok.eosIds[0]; mask[k] = true; }
-        int keep = Math.min(ids.length, maxLength);
-        return new Masked(java.util.Arrays.copyOf(ids, keep), java.util.Arrays.copyOf(mask, keep));
+        // over maxLength: KEEP_END keeps the last tokens (the latest turns, next to the final answer), KEEP_START the first,
+        // as TRL's truncation_mode cuts a whole conversation
+        int keep = Math.min(ids.length, maxLength), from = truncation == Tokenized.Truncation.KEEP_END ? ids.length - keep : 0;
+        return new Masked(java.util.Arrays.copyOfRange(ids, from, from + keep), java.util.Arrays.copyOfRange(mask, from, from + keep));
     }
 
     private static int lastOf(List<int[]> parts) {
