@@ -43,11 +43,18 @@ public record SftExample(String prompt, String completion, List<Segment> turns) 
     }
 
     /**
-     * The segments of a rendered conversation: untrained text, then each assistant turn (the text that rendering it adds
-     * after the generation prompt), and so on. Null when the template does not render prefixes stably (a later turn changes
+     * The segments of a rendered conversation: untrained text, then each assistant turn (the text inside the template's
+     * {@code {% generation %}} blocks where it has them; otherwise the text that rendering the turn adds after the
+     * generation prompt), and so on. Null when the template does not render prefixes stably (a later turn changes
      * how an earlier one renders, e.g. Qwen3 drops earlier reasoning): then only the last turn can be split off.
      */
     static List<Segment> segments(dev.align4j.model.ChatTemplate t, List<dev.align4j.model.ChatTemplate.Message> ms) {
+        if (t.hasGenerationBlocks()) {
+            // the template marks the assistant's text itself ({% generation %}): train exactly that, as transformers'
+            // return_assistant_tokens_mask and TRL's assistant_only_loss do
+            List<Segment> marked = t.renderSpans(ms).stream().map(s -> new Segment(s.text(), s.generated())).toList();
+            if (marked.stream().anyMatch(Segment::trained)) return marked;
+        }
         String full = t.render(ms, false);
         List<Segment> out = new java.util.ArrayList<>();
         int pos = 0;

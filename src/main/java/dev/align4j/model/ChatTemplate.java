@@ -34,10 +34,12 @@ public final class ChatTemplate {
 
     private final String template, adapted, bos, eos;
     private final Jinjava jinja;
+    private final boolean hasGeneration;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
         this.template = template;
         this.adapted = template == null ? null : adapt(template);
+        this.hasGeneration = template != null && template.matches("(?s).*\\{%-?\\s*generation\\s*-?%}.*");
         this.bos = bosToken == null ? "" : bosToken;
         this.eos = eosToken == null ? "" : eosToken;
         if (template == null || template.isBlank()) throw new UserError("chat template is empty");
@@ -56,6 +58,7 @@ public final class ChatTemplate {
         jinja.getGlobalContext().registerExpTest(new PyIterable());
         jinja.getGlobalContext().registerFilter(new Items());
         jinja.getGlobalContext().registerFilter(new LoopIf());
+        jinja.getGlobalContext().registerTag(new Generation());
     }
 
     /** The clock {@code strftime_now} reads; tests pin it. */
@@ -258,6 +261,30 @@ public final class ChatTemplate {
                 + (m.group(6) == null ? "" : m.group(6)) + " ";
     }
 
+    private static final char GEN_START = '\uE000', GEN_END = '\uE001';
+    private static final String MARK = "__align4j_mark_generation";
+
+    /**
+     * transformers' {@code {% generation %}…{% endgeneration %}}: renders its body; when {@link #renderSpans} asks, between
+     * two private-use markers, so that the text the template marks as the assistant's is known exactly
+     * ({@code return_assistant_tokens_mask}, TRL's {@code assistant_only_loss}).
+     */
+    static final class Generation implements com.hubspot.jinjava.lib.tag.Tag {
+        @Override public String getName() { return "generation"; }
+
+        @Override public String getEndTagName() { return "endgeneration"; }
+
+        @Override
+        public String interpret(com.hubspot.jinjava.tree.TagNode node, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter) {
+            boolean mark = Boolean.TRUE.equals(interpreter.getContext().get(MARK));
+            StringBuilder b = new StringBuilder();
+            if (mark) b.append(GEN_START);
+            for (com.hubspot.jinjava.tree.Node child : node.getChildren()) b.append(child.render(interpreter).getValue());
+            if (mark) b.append(GEN_END);
+            return b.toString();
+        }
+    }
+
     /** Python's {@code is iterable}: strings are iterable too (Llama 3.1's template writes a tool result {@code | tojson} then). */
     static final class PyIterable implements com.hubspot.jinjava.lib.exptest.ExpTest {
         @Override public String getName() { return "iterable"; }
@@ -273,10 +300,9 @@ public final class ChatTemplate {
      * control ({@code {{- -}} {%- -%} {#- -#}}) and trim_blocks / lstrip_blocks applied to the source text (Jinjava's own
      * differ mid-line); Python's string methods {@code startswith, endswith, strip, lstrip, rstrip, upper, lower, title,
      * split} and {@code [::-1]} rewritten to Java methods or filters; {@code namespace(k=v, …)} values parenthesised
-     * (Jinjava binds {@code =} tighter than {@code |}); transformers' {@code {% generation %}} markers dropped.
+     * (Jinjava binds {@code =} tighter than {@code |}). transformers' {@code {% generation %}} blocks are a tag ({@link Generation}).
      */
     static String adapt(String t) {
-        t = t.replaceAll("\\{%-?\\s*(end)?generation\\s*-?%}", "");
         // whitespace control: "-" strips all whitespace on that side of the tag
         t = t.replaceAll("\\s*\\{([{%#])-", "{$1").replaceAll("-([}%#])}\\s*", "$1}");
         // lstrip_blocks: spaces and tabs from a line's start up to a block or comment tag; trim_blocks: the newline after one
@@ -445,7 +471,40 @@ public final class ChatTemplate {
     public String render(List<Message> messages, boolean addGenerationPrompt) { return render(messages, addGenerationPrompt, null); }
 
     /** As transformers' {@code apply_chat_template(messages, tools=tools, add_generation_prompt=…)}; {@code tools} may be null. */
-    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) {
+    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) { return render(messages, addGenerationPrompt, tools, false); }
+
+    /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
+    public boolean hasGenerationBlocks() { return hasGeneration; }
+
+    /** A piece of a rendered conversation: inside a {@code {% generation %}} block or not. */
+    public record Span(String text, boolean generated) {}
+
+    /**
+     * The conversation rendered (no generation prompt) as consecutive spans, the generated ones being the text inside the
+     * template's {@code {% generation %}} blocks, as transformers' {@code return_assistant_tokens_mask} marks it; empty when
+     * the template has no such blocks. The spans' texts joined are {@link #render(List, boolean)}'s output.
+     */
+    public List<Span> renderSpans(List<Message> messages) {
+        if (!hasGeneration) return List.of();
+        String marked = render(messages, false, null, true);
+        List<Span> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        int depth = 0;
+        for (int i = 0; i < marked.length(); i++) {
+            char c = marked.charAt(i);
+            if (c != GEN_START && c != GEN_END) { cur.append(c); continue; }
+            boolean wasGenerated = depth > 0;
+            depth = Math.max(0, depth + (c == GEN_START ? 1 : -1));
+            if ((depth > 0) != wasGenerated) {
+                if (cur.length() > 0) out.add(new Span(cur.toString(), wasGenerated));
+                cur.setLength(0);
+            }
+        }
+        if (cur.length() > 0) out.add(new Span(cur.toString(), depth > 0));
+        return out;
+    }
+
+    private String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools, boolean markGeneration) {
         List<Map<String, Object>> ms = new ArrayList<>();
         for (Message m : messages) {
             Map<String, Object> x = new LinkedHashMap<>();
@@ -461,6 +520,7 @@ public final class ChatTemplate {
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);
         ctx.put("strftime_now", Boolean.TRUE);                             // so that "strftime_now is defined", as under transformers
+        if (markGeneration) ctx.put(MARK, Boolean.TRUE);
         RAISED.remove();
         RenderResult r = jinja.renderForResult(adapted, ctx);
         String raised = RAISED.get();

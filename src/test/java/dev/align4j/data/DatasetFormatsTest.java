@@ -233,6 +233,28 @@ class DatasetFormatsTest {
     }
 
     @Test
+    void generationBlocksMarkTheTrainedText() throws Exception {
+        // a template with transformers' {% generation %} blocks (SmolLM3's form: the block holds the assistant header too):
+        // the trained text is exactly what the blocks hold, as return_assistant_tokens_mask gives it
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}"
+                + "{{ '<|im_start|>assistant\\n' + m.content + '<|im_end|>\\n' }}{% endgeneration %}"
+                + "{% else %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+                + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}", "", "<|im_end|>");
+        assertTrue(t.hasGenerationBlocks());
+        Path p = dir.resolve("gen.jsonl");
+        Files.writeString(p, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello\"},"
+                + " {\"role\": \"user\", \"content\": \"Prime?\"}, {\"role\": \"assistant\", \"content\": \"7\"}]}\n");
+        SftExample e = SftExample.read(p, false, t).rows().get(0);
+        assertEquals(List.of(new SftExample.Segment("<|im_start|>user\nHi<|im_end|>\n", false),
+                new SftExample.Segment("<|im_start|>assistant\nHello<|im_end|>\n", true),
+                new SftExample.Segment("<|im_start|>user\nPrime?<|im_end|>\n", false),
+                new SftExample.Segment("<|im_start|>assistant\n7<|im_end|>\n", true)), e.turns());
+        // without the blocks the same conversation trains what follows each generation prompt
+        SftExample plain = SftExample.read(p, false, CHATML).rows().get(0);
+        assertEquals("Hello<|im_end|>\n", plain.turns().get(1).text());
+    }
+
+    @Test
     void toolCallMessagesReachTheTemplate() throws Exception {
         // an assistant message with tool_calls and no content, then the tool's answer: the template sees every field
         ChatTemplate t = new ChatTemplate("{% for m in messages %}{{ m.role }}:{% if m.tool_calls %}{% for c in m.tool_calls %}{{ c.function.name }}"

@@ -88,6 +88,30 @@ class ChatTemplateCorpusTest {
     }
 
     @Test
+    void generationBlocksMarkEachAssistantTurn() throws Exception {
+        // the corpus' templates with {% generation %} (SmolLM3, Phi-4-reasoning): the spans join to the plain render, and
+        // each assistant message's text lies in a generated span, no user text does
+        List<ChatTemplate.Message> ms = List.of(new ChatTemplate.Message("user", "What is 2+2?"), new ChatTemplate.Message("assistant", "It is 4."),
+                new ChatTemplate.Message("user", "And 3+3?"), new ChatTemplate.Message("assistant", "It is 6."));
+        int n = 0;
+        try (var files = Files.list(DIR)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".jinja")).sorted().toList()) {
+                ChatTemplate t = new ChatTemplate(Files.readString(p), "<s>", "</s>");
+                if (!t.hasGenerationBlocks()) continue;
+                n++;
+                List<ChatTemplate.Span> spans = t.renderSpans(ms);
+                assertEquals(t.render(ms, false), String.join("", spans.stream().map(ChatTemplate.Span::text).toList()), p.getFileName().toString());
+                String generated = String.join("|", spans.stream().filter(ChatTemplate.Span::generated).map(ChatTemplate.Span::text).toList());
+                String other = String.join("|", spans.stream().filter(s -> !s.generated()).map(ChatTemplate.Span::text).toList());
+                assertTrue(generated.contains("It is 4.") && generated.contains("It is 6."), p.getFileName() + ": " + generated);
+                assertFalse(generated.contains("2+2") || generated.contains("3+3"), p.getFileName() + ": " + generated);
+                assertTrue(other.contains("What is 2+2?") && other.contains("And 3+3?"), p.getFileName() + ": " + other);
+            }
+        }
+        assertEquals(2, n, "smollm3 and phi-4-reasoning have generation blocks");
+    }
+
+    @Test
     void everyTemplateSplitsAConversationIntoPromptAndCompletion() throws Exception {
         // a user turn, then the assistant's answer: the prompt (rendered with the generation prompt) must be a prefix of the
         // whole conversation, so that the completion can be trained on alone
