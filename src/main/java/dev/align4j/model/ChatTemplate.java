@@ -58,6 +58,7 @@ public final class ChatTemplate {
         jinja.getGlobalContext().registerExpTest(new PyIterable());
         jinja.getGlobalContext().registerFilter(new Items());
         jinja.getGlobalContext().registerFilter(new LoopIf());
+        jinja.getGlobalContext().registerFilter(new Iterate());
         jinja.getGlobalContext().registerTag(new Generation());
     }
 
@@ -244,6 +245,26 @@ public final class ChatTemplate {
 
     private static final java.util.regex.Pattern FOR_IF = java.util.regex.Pattern.compile("(?s)(\\s*for\\s+)(.+?)(\\s+in\\s+)(.+?)\\s+if\\s+(.+?)(\\s+recursive)?\\s*");
 
+    /**
+     * {@code {% for x in name %}} over a variable that holds None (transformers passes {@code tools=None}): Jinja2 raises
+     * ("'NoneType' object is not iterable"), Jinjava would iterate nothing. adapt() rewrites such loops to
+     * {@code name|pyiterate('name')}; an undefined name still iterates nothing, as in Jinja2.
+     */
+    private static final ThreadLocal<Set<String>> NONE = new ThreadLocal<>();      // names this render passes as None (tools)
+
+    static final class Iterate implements com.hubspot.jinjava.lib.filter.Filter {
+        @Override public String getName() { return "pyiterate"; }
+
+        @Override
+        public Object filter(Object var, com.hubspot.jinjava.interpret.JinjavaInterpreter interpreter, String... args) {
+            if (var == null && args.length > 0 && NONE.get() != null && NONE.get().contains(args[0]))
+                raiseException("'NoneType' object is not iterable (the template loops over " + args[0] + ", which is None)");
+            return var;
+        }
+    }
+
+    private static final java.util.regex.Pattern FOR_NAME = java.util.regex.Pattern.compile("(?s)(\\s*for\\s+.+?\\s+in\\s+)([A-Za-z_]\\w*)(\\s+recursive)?\\s*");
+
     private static final java.util.regex.Pattern FOR = java.util.regex.Pattern.compile("(?s)\\s*for\\s+(.+?)\\s+in\\s+(.+?)(\\s+recursive)?\\s*");
 
     /** Jinja2's {@code loop.previtem} / {@code loop.nextitem}, which Jinjava lacks, as items of the loop's iterable. */
@@ -315,6 +336,8 @@ public final class ChatTemplate {
         Deque<String> loops = new ArrayDeque<>();                         // the iterables of the enclosing for loops
         return eachTag(parenthesiseNamespace(t), body -> {
             String b = loopIf(parenthesiseNotIn(body));
+            java.util.regex.Matcher named = FOR_NAME.matcher(b);
+            if (named.matches()) b = named.group(1) + named.group(2) + "|pyiterate('" + named.group(2) + "')" + (named.group(3) == null ? "" : named.group(3)) + " ";
             if (!loops.isEmpty() && b.contains("loop.")) b = loopNeighbours(b, loops.peek());
             java.util.regex.Matcher f = FOR.matcher(b);
             if (f.matches()) loops.push(f.group(2));
@@ -515,14 +538,20 @@ public final class ChatTemplate {
         }
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("messages", ms);
-        if (tools != null) ctx.put("tools", py(tools));
+        ctx.put("tools", tools == null ? null : py(tools));                // defined, as None when absent, as transformers passes it
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos);
         ctx.put("eos_token", eos);
         ctx.put("strftime_now", Boolean.TRUE);                             // so that "strftime_now is defined", as under transformers
         if (markGeneration) ctx.put(MARK, Boolean.TRUE);
         RAISED.remove();
-        RenderResult r = jinja.renderForResult(adapted, ctx);
+        NONE.set(tools == null ? Set.of("tools") : Set.of());
+        RenderResult r;
+        try {
+            r = jinja.renderForResult(adapted, ctx);
+        } finally {
+            NONE.remove();
+        }
         String raised = RAISED.get();
         RAISED.remove();
         if (raised != null) throw new UserError("chat template: " + raised);

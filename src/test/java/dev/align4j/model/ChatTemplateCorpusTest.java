@@ -115,7 +115,7 @@ class ChatTemplateCorpusTest {
     void everyTemplateSplitsAConversationIntoPromptAndCompletion() throws Exception {
         // a user turn, then the assistant's answer: the prompt (rendered with the generation prompt) must be a prefix of the
         // whole conversation, so that the completion can be trained on alone
-        List<String> failures = new ArrayList<>();
+        List<String> failures = new ArrayList<>(), refused = new ArrayList<>();
         int n = 0;
         try (var files = Files.list(DIR)) {
             for (Path p : files.filter(f -> f.toString().endsWith(".jinja")).sorted().toList()) {
@@ -125,10 +125,13 @@ class ChatTemplateCorpusTest {
                     if (!pc[1].contains("4")) failures.add(p.getFileName() + ": the completion lost the answer: " + pc[1]);
                     n++;
                 } catch (UserError e) {
-                    failures.add(p.getFileName() + ": " + e.getMessage());
+                    // the two tool-use templates need tools: without them Jinja2 refuses too, with one line
+                    if (e.getMessage().contains("'NoneType' object is not iterable")) refused.add(p.getFileName().toString());
+                    else failures.add(p.getFileName() + ": " + e.getMessage());
                 }
             }
         }
+        assertEquals(List.of("command-r-plus-tool-use.jinja", "hermes-2-pro-llama-3-tool-use.jinja"), refused);
         assertTrue(n >= 40, n + " templates split");
         assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
