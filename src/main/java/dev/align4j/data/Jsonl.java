@@ -168,6 +168,27 @@ public final class Jsonl {
         return t;
     }
 
+    /**
+     * As {@link #need(dev.align4j.model.ChatTemplate)}, with the row's {@code tools} column (a list of JSON schemas, or that
+     * list as a JSON string, as TRL's tool-calling datasets hold it) passed to the template, as TRL passes it.
+     */
+    public static dev.align4j.model.ChatTemplate need(dev.align4j.model.ChatTemplate t, JsonNode row) {
+        need(t);
+        JsonNode tools = row.get("tools");
+        if (tools == null || tools.isNull()) return t;
+        if (tools.isTextual()) {
+            try {
+                tools = Json.MAPPER.readTree(tools.asText());
+            } catch (JsonProcessingException e) {
+                throw new BadLine("column 'tools' expected a list of JSON schemas (or that list as a JSON string), got a string that is not JSON");
+            }
+        }
+        if (!tools.isArray()) throw new BadLine("column 'tools' expected a list of JSON schemas, got " + kind(tools));
+        @SuppressWarnings("unchecked")
+        List<Object> list = Json.MAPPER.convertValue(tools, List.class);
+        return t.withTools(list);
+    }
+
     /** A boolean column: true/false, or 1/0 as many datasets store labels. */
     public static boolean bool(JsonNode n, String column) {
         JsonNode v = n.get(column);

@@ -27,7 +27,7 @@ public record PreferencePair(String prompt, String chosen, String rejected) {
     }
 
     static PreferencePair conversational(JsonNode n, dev.align4j.model.ChatTemplate template) {
-        var t = Jsonl.need(template);
+        var t = Jsonl.need(template, n);
         var chosen = Jsonl.messages(n, "chosen");
         var rejected = Jsonl.messages(n, "rejected");
         java.util.List<dev.align4j.model.ChatTemplate.Message> prompt;

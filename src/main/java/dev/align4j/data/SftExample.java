@@ -92,18 +92,18 @@ public record SftExample(String prompt, String completion, List<Segment> turns) 
                 var ms = Jsonl.messages(n, "messages");
                 int last = ms.size() - 1;
                 if (!ms.get(last).role().equals("assistant")) throw new Jsonl.BadLine("column 'messages' expected the last message to have role 'assistant'");
-                if (loss == Loss.ALL) return new SftExample("", Jsonl.need(template).render(ms, false));
-                List<Segment> turns = segments(Jsonl.need(template), ms);
+                if (loss == Loss.ALL) return new SftExample("", Jsonl.need(template, n).render(ms, false));
+                List<Segment> turns = segments(Jsonl.need(template, n), ms);
                 if (turns != null) return ofTurns(turns);
                 if (!warned[0] && ms.stream().filter(m -> m.role().equals("assistant")).count() > 1) {
                     warned[0] = true;
                     System.err.println(file + ": the chat template renders earlier turns differently once later ones follow; training on the last assistant turn of each conversation");
                 }
-                String[] pc = Jsonl.need(template).promptAndCompletion(ms.subList(0, last), ms.subList(last, last + 1));
+                String[] pc = Jsonl.need(template, n).promptAndCompletion(ms.subList(0, last), ms.subList(last, last + 1));
                 return new SftExample(pc[0], pc[1]);
             }
             if (n.path("prompt").isArray()) {
-                String[] pc = Jsonl.need(template).promptAndCompletion(Jsonl.messages(n, "prompt"), Jsonl.messages(n, "completion"));
+                String[] pc = Jsonl.need(template, n).promptAndCompletion(Jsonl.messages(n, "prompt"), Jsonl.messages(n, "completion"));
                 return new SftExample(pc[0], pc[1]);
             }
             return new SftExample(Jsonl.string(n, "prompt"), Jsonl.string(n, "completion"));

@@ -19,7 +19,7 @@ public record StepwiseExample(String prompt, List<String> steps, List<Boolean> l
 
     public static Jsonl.Read<StepwiseExample> read(Path file, boolean skipInvalid, dev.align4j.model.ChatTemplate template) {
         return Jsonl.read(file, skipInvalid, n -> {
-            String prompt = n.path("prompt").isArray() ? Jsonl.need(template).render(Jsonl.messages(n, "prompt"), true) : Jsonl.string(n, "prompt");
+            String prompt = n.path("prompt").isArray() ? Jsonl.need(template, n).render(Jsonl.messages(n, "prompt"), true) : Jsonl.string(n, "prompt");
             JsonNode c = n.get("completions"), l = n.get("labels");
             if (c == null || !c.isArray() || c.isEmpty()) throw new Jsonl.BadLine("column 'completions' expected a non-empty array of step strings");
             if (l == null || !l.isArray() || l.size() != c.size())

@@ -12,7 +12,7 @@ public record UnpairedExample(String prompt, String completion, boolean label) {
     public static Jsonl.Read<UnpairedExample> read(Path file, boolean skipInvalid, dev.align4j.model.ChatTemplate template) {
         return Jsonl.read(file, skipInvalid, n -> {
             if (n.path("prompt").isArray()) {
-                String[] pc = Jsonl.need(template).promptAndCompletion(Jsonl.messages(n, "prompt"), Jsonl.messages(n, "completion"));
+                String[] pc = Jsonl.need(template, n).promptAndCompletion(Jsonl.messages(n, "prompt"), Jsonl.messages(n, "completion"));
                 return new UnpairedExample(pc[0], pc[1], Jsonl.bool(n, "label"));
             }
             return new UnpairedExample(Jsonl.string(n, "prompt"), Jsonl.string(n, "completion"), Jsonl.bool(n, "label"));

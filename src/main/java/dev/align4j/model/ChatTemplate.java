@@ -35,6 +35,7 @@ public final class ChatTemplate {
     private final String template, adapted, bos, eos;
     private final Jinjava jinja;
     private final boolean hasGeneration;
+    private final List<Object> tools;                                   // passed to every render that names none (a row's "tools")
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
         this.template = template;
@@ -42,6 +43,7 @@ public final class ChatTemplate {
         this.hasGeneration = template != null && template.matches("(?s).*\\{%-?\\s*generation\\s*-?%}.*");
         this.bos = bosToken == null ? "" : bosToken;
         this.eos = eosToken == null ? "" : eosToken;
+        this.tools = null;
         if (template == null || template.isBlank()) throw new UserError("chat template is empty");
         // trim_blocks and lstrip_blocks are applied by adapt(); no nested interpretation: text holding "{{ }}" (a message,
         // a string literal) prints as is, as in Jinja2, instead of being rendered again
@@ -491,10 +493,25 @@ public final class ChatTemplate {
         throw new IllegalStateException(message);
     }
 
+    private ChatTemplate(ChatTemplate t, List<Object> tools) {
+        this.template = t.template;
+        this.adapted = t.adapted;
+        this.hasGeneration = t.hasGeneration;
+        this.bos = t.bos;
+        this.eos = t.eos;
+        this.jinja = t.jinja;
+        this.tools = tools;
+    }
+
+    /** This template with {@code tools} (JSON schemas, as a dataset's {@code tools} column holds them) passed to every render. */
+    public ChatTemplate withTools(List<Object> tools) { return new ChatTemplate(this, tools); }
+
     public String render(List<Message> messages, boolean addGenerationPrompt) { return render(messages, addGenerationPrompt, null); }
 
     /** As transformers' {@code apply_chat_template(messages, tools=tools, add_generation_prompt=…)}; {@code tools} may be null. */
-    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) { return render(messages, addGenerationPrompt, tools, false); }
+    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) {
+        return render(messages, addGenerationPrompt, tools == null ? this.tools : tools, false);
+    }
 
     /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
     public boolean hasGenerationBlocks() { return hasGeneration; }
@@ -509,7 +526,7 @@ public final class ChatTemplate {
      */
     public List<Span> renderSpans(List<Message> messages) {
         if (!hasGeneration) return List.of();
-        String marked = render(messages, false, null, true);
+        String marked = render(messages, false, tools, true);
         List<Span> out = new ArrayList<>();
         StringBuilder cur = new StringBuilder();
         int depth = 0;

@@ -26,7 +26,7 @@ public final class PromptFile {
         return Jsonl.read(file, skipInvalid, n -> {
             if (!n.has("prompt"))
                 throw new Jsonl.BadLine("expected a prompt-only row: {\"prompt\": \"…\"} or {\"prompt\": [{\"role\": \"user\", \"content\": \"…\"}]}, plus any reward columns");
-            String prompt = n.get("prompt").isArray() ? Jsonl.need(template).render(Jsonl.messages(n, "prompt"), true) : Jsonl.string(n, "prompt");
+            String prompt = n.get("prompt").isArray() ? Jsonl.need(template, n).render(Jsonl.messages(n, "prompt"), true) : Jsonl.string(n, "prompt");
             String answer = "";
             for (String c : answerColumns) {
                 JsonNode v = n.get(c);

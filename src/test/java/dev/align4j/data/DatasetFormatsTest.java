@@ -265,5 +265,18 @@ class DatasetFormatsTest {
                 + " {\"role\": \"tool\", \"content\": \"42\", \"tool_call_id\": \"c1\"}, {\"role\": \"assistant\", \"content\": \"42\"}]}\n");
         SftExample e = SftExample.read(p, false, t, SftExample.Loss.ALL).rows().get(0);
         assertEquals("user:40+2?;assistant:add({\"a\": 40, \"b\": 2});tool:42#c1;assistant:42;", e.completion());
+        // a row's "tools" column (a list of JSON schemas, or that list as a JSON string) reaches the template, as TRL passes it
+        ChatTemplate withTools = new ChatTemplate("{% if tools %}[{% for t in tools %}{{ t.function.name }}{% endfor %}]{% endif %}"
+                + "{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}", "", "");
+        Path tp = dir.resolve("tools-column.jsonl");
+        String msgs = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]";
+        Files.writeString(tp, "{" + msgs + ", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"add\"}}]}\n"
+                + "{" + msgs + ", \"tools\": \"[{\\\"type\\\": \\\"function\\\", \\\"function\\\": {\\\"name\\\": \\\"mul\\\"}}]\"}\n"
+                + "{" + msgs + "}\n");
+        List<SftExample> rows = SftExample.read(tp, false, withTools, SftExample.Loss.ALL).rows();
+        assertEquals(List.of("[add]user:hi;assistant:yo;", "[mul]user:hi;assistant:yo;", "user:hi;assistant:yo;"), rows.stream().map(SftExample::completion).toList());
+        Files.writeString(tp, "{" + msgs + ", \"tools\": 7}\n");
+        UserError bad = assertThrows(UserError.class, () -> SftExample.read(tp, false, withTools, SftExample.Loss.ALL));
+        assertTrue(bad.getMessage().contains("tools-column.jsonl:1: column 'tools' expected a list of JSON schemas, got a number"), bad.getMessage());
     }
 }
