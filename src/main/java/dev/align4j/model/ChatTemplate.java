@@ -277,11 +277,11 @@ public final class ChatTemplate {
 
     /** {@code for x in xs if cond} → {@code for x in (xs)|pyloopif('x', 'cond')}; other tag bodies unchanged. */
     static String loopIf(String body) {
-        java.util.regex.Matcher m = FOR_IF.matcher(body);
-        if (!m.matches() || inString(body, m.start(5))) return body;
-        String cond = m.group(5).replace("\\", "\\\\").replace("'", "\\'");
-        return m.group(1) + m.group(2) + m.group(3) + "(" + m.group(4) + ")|pyloopif('" + m.group(2).trim() + "', '" + cond + "')"
-                + (m.group(6) == null ? "" : m.group(6)) + " ";
+        java.util.regex.Matcher m = FOR_IF.matcher(masked(body));           // an "if" inside a string literal is not the filter
+        if (!m.matches()) return body;
+        java.util.function.IntFunction<String> g = i -> m.start(i) < 0 ? "" : body.substring(m.start(i), m.end(i));
+        String cond = g.apply(5).replace("\\", "\\\\").replace("'", "\\'");
+        return g.apply(1) + g.apply(2) + g.apply(3) + "(" + g.apply(4) + ")|pyloopif('" + g.apply(2).trim() + "', '" + cond + "')" + g.apply(6) + " ";
     }
 
     private static final char GEN_START = '\uE000', GEN_END = '\uE001';
@@ -358,17 +358,16 @@ public final class ChatTemplate {
      * {@code is not} and {@code not in} are left alone.
      */
     private static String parenthesiseNotIn(String body) {
+        String plain = masked(body);                                      // the same length, string literals blanked
         StringBuilder b = new StringBuilder();
         int from = 0;
-        java.util.regex.Matcher m = NOT.matcher(body);
+        java.util.regex.Matcher m = NOT.matcher(plain);
         while (m.find(from)) {
-            if (body.substring(0, m.start()).matches("(?s).*\\bis\\s+$") || inString(body, m.start())) {
-                b.append(body, from, m.end()); from = m.end(); continue;
-            }
-            int end = operandEnd(body, m.end());
+            if (plain.substring(0, m.start()).matches("(?s).*\\bis\\s+$")) { b.append(body, from, m.end()); from = m.end(); continue; }
+            int end = operandEnd(plain, m.end());
             String operand = body.substring(m.end(), end);
             b.append(body, from, m.end());
-            boolean wrap = COMPARE.matcher(masked(operand)).find();
+            boolean wrap = COMPARE.matcher(plain.substring(m.end(), end)).find();
             b.append(wrap ? "(" + operand.stripTrailing() + ")" + operand.substring(operand.stripTrailing().length()) : operand);
             from = end;
         }
@@ -420,42 +419,33 @@ public final class ChatTemplate {
     }
 
 
-    /** Where {@code not}'s operand ends: at a top-level {@code and, or, if, else, ','}, an unmatched closing bracket, or the tag's end. */
-    private static int operandEnd(String s, int i) {
+    /** Where {@code not}'s operand ends in {@code plain} (literals blanked): at a top-level {@code and, or, if, else, ','}, an unmatched closing bracket, or the tag's end. */
+    private static int operandEnd(String plain, int i) {
         int depth = 0;
-        char quote = 0;
-        for (int j = i; j < s.length(); j++) {
-            char c = s.charAt(j);
-            if (quote != 0) { if (c == '\\') j++; else if (c == quote) quote = 0; continue; }
-            if (c == '\'' || c == '"') quote = c;
-            else if (c == '(' || c == '[' || c == '{') depth++;
+        for (int j = i; j < plain.length(); j++) {
+            char c = plain.charAt(j);
+            if (c == '(' || c == '[' || c == '{') depth++;
             else if (c == ')' || c == ']' || c == '}') { if (depth-- == 0) return j; }
-            else if (depth == 0 && (c == ',' || (Character.isWhitespace(c) && STOP.matcher(s).region(j, s.length()).lookingAt()))) return j;
+            else if (depth == 0 && (c == ',' || (Character.isWhitespace(c) && STOP.matcher(plain).region(j, plain.length()).lookingAt()))) return j;
         }
-        return s.length();
+        return plain.length();
     }
 
-    /** {@code s} with its string literals blanked, so operators inside them are not seen. */
+    /** {@code s} with the insides of its string literals blanked (same length), so operators, brackets and words inside them are not seen. */
     private static String masked(String s) {
         StringBuilder b = new StringBuilder(s);
         char quote = 0;
         for (int j = 0; j < b.length(); j++) {
             char c = b.charAt(j);
-            if (quote != 0) { if (c == quote) quote = 0; else b.setCharAt(j, '_'); }
-            else if (c == '\'' || c == '"') quote = c;
+            if (quote != 0) {
+                if (c == '\\' && j + 1 < b.length()) { b.setCharAt(j, '_'); b.setCharAt(++j, '_'); }
+                else if (c == quote) quote = 0;
+                else b.setCharAt(j, '_');
+            } else if (c == '\'' || c == '"') quote = c;
         }
         return b.toString();
     }
 
-    private static boolean inString(String s, int at) {
-        char quote = 0;
-        for (int j = 0; j < at; j++) {
-            char c = s.charAt(j);
-            if (quote != 0) { if (c == '\\') j++; else if (c == quote) quote = 0; }
-            else if (c == '\'' || c == '"') quote = c;
-        }
-        return quote != 0;
-    }
 
     /** {@code namespace(a=x|length - 1, b=y)} → {@code namespace(a=(x|length - 1), b=(y))}. */
     static String parenthesiseNamespace(String t) {

@@ -139,6 +139,8 @@ class ChatTemplateTest {
         assertEquals("{{ 7*7 }} and {% if true %}x{% endif %}", render.apply("{{ messages[0].content }}", user));
         // a string literal holding "}}" and "%}" ends no tag
         assertEquals("a }} b %} c", render.apply("{{ 'a }} b %} c' }}", user));
+        // words inside string literals are not rewritten: a "not … ==" or a "for … if" there prints as written
+        assertEquals("not a == b|for x in y if z|yes", render.apply("{{ 'not a == b' }}|{{ \"for x in y if z\" }}|{% if not 'it\\'s not' == 'x' %}yes{% endif %}", user));
         // Jinja2: `not` binds looser than `==` (Llama 3.1's `if not message.tool_calls|length == 1`); `is not` and `not in` unchanged
         java.util.Map<String, Object> calls = java.util.Map.of("tool_calls", List.of(1, 2));
         List<ChatTemplate.Message> two = List.of(new ChatTemplate.Message("assistant", "", calls));
