@@ -1,5 +1,6 @@
 package example;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.model.LlamaModel;
@@ -46,8 +47,7 @@ public final class CustomRewardGrpo {
         ModelConfig nano = ModelConfig.builtin("nano", Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
         List<Task.Example> prompts = new ArrayList<>();
         for (char c = 'b'; c <= 'z'; c++) prompts.add(new Task.Example("say " + c + ":", ""));
-        Grpo.Config cfg = Grpo.Config.builder().steps(steps).promptsPerStep(4).groupSize(8).maxNewTokens(4).lr(2e-2).warmupSteps(0)
-                .updatesPerRollout(2).build();
+        Grpo.Config cfg = Configs.with(Grpo.Config.DEFAULTS, "steps", steps, "promptsPerStep", 4, "samplesPerPrompt", 8, "maxNewTokens", 4, "lr", 2e-2, "warmupSteps", 0, "updatesPerRollout", 2);
         try (LlamaModel policy = LlamaModel.init(nano, 0, ScalarType.Float); Metrics metrics = new Metrics(out.resolve("run")).quiet(true)) {
             Grpo.train(policy, null, Rewards.Weighted.of(VOWELS), prompts, cfg, Session.inMemory(tok).withMetrics(metrics));
             double[][] r = metrics.series("grpo", "reward");

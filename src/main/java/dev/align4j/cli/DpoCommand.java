@@ -48,13 +48,12 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
     int pairs;
 
     @Override
-    public Object defaults() { return Dpo.Config.defaults(); }
+    public Object defaults() { return Dpo.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        Dpo.Config cfg = d.batching(f.run(Dpo.Config.builder())).losses(loss.stream().map(PreferenceLoss.Variant::parse).toList())
-                .lossWeights(lossWeights).beta(b.beta).labelSmoothing(labelSmoothing).rpoAlpha(rpoAlpha).simpoGamma(simpoGamma).build();
+        Dpo.Config cfg = f.config(Dpo.Config.DEFAULTS);
         Task t = tf.task();
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");

@@ -1,5 +1,6 @@
 package dev.align4j.cli;
 
+import dev.align4j.core.Configs;
 import dev.align4j.loss.PolicyLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.train.online.Advantages;
@@ -63,13 +64,11 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     double sapoTauNeg;
 
     @Override
-    public Object defaults() { return Grpo.Config.builder().estimator(defaultEstimator()).build(); }
+    public Object defaults() { return Configs.with(Grpo.Config.DEFAULTS, "estimator", defaultEstimator()); }
 
     @Override
     public Integer call() {
-        Grpo.Config cfg = ro.rollouts(f.run(Grpo.Config.builder())).beta(b.beta).updatesPerRollout(updatesPerRollout).epsLow(epsLow).epsHigh(epsHigh)
-                .kl(kl).estimator(estimator).scale(scale).aggregation(aggregation)
-                .sequenceRatio(sequenceRatio).dynamicSampling(dynamicSampling).objective(objective).sapoTauPos(sapoTauPos).sapoTauNeg(sapoTauNeg).build();
+        Grpo.Config cfg = f.config((Grpo.Config) defaults());
         TrainRun.online(cfg.stage(), f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
                 Grpo.train(l.model(), ref, reward, prompts, cfg, io);

@@ -34,13 +34,12 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
     String loss;
 
     @Override
-    public Object defaults() { return Kto.Config.defaults(); }
+    public Object defaults() { return Kto.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        Kto.Config cfg = d.batching(f.run(Kto.Config.builder())).beta(b.beta).desirableWeight(desirableWeight).undesirableWeight(undesirableWeight)
-                .loss(dev.align4j.loss.KtoLoss.Variant.parse(loss)).build();
+        Kto.Config cfg = f.config(Kto.Config.DEFAULTS);
         Task t = tf.task();
         TrainRun.offline("kto", f, cfg, d.describe(tf), (l, metrics) -> {
             List<UnpairedExample> rows = t != null ? TaskData.unpaired(t, Task.Split.TRAIN, examples, 0.5, 0.1, f.seed)

@@ -27,12 +27,12 @@ final class ListwiseCommand implements Callable<Integer>, ConfigFile.Configured 
     double nllWeight;
 
     @Override
-    public Object defaults() { return Listwise.Config.defaults(); }
+    public Object defaults() { return Listwise.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         if (d.data == null) throw new UserError("--data FILE (ranked lists) is required");
-        Listwise.Config cfg = d.batching(f.run(Listwise.Config.builder())).loss(ListwiseLoss.Variant.parse(loss)).beta(b.beta).nllWeight(nllWeight).build();
+        Listwise.Config cfg = f.config(Listwise.Config.DEFAULTS);
         List<RankedList> rows = d.rows("listwise", RankedList.read(d.data, d.skipInvalid));
         TrainRun.offline("listwise", f, cfg, "ranked lists from " + d.data, (l, metrics) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {

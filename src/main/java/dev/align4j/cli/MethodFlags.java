@@ -54,9 +54,6 @@ final class MethodFlags {
                 description = "Which end of a prompt longer than --max-length allows survives (of a multi-turn conversation: which end of it): keep_end or keep_start (default: ${DEFAULT-VALUE}).")
         String truncation;
 
-        <B extends Batching.Builder<B>> B batching(B b) {
-            return b.batchSize(batchSize).maxLength(maxLength).truncation(Tokenized.Truncation.parse(truncation));
-        }
 
         /** What the model trains on, in words (for the model card). */
         String describe(TaskFlags t) { return data != null ? data.toString() : "data built from the built-in task '" + t.task + "'"; }
@@ -104,10 +101,6 @@ final class MethodFlags {
         int maxNewTokens;
         @Option(names = "--temperature", description = "Rollout temperature (default: ${DEFAULT-VALUE}).")
         double temperature;
-
-        <B extends RolloutConfig.Builder<B>> B rollouts(B b) {
-            return b.promptsPerStep(promptsPerStep).samplesPerPrompt(samplesPerPrompt).maxNewTokens(maxNewTokens).temperature(temperature);
-        }
     }
 
     /** The method's β: the KL / temperature coefficient its loss or reward uses. */

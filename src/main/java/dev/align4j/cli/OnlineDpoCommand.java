@@ -26,12 +26,11 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     double labelSmoothing;
 
     @Override
-    public Object defaults() { return OnlineDpo.Config.defaults(); }
+    public Object defaults() { return OnlineDpo.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
-        OnlineDpo.Config cfg = ro.rollouts(f.run(OnlineDpo.Config.builder())).loss(PreferenceLoss.Variant.parse(loss)).beta(b.beta)
-                .labelSmoothing(labelSmoothing).build();
+        OnlineDpo.Config cfg = f.config(OnlineDpo.Config.DEFAULTS);
         TrainRun.online("online-dpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = l.model().copy(l.model().dtype)) {
                 OnlineDpo.train(l.model(), ref, reward, prompts, cfg, io);

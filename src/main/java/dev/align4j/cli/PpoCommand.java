@@ -49,15 +49,13 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     long klHorizon;
 
     @Override
-    public Object defaults() { return Ppo.Config.defaults(); }
+    public Object defaults() { return Ppo.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         if (sharedTrunk && criticModel != null)
             throw new UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
-        Ppo.Config cfg = ro.rollouts(f.run(Ppo.Config.builder())).beta(b.beta).epochs(epochs).miniBatches(miniBatches).criticLr(criticLr)
-                .clip(clip).valueClip(valueClip).gamma(gamma).lambda(lambda).whiten(whiten).klTarget(klTarget).klHorizon(klHorizon)
-                .sharedTrunk(sharedTrunk).vfCoef(vfCoef).build();
+        Ppo.Config cfg = f.config(Ppo.Config.DEFAULTS);
         TrainRun.online("ppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l)) {
                 Ppo.train(l.model(), critic, ref, reward, prompts, cfg, io);

@@ -38,12 +38,12 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     boolean multi;
 
     @Override
-    public Object defaults() { return RewardModel.Config.defaults(); }
+    public Object defaults() { return RewardModel.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        RewardModel.Config cfg = d.batching(f.run(RewardModel.Config.builder())).centering(center).build();
+        RewardModel.Config cfg = f.config(RewardModel.Config.DEFAULTS);
         Task t = tf.task();
         Path data = d.data;
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {

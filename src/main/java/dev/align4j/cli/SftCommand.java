@@ -28,12 +28,12 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
     boolean assistantOnlyLoss;
 
     @Override
-    public Object defaults() { return Sft.Config.defaults(); }
+    public Object defaults() { return Sft.Config.DEFAULTS; }
 
     @Override
     public Integer call() {
         d.requireOneSource(tf);
-        Sft.Config cfg = d.batching(f.run(Sft.Config.builder())).build();
+        Sft.Config cfg = f.config(Sft.Config.DEFAULTS);
         Task t = tf.task();
         TrainRun.offline("sft", f, cfg, d.describe(tf), (l, metrics) -> {
             List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, f.seed)

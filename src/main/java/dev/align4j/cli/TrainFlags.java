@@ -1,5 +1,6 @@
 package dev.align4j.cli;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -10,7 +11,9 @@ import dev.align4j.model.Tokenizer;
 import dev.align4j.train.NonFinite;
 import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -24,6 +27,7 @@ import java.util.List;
  * so {@code --help} shows them per command.
  */
 final class TrainFlags {
+    @Spec(Spec.Target.MIXEE) CommandLine.Model.CommandSpec spec;
     @Mixin Common.ModelOptions m = new Common.ModelOptions();       // --model, --dtype, --threads, --debug
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;
@@ -75,10 +79,12 @@ final class TrainFlags {
         }
     }
 
-    /** Sets the run settings of a method's config builder from these flags. */
-    <B extends RunConfig.Builder<B>> B run(B b) {
-        return b.steps(steps).lr(lr).weightDecay(weightDecay).warmupSteps(warmupSteps).maxGradNorm(maxGradNorm).gradAccum(gradAccum)
-                .evalEvery(evalEvery).saveEvery(saveEvery).keep(keep).seed(seed).onNonFinite(onNonFinite).loggingSteps(loggingSteps);
+    /** The method's config: its defaults, each setting that has a flag on this command taking the flag's value ({@link ConfigFile#flagName}). */
+    <R extends Record> R config(R defaults) {
+        return Configs.from(defaults, name -> {
+            CommandLine.Model.OptionSpec o = spec.findOption(ConfigFile.flagName(name));
+            return o == null ? null : o.getValue();
+        });
     }
 
     /** Loads --model or builds --init; a built-in tokenizer is written into OUTPUT/tokenizer. */

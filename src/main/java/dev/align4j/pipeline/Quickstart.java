@@ -1,5 +1,6 @@
 package dev.align4j.pipeline;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.AtomicFiles;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -90,8 +91,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
             EvalHook eval = step -> evalMetrics(policy, tok, t, test, 100);
             Session io = Session.inMemory(tok).withMetrics(metrics).withEval(eval);
-            Sft.Config sft = Sft.Config.builder().steps(sftSteps).batchSize(sftBatch).lr(sftLr).weightDecay(0.01).warmupSteps(Math.min(50, sftSteps / 10))
-                    .maxLength(64).evalEvery(Math.max(1, sftSteps / 4)).keep(1).seed(seed).build();
+            Sft.Config sft = Configs.with(Sft.Config.DEFAULTS, "steps", sftSteps, "batchSize", sftBatch, "lr", sftLr, "weightDecay", 0.01, "warmupSteps", Math.min(50, sftSteps / 10), "maxLength", 64, "evalEvery", Math.max(1, sftSteps / 4), "keep", 1, "seed", seed);
             Sft.train(policy, demos, sft, io);
             HfModel.save(out.resolve("sft"), policy, tok);
             stages.add(evaluate("sft", policy, tok, t, test, metrics, sftSteps, s0));
@@ -117,9 +117,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     // 3. DPO from the SFT policy, which is also the reference.
                     // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
                     // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
-                    Dpo.Config dpo = Dpo.Config.builder().loss(PreferenceLoss.Variant.SIGMOID).beta(beta).rpoAlpha(1.0).steps(dpoSteps).batchSize(dpoBatch)
-                            .lr(dpoLr).weightDecay(0).warmupSteps(Math.min(10, dpoSteps / 10)).maxLength(64).evalEvery(Math.max(1, dpoSteps / 3))
-                            .keep(1).seed(seed).build();
+                    Dpo.Config dpo = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SIGMOID), "beta", beta, "rpoAlpha", 1.0, "steps", dpoSteps, "batchSize", dpoBatch, "lr", dpoLr, "weightDecay", 0, "warmupSteps", Math.min(10, dpoSteps / 10), "maxLength", 64, "evalEvery", Math.max(1, dpoSteps / 3), "keep", 1, "seed", seed);
                     try (LlamaModel reference = policy.copy(ScalarType.Float)) {
                         Dpo.train(policy, reference, pairs, dpo, io);
                     }
@@ -133,8 +131,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                 // 4. online RL: GRPO on the task's gold reward (16 prompts × 8 samples a step), from the policy so far
                 long g0 = System.nanoTime();
                 String from = stages.get(stages.size() - 1).name();
-                Grpo.Config grpo = Grpo.Config.builder().steps(grpoSteps).promptsPerStep(16).groupSize(8).maxNewTokens(t.maxCompletionChars() + 4)
-                        .lr(grpoLr).warmupSteps(Math.min(5, grpoSteps)).evalEvery(Math.max(1, grpoSteps / 3)).keep(1).seed(seed).build();
+                Grpo.Config grpo = Configs.with(Grpo.Config.DEFAULTS, "steps", grpoSteps, "promptsPerStep", 16, "samplesPerPrompt", 8, "maxNewTokens", t.maxCompletionChars() + 4, "lr", grpoLr, "warmupSteps", Math.min(5, grpoSteps), "evalEvery", Math.max(1, grpoSteps / 3), "keep", 1, "seed", seed);
                 System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
                 Grpo.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
                         t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);

@@ -2,9 +2,11 @@ package dev.align4j.train;
 
 import dev.align4j.core.UserError;
 
+import java.util.Map;
+
 /**
  * The settings every training method shares, nested in each method's config (and flattened into its saved
- * {@code *_config.json}). Each method's builder starts from its own defaults; this record only validates.
+ * {@code *_config.json}). Each method's {@code DEFAULTS} names its own values; this record only validates.
  *
  * @param steps       optimizer steps (offline) or rollout + update rounds (online)
  * @param lr          peak learning rate (linear warm-up, then cosine decay to 10% of it)
@@ -32,39 +34,7 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         UserError.check(evalEvery >= 0 && saveEvery >= 0 && keep >= 0 && loggingSteps >= 0, "eval-every, save-every, keep and logging-steps must be >= 0");
     }
 
-    /**
-     * The run settings half of every method's builder: {@code Sft.Config.builder().steps(30).lr(1e-2).batchSize(16).build()}.
-     * A method's builder sets its own defaults for these in its constructor.
-     */
-    @SuppressWarnings("unchecked")
-    public abstract static class Builder<B extends Builder<B>> {
-        private int steps, warmupSteps, gradAccum = 1, evalEvery, saveEvery, keep = 2, loggingSteps;
-        private double lr, weightDecay, maxGradNorm = 1.0;
-        private long seed;
-        private NonFinite onNonFinite = NonFinite.STOP;
-
-        protected Builder(int steps, double lr, double weightDecay, int warmupSteps) {
-            this.steps = steps;
-            this.lr = lr;
-            this.weightDecay = weightDecay;
-            this.warmupSteps = warmupSteps;
-        }
-
-        public B steps(int v) { steps = v; return (B) this; }
-        public B lr(double v) { lr = v; return (B) this; }
-        public B weightDecay(double v) { weightDecay = v; return (B) this; }
-        public B warmupSteps(int v) { warmupSteps = v; return (B) this; }
-        public B maxGradNorm(double v) { maxGradNorm = v; return (B) this; }
-        public B gradAccum(int v) { gradAccum = v; return (B) this; }
-        public B evalEvery(int v) { evalEvery = v; return (B) this; }
-        public B saveEvery(int v) { saveEvery = v; return (B) this; }
-        public B keep(int v) { keep = v; return (B) this; }
-        public B seed(long v) { seed = v; return (B) this; }
-        public B onNonFinite(NonFinite v) { onNonFinite = v; return (B) this; }
-        public B loggingSteps(int v) { loggingSteps = v; return (B) this; }
-
-        protected RunConfig run() {
-            return new RunConfig(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite, loggingSteps);
-        }
-    }
+    /** Defaults of the run settings most methods share; each method names its own steps, lr, weight decay and warm-up. */
+    public static final Map<String, Object> COMMON = Map.of("weightDecay", 0.0, "maxGradNorm", 1.0, "gradAccum", 1, "evalEvery", 0, "saveEvery", 0,
+            "keep", 2, "seed", 0L, "onNonFinite", NonFinite.STOP, "loggingSteps", 0);
 }

@@ -1,5 +1,6 @@
 package dev.align4j.train;
 
+import dev.align4j.core.Configs;
 import dev.align4j.cli.CliTestAccess;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
@@ -60,8 +61,7 @@ class FullDiskTest {
     @Test
     void aDiskThatFillsUpMidRunLosesOnlyTheStepsSinceTheLastCheckpoint() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        Sft.Config cfg = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2).maxGradNorm(1.0)
-                .maxLength(32).evalEvery(4).saveEvery(4).keep(3).seed(3).onNonFinite(NonFinite.STOP).build();
+        Sft.Config cfg = Configs.with(Sft.Config.DEFAULTS, "steps", 12, "batchSize", 8, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0.01, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 4, "saveEvery", 4, "keep", 3, "seed", 3L, "onNonFinite", NonFinite.STOP);
         Map<String, float[]> want;
         try (LlamaModel m = TrainerTest.nano(2)) {
             Sft.train(m, TrainerTest.copyTask(), cfg, new Session(tok, dir.resolve("reference"), Metrics.inMemory().quiet(true), null, null));

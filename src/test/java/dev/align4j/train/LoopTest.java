@@ -1,5 +1,6 @@
 package dev.align4j.train;
 
+import dev.align4j.core.Configs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
@@ -100,7 +101,7 @@ class LoopTest {
         assertTrue(e.getMessage().contains("grad-accum"), e.getMessage());
         e = assertThrows(UserError.class, () -> new RunConfig(10, 2.0, 0, 0, 1, 1, 0, 0, 1, 0, NonFinite.STOP, 0));
         assertTrue(e.getMessage().contains("lr must be in (0, 1)"), e.getMessage());
-        e = assertThrows(UserError.class, () -> dev.align4j.train.online.Grpo.Config.builder().gradAccum(2).build());
+        e = assertThrows(UserError.class, () -> Configs.with(dev.align4j.train.online.Grpo.Config.DEFAULTS, "gradAccum", 2));
         assertTrue(e.getMessage().contains("grad-accum must be 1"), e.getMessage());
     }
 }

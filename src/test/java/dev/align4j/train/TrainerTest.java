@@ -1,5 +1,6 @@
 package dev.align4j.train;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.data.PreferencePair;
@@ -56,9 +57,7 @@ class TrainerTest {
         try (LlamaModel m = nano(1)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Sft.Config cfg = Sft.Config.builder().steps(30).batchSize(16).gradAccum(2).lr(1e-2).weightDecay(0.01).warmupSteps(3)
-                    .maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP)
-                    .build();
+            Sft.Config cfg = Configs.with(Sft.Config.DEFAULTS, "steps", 30, "batchSize", 16, "gradAccum", 2, "lr", 1e-2, "weightDecay", 0.01, "warmupSteps", 3, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
             Sft.Result r = Sft.train(m, copyTask(), cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("sft", "loss");
             assertTrue(Double.isFinite(r.finalLoss()));
@@ -70,9 +69,7 @@ class TrainerTest {
     @Test
     void sftResumeFromACheckpointEndsWithTheSameWeights() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
-        Sft.Config full = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2)
-                .maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP)
-                .build();
+        Sft.Config full = Configs.with(Sft.Config.DEFAULTS, "steps", 12, "batchSize", 8, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0.01, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 6, "keep", 3, "seed", 3L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
         Map<String, float[]> uninterrupted;
         try (LlamaModel m = nano(2)) {
             Sft.train(m, copyTask(), full, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, null));
@@ -80,9 +77,7 @@ class TrainerTest {
         }
         // the same run crashes during step 7 (after checkpoint-6 was written); a fresh process resumes from it
         try (LlamaModel m = nano(2)) {
-            Sft.Config crashing = Sft.Config.builder().steps(12).batchSize(8).gradAccum(1).lr(5e-3).weightDecay(0.01).warmupSteps(2)
-                    .maxGradNorm(1.0).maxLength(32).evalEvery(1).saveEvery(6).keep(3).seed(3).onNonFinite(dev.align4j.train.NonFinite.STOP)
-                    .build();
+            Sft.Config crashing = Configs.with(Sft.Config.DEFAULTS, "steps", 12, "batchSize", 8, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0.01, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 1, "saveEvery", 6, "keep", 3, "seed", 3L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
             assertThrows(IllegalStateException.class, () -> Sft.train(m, copyTask(), crashing, new Session(tok, dir.resolve("b"), Metrics.inMemory().quiet(true), step -> { if (step == 7) throw new IllegalStateException("killed"); return Map.of(); }, null)));
         }
         assertTrue(Files.exists(dir.resolve("b/checkpoint-6/optimizer.safetensors")));
@@ -117,11 +112,7 @@ class TrainerTest {
             try (LlamaModel m = nano(3); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                Dpo.Config cfg = Dpo.Config.builder().losses(List.of(v)).lossWeights(List.of())
-                        .beta(v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1).labelSmoothing(v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0)
-                        .rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0)
-                        .maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP)
-                        .simpoGamma(0.5).build();
+                Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(v), "lossWeights", List.of(), "beta", v == PreferenceLoss.Variant.IPO ? 0.5 : 0.1, "labelSmoothing", v == PreferenceLoss.Variant.ROBUST ? 0.1 : 0, "rpoAlpha", 0, "steps", 20, "batchSize", 16, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP, "simpoGamma", 0.5);
                 Dpo.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
                 double[][] margins = metrics.series("dpo", "rewards/margins");
                 double[][] loss = metrics.series("dpo", "loss");
@@ -149,10 +140,7 @@ class TrainerTest {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         try (LlamaModel m = nano(4); LlamaModel ref = m.copy(ScalarType.Float)) {
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Dpo.Config cfg = Dpo.Config.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE))
-                    .lossWeights(List.of(1.0, 0.5)).beta(0.1).labelSmoothing(0).rpoAlpha(1.0).steps(1).batchSize(16).gradAccum(1).lr(1e-3)
-                    .weightDecay(0).warmupSteps(0).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0)
-                    .onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SIGMOID, PreferenceLoss.Variant.HINGE), "lossWeights", List.of(1.0, 0.5), "beta", 0.1, "labelSmoothing", 0, "rpoAlpha", 1.0, "steps", 1, "batchSize", 16, "gradAccum", 1, "lr", 1e-3, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP, "simpoGamma", 0.5);
             Dpo.train(m, ref, pairs(), cfg, new Session(tok, null, metrics, null, null));
             Map<String, Double> row = metrics.rows().get(0).values();
             // step 1: policy = reference ⇒ h = 0 ⇒ sigmoid = log 2, hinge = 1 ⇒ 1·0.693147 + 0.5·1 + NLL
@@ -200,9 +188,7 @@ class TrainerTest {
         try (LlamaModel base = nano(5); LlamaModel rm = base.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(rm);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            RewardModel.Config cfg = RewardModel.Config.builder().centering(0.01).steps(25).batchSize(16).lr(5e-3).weightDecay(0)
-                    .warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0)
-                    .onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            RewardModel.Config cfg = Configs.with(RewardModel.Config.DEFAULTS, "centering", 0.01, "steps", 25, "batchSize", 16, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
             RewardModel.train(rm, pairs(), cfg, new Session(tok, dir.resolve("rm"), metrics, null, null));
             double[][] acc = metrics.series("reward", "accuracy");
             double[][] loss = metrics.series("reward", "loss");
@@ -233,9 +219,7 @@ class TrainerTest {
         try (LlamaModel base = nano(7); LlamaModel rm = base.withScoreHead(2, 7)) {
             Map<String, float[]> before = snapshot(rm);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            RewardModel.Config cfg = RewardModel.Config.builder().centering(0.0).steps(30).batchSize(16).lr(5e-3).weightDecay(0)
-                    .warmupSteps(2).maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0)
-                    .onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            RewardModel.Config cfg = Configs.with(RewardModel.Config.DEFAULTS, "centering", 0.0, "steps", 30, "batchSize", 16, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
             RewardModel.trainScored(rm, data, List.of("match", "long"), cfg, new Session(tok, dir.resolve("rm2"), metrics, null, null));
             double[][] loss = metrics.series("reward", "loss");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
@@ -270,9 +254,7 @@ class TrainerTest {
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Kto.Config cfg = Kto.Config.builder().beta(0.1).desirableWeight(1.0).undesirableWeight(1.0).steps(20).batchSize(16).lr(5e-3)
-                    .weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0)
-                    .onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+            Kto.Config cfg = Configs.with(Kto.Config.DEFAULTS, "beta", 0.1, "desirableWeight", 1.0, "undesirableWeight", 1.0, "steps", 20, "batchSize", 16, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
             Kto.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]));
@@ -294,9 +276,7 @@ class TrainerTest {
             try (LlamaModel m = nano(7); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                Listwise.Config cfg = Listwise.Config.builder().loss(v).beta(0.1).nllWeight(1.0).steps(20).batchSize(8).lr(5e-3)
-                        .weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0)
-                        .onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+                Listwise.Config cfg = Configs.with(Listwise.Config.DEFAULTS, "loss", v, "beta", 0.1, "nllWeight", 1.0, "steps", 20, "batchSize", 8, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
                 Listwise.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
                 double[][] loss = metrics.series("listwise", "loss"), acc = metrics.series("listwise", "rewards/accuracies");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());
@@ -316,10 +296,7 @@ class TrainerTest {
         try (LlamaModel m = nano(8); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Dpo.Config cfg = Dpo.Config.builder().losses(List.of(PreferenceLoss.Variant.SIGMOID)).lossWeights(List.of()).beta(0.1)
-                    .labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16).gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2)
-                    .maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP)
-                    .simpoGamma(0.5).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SIGMOID), "lossWeights", List.of(), "beta", 0.1, "labelSmoothing", 0, "rpoAlpha", 0, "steps", 20, "batchSize", 16, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP, "simpoGamma", 0.5);
             Dpo.train(m, ref, new Dpo.Modpo(data, margins, 0.6), cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("dpo", "loss"), margin = metrics.series("dpo", "rewards/margins");
             // step 1: h = 0 ⇒ −log σ((0 − 0.05)/0.6) = log(1 + e^{0.083333}) = 0.735682
@@ -356,10 +333,7 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
             Map<String, float[]> before = snapshot(m), criticBefore = snapshot(critic);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Ppo.Config cfg = Ppo.Config.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2)
-                    .miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2)
-                    .gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false).vfCoef(0.1)
-                    .evalEvery(0).saveEvery(25).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            Ppo.Config cfg = Configs.with(Ppo.Config.DEFAULTS, "steps", 25, "promptsPerStep", 4, "samplesPerPrompt", 4, "maxNewTokens", 4, "temperature", 1.0, "epochs", 2, "miniBatches", 2, "lr", 2e-2, "criticLr", 2e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "clip", 0.2, "valueClip", 0.2, "gamma", 1.0, "lambda", 0.95, "whiten", true, "beta", 0.01, "klTarget", 1.0, "klHorizon", 1000L, "sharedTrunk", false, "vfCoef", 0.1, "evalEvery", 0, "saveEvery", 25, "keep", 1, "seed", 0L, "onNonFinite", NonFinite.STOP);
             Ppo.Result r = Ppo.train(m, critic, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, dir.resolve("ppo"), metrics, null, null));
             double[][] reward = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss");
             assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
@@ -386,10 +360,7 @@ class TrainerTest {
         CountA task = new CountA();
         List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
         var reward = dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task));
-        Ppo.Config cfg = Ppo.Config.builder().steps(25).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0).epochs(2)
-                .miniBatches(2).lr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2).valueClip(0.2).gamma(1.0).lambda(0.95)
-                .whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(true).vfCoef(0.5).evalEvery(0).saveEvery(5).keep(10)
-                .seed(0).onNonFinite(NonFinite.STOP).build();
+        Ppo.Config cfg = Configs.with(Ppo.Config.DEFAULTS, "steps", 25, "promptsPerStep", 4, "samplesPerPrompt", 4, "maxNewTokens", 4, "temperature", 1.0, "epochs", 2, "miniBatches", 2, "lr", 2e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "clip", 0.2, "valueClip", 0.2, "gamma", 1.0, "lambda", 0.95, "whiten", true, "beta", 0.01, "klTarget", 1.0, "klHorizon", 1000L, "sharedTrunk", true, "vfCoef", 0.5, "evalEvery", 0, "saveEvery", 5, "keep", 10, "seed", 0L, "onNonFinite", NonFinite.STOP);
         float[] headBefore;
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
             try (Tensor h = Ppo.newValueHead(m, cfg.run().seed())) { headBefore = Torch.toFloats(h); }
@@ -415,10 +386,7 @@ class TrainerTest {
         }
         // resuming one kind of value function as the other is a user error that says which the checkpoint holds
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(1, 5)) {
-            Ppo.Config separate = Ppo.Config.builder().steps(5).promptsPerStep(4).samplesPerPrompt(4).maxNewTokens(4).temperature(1.0)
-                    .epochs(2).miniBatches(2).lr(2e-2).criticLr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).clip(0.2)
-                    .valueClip(0.2).gamma(1.0).lambda(0.95).whiten(true).beta(0.01).klTarget(1.0).klHorizon(1000).sharedTrunk(false)
-                    .vfCoef(0.1).evalEvery(0).saveEvery(5).keep(10).seed(0).onNonFinite(NonFinite.STOP).build();
+            Ppo.Config separate = Configs.with(Ppo.Config.DEFAULTS, "steps", 5, "promptsPerStep", 4, "samplesPerPrompt", 4, "maxNewTokens", 4, "temperature", 1.0, "epochs", 2, "miniBatches", 2, "lr", 2e-2, "criticLr", 2e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "clip", 0.2, "valueClip", 0.2, "gamma", 1.0, "lambda", 0.95, "whiten", true, "beta", 0.01, "klTarget", 1.0, "klHorizon", 1000L, "sharedTrunk", false, "vfCoef", 0.1, "evalEvery", 0, "saveEvery", 5, "keep", 10, "seed", 0L, "onNonFinite", NonFinite.STOP);
             dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class, () -> Ppo.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("a"), Metrics.inMemory().quiet(true), null, dir.resolve("a/checkpoint-25"))));
             assertTrue(e.getMessage().contains("critic/") && e.getMessage().contains("shared-trunk"), e.getMessage());
             Ppo.train(m, critic, ref, reward, prompts, separate, new Session(tok, dir.resolve("c"), Metrics.inMemory().quiet(true), null, null));
@@ -452,9 +420,7 @@ class TrainerTest {
         try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            OnlineDpo.Config cfg = OnlineDpo.Config.builder().steps(40).promptsPerStep(16).maxNewTokens(4).temperature(1.0)
-                    .loss(dev.align4j.loss.PreferenceLoss.Variant.SIGMOID).beta(0.1).labelSmoothing(0).lr(1e-2).weightDecay(0)
-                    .warmupSteps(0).maxGradNorm(1.0).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            OnlineDpo.Config cfg = Configs.with(OnlineDpo.Config.DEFAULTS, "steps", 40, "promptsPerStep", 16, "maxNewTokens", 4, "temperature", 1.0, "loss", dev.align4j.loss.PreferenceLoss.Variant.SIGMOID, "beta", 0.1, "labelSmoothing", 0, "lr", 1e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", NonFinite.STOP);
             OnlineDpo.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
             double[][] reward = metrics.series("online-dpo", "reward"), margins = metrics.series("online-dpo", "rewards/margins");
             assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
@@ -473,11 +439,7 @@ class TrainerTest {
             try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                Grpo.Config cfg = Grpo.Config.builder().steps(25).promptsPerStep(4).groupSize(8).maxNewTokens(4).temperature(1.0)
-                        .updatesPerRollout(2).lr(2e-2).weightDecay(0).warmupSteps(0).maxGradNorm(1.0).epsLow(0.2).epsHigh(0.28).beta(0.01)
-                        .kl(dev.align4j.loss.PolicyLoss.KlEstimator.K3).estimator(est).scale(Advantages.Scale.GROUP)
-                        .aggregation(dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN).sequenceRatio(false).dynamicSampling(true)
-                        .evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).build();
+                Grpo.Config cfg = Configs.with(Grpo.Config.DEFAULTS, "steps", 25, "promptsPerStep", 4, "samplesPerPrompt", 8, "maxNewTokens", 4, "temperature", 1.0, "updatesPerRollout", 2, "lr", 2e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "epsLow", 0.2, "epsHigh", 0.28, "beta", 0.01, "kl", dev.align4j.loss.PolicyLoss.KlEstimator.K3, "estimator", est, "scale", Advantages.Scale.GROUP, "aggregation", dev.align4j.loss.PolicyLoss.Aggregation.TOKEN_MEAN, "sequenceRatio", false, "dynamicSampling", true, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
                 Grpo.train(m, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
                 String stage = cfg.stage();
                 double[][] reward = metrics.series(stage, "reward"), loss = metrics.series(stage, "loss"), kl = metrics.series(stage, "kl");
@@ -504,8 +466,7 @@ class TrainerTest {
             try (LlamaModel m = nano(9)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                Grpo.Config cfg = Grpo.Config.builder().steps(25).promptsPerStep(4).groupSize(8).maxNewTokens(4).updatesPerRollout(2).lr(2e-2)
-                        .warmupSteps(0).epsHigh(c.epsHigh()).objective(c.objective()).aggregation(c.aggregation()).sequenceRatio(c.sequenceRatio()).build();
+                Grpo.Config cfg = Configs.with(Grpo.Config.DEFAULTS, "steps", 25, "promptsPerStep", 4, "samplesPerPrompt", 8, "maxNewTokens", 4, "updatesPerRollout", 2, "lr", 2e-2, "warmupSteps", 0, "epsHigh", c.epsHigh(), "objective", c.objective(), "aggregation", c.aggregation(), "sequenceRatio", c.sequenceRatio());
                 Grpo.train(m, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, null, metrics, null, null));
                 double[][] reward = metrics.series("grpo", "reward"), loss = metrics.series("grpo", "loss");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), c.name());
@@ -522,8 +483,7 @@ class TrainerTest {
         try (LlamaModel m = nano(6); LlamaModel ref = m.copy(ScalarType.Float)) {
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Kto.Config cfg = Kto.Config.builder().loss(dev.align4j.loss.KtoLoss.Variant.APO_ZERO_UNPAIRED).steps(20).batchSize(16).lr(5e-3).warmupSteps(2)
-                    .maxGradNorm(10.0).maxLength(32).build();
+            Kto.Config cfg = Configs.with(Kto.Config.DEFAULTS, "loss", dev.align4j.loss.KtoLoss.Variant.APO_ZERO_UNPAIRED, "steps", 20, "batchSize", 16, "lr", 5e-3, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32);
             Kto.train(m, ref, data, cfg, new Session(tok, null, metrics, null, null));
             double[][] loss = metrics.series("kto", "loss"), margins = metrics.series("kto", "rewards/margins");
             assertTrue(Double.isFinite(loss[loss.length - 1][1]) && loss[loss.length - 1][1] < loss[0][1], "loss fell");
@@ -534,7 +494,7 @@ class TrainerTest {
         try (LlamaModel m = nano(6)) {                                          // the sft loss alone needs no reference
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Dpo.Config cfg = Dpo.Config.builder().loss(PreferenceLoss.Variant.SFT).steps(20).batchSize(16).lr(5e-3).warmupSteps(2).maxLength(32).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SFT), "steps", 20, "batchSize", 16, "lr", 5e-3, "warmupSteps", 2, "maxLength", 32);
             Dpo.train(m, null, pairs(), cfg, new Session(tok, null, metrics, null, null));
             double[][] chosen = metrics.series("dpo", "logps/chosen");
             assertTrue(chosen[chosen.length - 1][1] > chosen[0][1] + 1, "chosen log-probs rose: " + chosen[0][1] + " -> " + chosen[chosen.length - 1][1]);
@@ -551,15 +511,13 @@ class TrainerTest {
             }
             Map<String, float[]> before = snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            Sft.Config skip = Sft.Config.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0)
-                    .maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.SKIP).build();
+            Sft.Config skip = Configs.with(Sft.Config.DEFAULTS, "steps", 5, "batchSize", 4, "gradAccum", 1, "lr", 1e-3, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", NonFinite.SKIP);
             Sft.train(m, copyTask(), skip, new Session(tok, null, metrics, null, null));
             var last = metrics.rows().get(metrics.rows().size() - 1).values();
             assertEquals(5.0, last.get("skipped_steps"), "every step was skipped and counted");
             assertArrayEquals(before.get("model.norm.weight"), Torch.toFloats(m.parameters().get("model.norm.weight")), "no update was applied");
 
-            Sft.Config stop = Sft.Config.builder().steps(5).batchSize(4).gradAccum(1).lr(1e-3).weightDecay(0).warmupSteps(0)
-                    .maxGradNorm(1.0).maxLength(32).evalEvery(0).saveEvery(0).keep(1).seed(0).onNonFinite(NonFinite.STOP).build();
+            Sft.Config stop = Configs.with(Sft.Config.DEFAULTS, "steps", 5, "batchSize", 4, "gradAccum", 1, "lr", 1e-3, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", NonFinite.STOP);
             dev.align4j.core.UserError e = assertThrows(dev.align4j.core.UserError.class,
                     () -> Sft.train(m, copyTask(), stop, new Session(tok, null, Metrics.inMemory().quiet(true), null, null)));
             assertTrue(e.getMessage().contains("non-finite") && e.getMessage().contains("last good checkpoint: none"), e.getMessage());
@@ -573,10 +531,7 @@ class TrainerTest {
             try (LlamaModel m = nano(11)) {
                 Map<String, float[]> before = snapshot(m);
                 Metrics metrics = Metrics.inMemory().quiet(true);
-                Dpo.Config cfg = Dpo.Config.builder().losses(List.of(v)).lossWeights(List.of())
-                        .beta(v == PreferenceLoss.Variant.ORPO ? 0.5 : 2.0).labelSmoothing(0).rpoAlpha(0).steps(20).batchSize(16)
-                        .gradAccum(1).lr(5e-3).weightDecay(0).warmupSteps(2).maxGradNorm(10.0).maxLength(32).evalEvery(0).saveEvery(0)
-                        .keep(1).seed(0).onNonFinite(dev.align4j.train.NonFinite.STOP).simpoGamma(0.5).build();
+                Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(v), "lossWeights", List.of(), "beta", v == PreferenceLoss.Variant.ORPO ? 0.5 : 2.0, "labelSmoothing", 0, "rpoAlpha", 0, "steps", 20, "batchSize", 16, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0, "warmupSteps", 2, "maxGradNorm", 10.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 0L, "onNonFinite", dev.align4j.train.NonFinite.STOP, "simpoGamma", 0.5);
                 Dpo.train(m, null, pairs(), cfg, new Session(tok, null, metrics, null, null));
                 double[][] loss = metrics.series("dpo", "loss"), acc = metrics.series("dpo", "rewards/accuracies");
                 assertTrue(Double.isFinite(loss[loss.length - 1][1]), v.name());

@@ -1,5 +1,6 @@
 package dev.align4j.train;
 
+import dev.align4j.core.Configs;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.align4j.core.Metrics;
 import dev.align4j.loss.SftLoss;
@@ -32,17 +33,8 @@ class WalkthroughTest {
     static final class BestOfN {
         /** @param minReward a prompt's best completion trains only when its reward is above this */
         record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, double minReward) {
-            static Builder builder() { return new Builder(); }
-
-            static final class Builder extends RolloutConfig.Builder<Builder> {
-                private double minReward = 0;
-
-                private Builder() { super(100, 1e-5, 5, 16, 8); }      // steps, lr, warm-up, prompts per step, samples per prompt
-
-                Builder minReward(double v) { minReward = v; return this; }
-
-                Config build() { return new Config(run(), rollouts(), minReward); }
-            }
+            static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 1e-5, "warmupSteps", 5,
+                    "promptsPerStep", 16, "samplesPerPrompt", 8, "minReward", 0.0);
         }
 
         static Loop.Outcome train(LlamaModel policy, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
@@ -77,7 +69,7 @@ class WalkthroughTest {
         try (LlamaModel m = TrainerTest.nano(9)) {
             Map<String, float[]> before = TrainerTest.snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            BestOfN.Config cfg = BestOfN.Config.builder().steps(25).promptsPerStep(8).samplesPerPrompt(8).maxNewTokens(4).lr(1e-2).warmupSteps(0).build();
+            BestOfN.Config cfg = Configs.with(BestOfN.Config.DEFAULTS, "steps", 25, "promptsPerStep", 8, "samplesPerPrompt", 8, "maxNewTokens", 4, "lr", 1e-2, "warmupSteps", 0);
             Loop.Outcome out = BestOfN.train(m, Rewards.Weighted.of(Rewards.gold(task)), task.examples(Task.Split.TRAIN, 20, 0), cfg,
                     new Session(tok, dir.resolve("out"), metrics, null, null));
             double[][] reward = metrics.series("best-of-n", "reward");

@@ -1,5 +1,6 @@
 package dev.align4j.train.offline;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.Tokenized;
@@ -9,6 +10,7 @@ import dev.align4j.train.RunConfig;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * How an offline method batches its dataset: rows per micro-batch, the longest prompt + completion in tokens, and
@@ -96,21 +98,6 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
         return SeqBatch.of(prompts, comps, padId);
     }
 
-    /** The builder half shared by offline configs: run settings plus batching. */
-    @SuppressWarnings("unchecked")
-    public abstract static class Builder<B extends Builder<B>> extends RunConfig.Builder<B> {
-        private int batchSize, maxLength = 512;
-        private Tokenized.Truncation truncation = Tokenized.Truncation.KEEP_END;
-
-        protected Builder(int steps, double lr, double weightDecay, int warmupSteps, int batchSize) {
-            super(steps, lr, weightDecay, warmupSteps);
-            this.batchSize = batchSize;
-        }
-
-        public B batchSize(int v) { batchSize = v; return (B) this; }
-        public B maxLength(int v) { maxLength = v; return (B) this; }
-        public B truncation(Tokenized.Truncation v) { truncation = v; return (B) this; }
-
-        protected Batching batching() { return new Batching(batchSize, maxLength, truncation); }
-    }
+    /** Defaults shared by offline configs: the run settings' and batching's. */
+    public static final Map<String, Object> COMMON = Configs.plus(RunConfig.COMMON, "maxLength", 512, "truncation", Tokenized.Truncation.KEEP_END);
 }

@@ -3,6 +3,7 @@ package dev.align4j.train.offline;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -36,7 +37,7 @@ public final class Dpo {
     private Dpo() {}
 
     /**
-     * Offline preference optimization (DPO family) settings; defaults in {@link Builder}.
+     * Offline preference optimization (DPO family) settings; defaults in {@link #DEFAULTS}.
      *
      * @param losses         one or more variants, combined as Σ w_k · L_k
      * @param lossWeights    one weight per loss (empty = all 1)
@@ -63,26 +64,9 @@ public final class Dpo {
         /** True when no loss needs reference log-probs (SimPO, CPO, ORPO only). */
         public boolean referenceFree() { return losses.stream().allMatch(PreferenceLoss.Variant::referenceFree); }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends Batching.Builder<Builder> {
-            private List<PreferenceLoss.Variant> losses = List.of(PreferenceLoss.Variant.SIGMOID);
-            private List<Double> lossWeights = List.of();
-            private double beta = 0.1, labelSmoothing = 0, rpoAlpha = 0, simpoGamma = 0.5;
-
-            private Builder() { super(300, 5e-5, 0.0, 20, 32); }
-
-            public Builder losses(List<PreferenceLoss.Variant> v) { losses = v; return this; }
-            public Builder loss(PreferenceLoss.Variant v) { return losses(List.of(v)); }
-            public Builder lossWeights(List<Double> v) { lossWeights = v; return this; }
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
-            public Builder rpoAlpha(double v) { rpoAlpha = v; return this; }
-            public Builder simpoGamma(double v) { simpoGamma = v; return this; }
-
-            public Config build() { return new Config(run(), batching(), losses, lossWeights, beta, labelSmoothing, rpoAlpha, simpoGamma); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 300, "lr", 5e-5, "weightDecay", 0.0, "warmupSteps", 20, "batchSize", 32,
+                "losses", List.of(PreferenceLoss.Variant.SIGMOID), "lossWeights", List.of(), "beta", 0.1, "labelSmoothing", 0.0, "rpoAlpha", 0.0, "simpoGamma", 0.5);
     }
 
     public record Result(long steps, double finalLoss, double finalAccuracy, Path lastCheckpoint) {}

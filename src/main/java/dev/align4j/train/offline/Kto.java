@@ -1,6 +1,7 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -31,7 +32,7 @@ public final class Kto {
     private Kto() {}
 
     /**
-     * KTO settings; defaults in {@link Builder}.
+     * KTO settings; defaults in {@link #DEFAULTS}.
      *
      * @param beta              temperature β
      * @param desirableWeight   λ_D, weight of thumbs-up examples
@@ -45,22 +46,9 @@ public final class Kto {
             UserError.check(loss != KtoLoss.Variant.KTO || batching.batchSize() >= 2, "batch-size must be >= 2 (the KL estimate pairs rows): %s", batching.batchSize());
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends Batching.Builder<Builder> {
-            private double beta = 0.1, desirableWeight = 1.0, undesirableWeight = 1.0;
-            private KtoLoss.Variant loss = KtoLoss.Variant.KTO;
-
-            private Builder() { super(300, 5e-5, 0.0, 20, 32); }
-
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder desirableWeight(double v) { desirableWeight = v; return this; }
-            public Builder undesirableWeight(double v) { undesirableWeight = v; return this; }
-            public Builder loss(KtoLoss.Variant v) { loss = v; return this; }
-
-            public Config build() { return new Config(run(), batching(), beta, desirableWeight, undesirableWeight, loss); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 300, "lr", 5e-5, "weightDecay", 0.0, "warmupSteps", 20, "batchSize", 32,
+                "beta", 0.1, "desirableWeight", 1.0, "undesirableWeight", 1.0, "loss", KtoLoss.Variant.KTO);
     }
 
     public record Result(double finalLoss, Path lastCheckpoint) {}

@@ -1,6 +1,7 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -32,7 +33,7 @@ public final class Listwise {
     private Listwise() {}
 
     /**
-     * Listwise preference optimization settings; defaults in {@link Builder}. {@code batchSize} counts lists.
+     * Listwise preference optimization settings; defaults in {@link #DEFAULTS}. {@code batchSize} counts lists.
      *
      * @param loss      LIPO_LAMBDA, LIST_MLE or PRO
      * @param beta      temperature of the implicit rewards s = β·log(π/π_ref) (LiPO-λ, ListMLE)
@@ -45,21 +46,9 @@ public final class Listwise {
             UserError.check(nllWeight >= 0, "nll-weight must be >= 0: %s", nllWeight);
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends Batching.Builder<Builder> {
-            private ListwiseLoss.Variant loss = ListwiseLoss.Variant.LIPO_LAMBDA;
-            private double beta = 0.1, nllWeight = 1.0;
-
-            private Builder() { super(300, 5e-5, 0.0, 20, 8); }
-
-            public Builder loss(ListwiseLoss.Variant v) { loss = v; return this; }
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder nllWeight(double v) { nllWeight = v; return this; }
-
-            public Config build() { return new Config(run(), batching(), loss, beta, nllWeight); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 300, "lr", 5e-5, "weightDecay", 0.0, "warmupSteps", 20, "batchSize", 8,
+                "loss", ListwiseLoss.Variant.LIPO_LAMBDA, "beta", 0.1, "nllWeight", 1.0);
     }
 
     public record Result(double finalLoss, Path lastCheckpoint) {}

@@ -1,6 +1,7 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -36,7 +37,7 @@ public final class RewardModel {
     private RewardModel() {}
 
     /**
-     * Reward-model training settings; defaults in {@link Builder}.
+     * Reward-model training settings; defaults in {@link #DEFAULTS}.
      *
      * @param centering η of the reward-centering term η·(r_c + r_r)² (0 = off)
      */
@@ -45,18 +46,8 @@ public final class RewardModel {
             UserError.check(centering >= 0, "center-rewards must be >= 0: %s", centering);
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends Batching.Builder<Builder> {
-            private double centering = 0;
-
-            private Builder() { super(300, 1e-4, 0.0, 20, 32); }
-
-            public Builder centering(double v) { centering = v; return this; }
-
-            public Config build() { return new Config(run(), batching(), centering); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 300, "lr", 1e-4, "weightDecay", 0.0, "warmupSteps", 20, "batchSize", 32, "centering", 0.0);
     }
 
     public record Result(double finalLoss, double finalAccuracy, Path lastCheckpoint) {}

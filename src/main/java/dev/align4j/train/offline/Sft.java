@@ -1,6 +1,7 @@
 package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.SftExample;
@@ -25,15 +26,10 @@ import java.util.List;
 public final class Sft {
     private Sft() {}
 
-    /** Supervised fine-tuning settings: the run settings and batching; defaults in {@link Builder}. */
+    /** Supervised fine-tuning settings: the run settings and batching; defaults in {@link #DEFAULTS}. */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching) {
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends Batching.Builder<Builder> {
-            private Builder() { super(1000, 1e-3, 0.01, 50, 32); }
-            public Config build() { return new Config(run(), batching()); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 1000, "lr", 1e-3, "weightDecay", 0.01, "warmupSteps", 50, "batchSize", 32);
     }
 
     public record Result(long steps, double finalLoss, Path lastCheckpoint) {}

@@ -1,6 +1,7 @@
 package dev.align4j.train.online;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -29,7 +30,7 @@ public final class Grpo {
     private Grpo() {}
 
     /**
-     * GRPO-family settings (GRPO, Dr. GRPO, DAPO, GSPO, RLOO, REINFORCE++); defaults in {@link Builder}. The group size G
+     * GRPO-family settings (GRPO, Dr. GRPO, DAPO, GSPO, RLOO, REINFORCE++); defaults in {@link #DEFAULTS}. The group size G
      * is {@code rollouts.samplesPerPrompt}.
      *
      * @param updatesPerRollout optimizer steps on each rollout batch (μ); above 1 the old-policy log-probs are kept for the ratio
@@ -72,42 +73,11 @@ public final class Grpo {
             return new PolicyLoss.Clip(epsLow, epsHigh, ratio, aggregation, rollouts.maxNewTokens(), objective, sapoTauPos, sapoTauNeg);
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends RolloutConfig.Builder<Builder> {
-            private int updatesPerRollout = 1;
-            private double epsLow = 0.2, epsHigh = 0.2, beta = 0.0;
-            private PolicyLoss.KlEstimator kl = PolicyLoss.KlEstimator.K3;
-            private Advantages.Estimator estimator = Advantages.Estimator.GRPO;
-            private Advantages.Scale scale = Advantages.Scale.GROUP;
-            private PolicyLoss.Aggregation aggregation = PolicyLoss.Aggregation.SEQUENCE_MEAN;
-            private boolean sequenceRatio, dynamicSampling;
-            private PolicyLoss.Objective objective = PolicyLoss.Objective.CLIP;
-            private double sapoTauPos = 1.0, sapoTauNeg = 1.05;
-
-            private Builder() { super(100, 1e-4, 5, 16, 8); }
-
-            public Builder groupSize(int v) { return samplesPerPrompt(v); }
-            public Builder updatesPerRollout(int v) { updatesPerRollout = v; return this; }
-            public Builder epsLow(double v) { epsLow = v; return this; }
-            public Builder epsHigh(double v) { epsHigh = v; return this; }
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder kl(PolicyLoss.KlEstimator v) { kl = v; return this; }
-            public Builder estimator(Advantages.Estimator v) { estimator = v; return this; }
-            public Builder scale(Advantages.Scale v) { scale = v; return this; }
-            public Builder aggregation(PolicyLoss.Aggregation v) { aggregation = v; return this; }
-            public Builder sequenceRatio(boolean v) { sequenceRatio = v; return this; }
-            public Builder dynamicSampling(boolean v) { dynamicSampling = v; return this; }
-            public Builder objective(PolicyLoss.Objective v) { objective = v; return this; }
-            public Builder sapoTauPos(double v) { sapoTauPos = v; return this; }
-            public Builder sapoTauNeg(double v) { sapoTauNeg = v; return this; }
-
-            public Config build() {
-                return new Config(run(), rollouts(), updatesPerRollout, epsLow, epsHigh, beta, kl, estimator, scale, aggregation, sequenceRatio, dynamicSampling,
-                        objective, sapoTauPos, sapoTauNeg);
-            }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 1e-4, "warmupSteps", 5, "promptsPerStep", 16, "samplesPerPrompt", 8,
+                "updatesPerRollout", 1, "epsLow", 0.2, "epsHigh", 0.2, "beta", 0.0, "kl", PolicyLoss.KlEstimator.K3, "estimator", Advantages.Estimator.GRPO,
+                "scale", Advantages.Scale.GROUP, "aggregation", PolicyLoss.Aggregation.SEQUENCE_MEAN, "sequenceRatio", false, "dynamicSampling", false,
+                "objective", PolicyLoss.Objective.CLIP, "sapoTauPos", 1.0, "sapoTauNeg", 1.05);
     }
 
     public record Result(double finalReward, Path lastCheckpoint) {}

@@ -1,6 +1,7 @@
 package dev.align4j.train.online;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.align4j.core.Configs;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.LlamaModel;
@@ -47,21 +48,9 @@ public final class OnlineDpo {
             UserError.check(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5)");
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
-
-        public static final class Builder extends RolloutConfig.Builder<Builder> {
-            private PreferenceLoss.Variant loss = PreferenceLoss.Variant.SIGMOID;
-            private double beta = 0.1, labelSmoothing = 0;
-
-            private Builder() { super(100, 5e-5, 5, 32, 2); }
-
-            public Builder loss(PreferenceLoss.Variant v) { loss = v; return this; }
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
-
-            public Config build() { return new Config(run(), rollouts(), loss, beta, labelSmoothing); }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 5e-5, "warmupSteps", 5, "promptsPerStep", 32, "samplesPerPrompt", 2,
+                "loss", PreferenceLoss.Variant.SIGMOID, "beta", 0.1, "labelSmoothing", 0.0);
     }
 
     public record Result(double finalReward, Path lastCheckpoint) {}

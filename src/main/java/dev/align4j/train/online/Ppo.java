@@ -3,6 +3,7 @@ package dev.align4j.train.online;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -41,11 +42,11 @@ public final class Ppo {
     private Ppo() {}
 
     /**
-     * PPO settings (Schulman et al. 2017; the RLHF recipe of Ziegler et al. 2019 / Ouyang et al. 2022); defaults in {@link Builder}.
+     * PPO settings (Schulman et al. 2017; the RLHF recipe of Ziegler et al. 2019 / Ouyang et al. 2022); defaults in {@link #DEFAULTS}.
      *
      * @param epochs      passes over each rollout batch
      * @param miniBatches minibatches per epoch (each an optimizer step for policy and critic)
-     * @param criticLr    peak learning rate of a separate critic (the builder's default: 2 × lr, at most 0.5); 0 with a shared trunk
+     * @param criticLr    peak learning rate of a separate critic (0 = 2 × lr, at most 0.5); must be 0 with a shared trunk
      * @param clip        policy ratio clip ε
      * @param valueClip   value clip ε_v (0 = off)
      * @param gamma       GAE discount γ
@@ -65,8 +66,8 @@ public final class Ppo {
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(epochs >= 1 && miniBatches >= 1 && miniBatches <= rollouts.size(),
                     "ppo-epochs >= 1 and 1 <= mini-batches <= rollout size (%s)", rollouts.size());
-            UserError.check(sharedTrunk ? criticLr == 0 : criticLr > 0 && criticLr < 1,
-                    sharedTrunk ? "--shared-trunk trains the value head with the policy's lr: critic-lr does not apply (%s)" : "critic-lr must be in (0, 1): %s", criticLr);
+            UserError.check(sharedTrunk ? criticLr == 0 : criticLr >= 0 && criticLr < 1,
+                    sharedTrunk ? "--shared-trunk trains the value head with the policy's lr: critic-lr does not apply (%s)" : "critic-lr must be in [0, 1) (0 = twice lr, at most 0.5): %s", criticLr);
             UserError.check(clip > 0 && clip < 1 && valueClip >= 0, "clip must be in (0, 1), value-clip >= 0");
             UserError.check(gamma > 0 && gamma <= 1 && lambda >= 0 && lambda <= 1, "gamma in (0, 1], lambda in [0, 1]");
             UserError.check(beta >= 0 && klTarget >= 0 && klHorizon > 0, "beta >= 0, kl-target >= 0, kl-horizon > 0");
@@ -74,39 +75,13 @@ public final class Ppo {
             UserError.check(klTarget == 0 || beta > 0, "an adaptive KL controller (--kl-target) needs an initial --beta > 0");
         }
 
-        public static Config defaults() { return builder().build(); }
-        public static Builder builder() { return new Builder(); }
+        /** A separate critic's peak learning rate: {@code criticLr}, or 2 × lr (at most 0.5) when it is 0. */
+        public double criticLearningRate() { return criticLr > 0 ? criticLr : Math.min(0.5, 2 * run.lr()); }
 
-        public static final class Builder extends RolloutConfig.Builder<Builder> {
-            private int epochs = 2, miniBatches = 2;
-            private double criticLr = 0, clip = 0.2, valueClip = 0.2, gamma = 1.0, lambda = 0.95, beta = 0.02, klTarget = 0, vfCoef = 0.1;
-            private boolean whiten = true, sharedTrunk;
-            private long klHorizon = 10_000;
-
-            private Builder() { super(100, 1e-4, 5, 32, 4); }
-
-            public Builder epochs(int v) { epochs = v; return this; }
-            public Builder miniBatches(int v) { miniBatches = v; return this; }
-            /** 0 = twice the policy's lr (at most 0.5) for a separate critic; must stay 0 with a shared trunk. */
-            public Builder criticLr(double v) { criticLr = v; return this; }
-            public Builder clip(double v) { clip = v; return this; }
-            public Builder valueClip(double v) { valueClip = v; return this; }
-            public Builder gamma(double v) { gamma = v; return this; }
-            public Builder lambda(double v) { lambda = v; return this; }
-            public Builder whiten(boolean v) { whiten = v; return this; }
-            public Builder beta(double v) { beta = v; return this; }
-            public Builder klTarget(double v) { klTarget = v; return this; }
-            public Builder klHorizon(long v) { klHorizon = v; return this; }
-            public Builder sharedTrunk(boolean v) { sharedTrunk = v; return this; }
-            public Builder vfCoef(double v) { vfCoef = v; return this; }
-
-            public Config build() {
-                RunConfig run = run();
-                double critic = sharedTrunk ? criticLr : criticLr > 0 ? criticLr : Math.min(0.5, 2 * run.lr());
-            return new Config(run, rollouts(), epochs, miniBatches, critic, clip, valueClip,
-                        gamma, lambda, whiten, beta, klTarget, klHorizon, sharedTrunk, vfCoef);
-            }
-        }
+        /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
+        public static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 1e-4, "warmupSteps", 5, "promptsPerStep", 32, "samplesPerPrompt", 4,
+                "epochs", 2, "miniBatches", 2, "criticLr", 0.0, "clip", 0.2, "valueClip", 0.2, "gamma", 1.0, "lambda", 0.95, "whiten", true, "beta", 0.02,
+                "klTarget", 0.0, "klHorizon", 10_000L, "sharedTrunk", false, "vfCoef", 0.1);
     }
 
     /** The shared-trunk value head's tensor name, as in TRL's {@code AutoModelForCausalLMWithValueHead}. */
@@ -138,7 +113,7 @@ public final class Ppo {
         Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
         if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
         List<Loop.Group> groups = new ArrayList<>(List.of(new Loop.Group("model", policy, trained, cfg.run().lr())));
-        if (critic != null) groups.add(new Loop.Group("critic", critic, critic.parameters(), cfg.criticLr()));
+        if (critic != null) groups.add(new Loop.Group("critic", critic, critic.parameters(), cfg.criticLearningRate()));
         KlController klCoef = new KlController(cfg.beta());
         try {
             Loop.Plan plan = new Loop.Plan("ppo", cfg.run(), cfg, groups, cfg.epochs() * cfg.miniBatches(), 1);

@@ -1,7 +1,10 @@
 package dev.align4j.train.online;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.UserError;
 import dev.align4j.train.RunConfig;
+
+import java.util.Map;
 
 /**
  * How an online method samples each step: B prompts, G completions of each, at a temperature, within a token budget.
@@ -26,23 +29,6 @@ public record RolloutConfig(int promptsPerStep, int samplesPerPrompt, int maxNew
         UserError.check(run.gradAccum() == 1, "online methods update on whole rollouts or their own minibatches: grad-accum must be 1, not %s", run.gradAccum());
     }
 
-    /** The builder half shared by online configs: run settings plus rollout settings. */
-    @SuppressWarnings("unchecked")
-    public abstract static class Builder<B extends Builder<B>> extends RunConfig.Builder<B> {
-        private int promptsPerStep, samplesPerPrompt, maxNewTokens = 16;
-        private double temperature = 1.0;
-
-        protected Builder(int steps, double lr, int warmupSteps, int promptsPerStep, int samplesPerPrompt) {
-            super(steps, lr, 0.0, warmupSteps);
-            this.promptsPerStep = promptsPerStep;
-            this.samplesPerPrompt = samplesPerPrompt;
-        }
-
-        public B promptsPerStep(int v) { promptsPerStep = v; return (B) this; }
-        public B samplesPerPrompt(int v) { samplesPerPrompt = v; return (B) this; }
-        public B maxNewTokens(int v) { maxNewTokens = v; return (B) this; }
-        public B temperature(double v) { temperature = v; return (B) this; }
-
-        protected RolloutConfig rollouts() { return new RolloutConfig(promptsPerStep, samplesPerPrompt, maxNewTokens, temperature); }
-    }
+    /** Defaults shared by online configs: the run settings' and the rollouts'. */
+    public static final Map<String, Object> COMMON = Configs.plus(RunConfig.COMMON, "maxNewTokens", 16, "temperature", 1.0);
 }

@@ -1,5 +1,6 @@
 package dev.align4j.train.offline;
 
+import dev.align4j.core.Configs;
 import dev.align4j.core.Metrics;
 import dev.align4j.core.Torch;
 import dev.align4j.data.PreferencePair;
@@ -52,7 +53,7 @@ class TrlParityTest {
     void cpoPoolsItsNllOverEveryChosenCompletionTokenOfTheBatch() {
         try (PointerScope s = new PointerScope()) {
             Scoring.Scores sc = scores();
-            Dpo.Config cfg = Dpo.Config.builder().loss(Variant.CPO).beta(0.5).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.CPO), "beta", 0.5);
             PreferenceLoss.Out o = Dpo.variant(Variant.CPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
             // preference term: π_c − π_r = −2 − (−3) = 1 and −3 − (−2) = −1; per pair −log σ(0.5·1) = 0.474077, −log σ(−0.5) = 0.974077
             //   mean 0.724077; NLL pooled over the 4 chosen completion tokens (2 + 1 + 1 + 1) / 4 = 1.25 (the per-sequence
@@ -65,7 +66,7 @@ class TrlParityTest {
     void orpoPoolsItsNllOverEveryChosenTokenPromptIncluded() {
         try (PointerScope s = new PointerScope()) {
             Scoring.Scores sc = scores();
-            Dpo.Config cfg = Dpo.Config.builder().loss(Variant.ORPO).beta(0.5).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.ORPO), "beta", 0.5);
             PreferenceLoss.Out o = Dpo.variant(Variant.ORPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
             // log odds(m) = m − log(1 − e^m): odds(−2) = −1.854587, odds(−1) = −0.541325, odds(−3) = −2.948931
             // pair 0: ratio odds(−2) − odds(−3) = 1.094344 ⇒ −0.5·log σ(1.094344) = 0.144375
@@ -80,7 +81,7 @@ class TrlParityTest {
     void lengthNormalisedVariantsLogRewardsAsBetaTimesSummedLogRatios() {
         try (PointerScope s = new PointerScope()) {
             Scoring.Scores sc = scores();
-            Dpo.Config cfg = Dpo.Config.builder().loss(Variant.IPO).beta(0.5).build();
+            Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.IPO), "beta", 0.5);
             // the loss reads means, the logged rewards sums: chosen sums (−2, −3) ⇒ 0.5·(−2.5) = −1.25 (means would give −0.75)
             PreferenceLoss.Out o = Dpo.variant(Variant.IPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
             assertEquals(-1.25, Torch.item(o.chosenRewards().mean()), 1e-6);
@@ -96,7 +97,7 @@ class TrlParityTest {
         ModelConfig c = ModelConfig.builtin("nano", Tokenizer.BUILTIN_VOCAB, 1, new int[]{2}, 0);
         List<PreferencePair> data = new ArrayList<>();
         for (int i = 0; i < 4; i++) data.add(new PreferencePair("say " + (char) ('a' + i) + ":", "" + (char) ('a' + i), "zz"));
-        Dpo.Config cfg = Dpo.Config.builder().loss(Variant.BCO_PAIR).beta(0.5).steps(1).batchSize(4).maxLength(32).lr(1e-6).warmupSteps(0).build();
+        Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.BCO_PAIR), "beta", 0.5, "steps", 1, "batchSize", 4, "maxLength", 32, "lr", 1e-6, "warmupSteps", 0);
         // policy and reference differ, so the first batch's mean implicit reward δ is not 0
         try (LlamaModel policy = LlamaModel.init(c, 1, ScalarType.Float); LlamaModel ref = LlamaModel.init(c, 2, ScalarType.Float);
              PointerScope s = new PointerScope()) {
@@ -127,7 +128,7 @@ class TrlParityTest {
         ModelConfig c = ModelConfig.builtin("nano", Tokenizer.BUILTIN_VOCAB, 1, new int[]{2}, 0);
         List<dev.align4j.data.UnpairedExample> data = List.of(new dev.align4j.data.UnpairedExample("say a:", "a", true),
                 new dev.align4j.data.UnpairedExample("say bb:", "zzz", false), new dev.align4j.data.UnpairedExample("say c:", "cc", true));
-        Kto.Config cfg = Kto.Config.builder().steps(1).batchSize(3).maxLength(32).lr(1e-6).warmupSteps(0).build();
+        Kto.Config cfg = Configs.with(Kto.Config.DEFAULTS, "steps", 1, "batchSize", 3, "maxLength", 32, "lr", 1e-6, "warmupSteps", 0);
         // find policy/reference seeds where both pairings give a positive (unclamped) reference point that differs,
         // so the logged kl says which pairing was used: TRL's (x_i, y_{i−1}), not the old (x_i, y_{i+1})
         for (long seed = 1; seed < 40; seed++) {
