@@ -28,6 +28,14 @@ final class ConfigFile {
         Object defaults();
     }
 
+    /** A command's config: {@code defaults}, each setting that has a flag on the command taking the flag's value. */
+    static <R extends Record> R fromFlags(CommandLine.Model.CommandSpec spec, R defaults) {
+        return dev.align4j.core.Configs.from(defaults, name -> {
+            CommandLine.Model.OptionSpec o = spec.findOption(flagName(name));
+            return o == null ? null : o.getValue();
+        });
+    }
+
     /** Config fields whose flag is not their kebab-case name. */
     static final Map<String, String> FLAG_OF_FIELD = Map.of("onNonFinite", "on-nan", "losses", "loss", "epochs", "ppo-epochs", "centering", "center-rewards");
 

@@ -23,6 +23,9 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
     int examples;
     @Option(names = "--error-rate", defaultValue = "0.1", description = "Share of flawed --task demonstrations (default: ${DEFAULT-VALUE}).")
     double errorRate;
+    @Option(names = "--slip-rate", defaultValue = "0", description = {"Share of --task prompts on which the demonstrator makes its systematic mistake",
+            "(arithmetic: drops a negative result's sign, forgets a sum's final carry); above 0.5 imitation copies it (default: ${DEFAULT-VALUE})."})
+    double slipRate;
     @Option(names = "--assistant-only-loss", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "For {\"messages\"} rows, train on every assistant turn (default: ${DEFAULT-VALUE}); --no-assistant-only-loss trains on the whole conversation.")
     boolean assistantOnlyLoss;
@@ -36,7 +39,7 @@ final class SftCommand implements Callable<Integer>, ConfigFile.Configured {
         Sft.Config cfg = f.config(Sft.Config.DEFAULTS);
         Task t = tf.task();
         TrainRun.offline("sft", f, cfg, d.describe(tf), (l, metrics) -> {
-            List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, f.seed)
+            List<SftExample> rows = t != null ? TaskData.demonstrations(t, examples, errorRate, slipRate, f.seed)
                     : d.rows("sft", SftExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate(),
                     assistantOnlyLoss ? SftExample.Loss.ASSISTANT : SftExample.Loss.ALL));
             System.err.printf("sft: %d examples, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());

@@ -1,6 +1,5 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -80,12 +79,7 @@ final class TrainFlags {
     }
 
     /** The method's config: its defaults, each setting that has a flag on this command taking the flag's value ({@link ConfigFile#flagName}). */
-    <R extends Record> R config(R defaults) {
-        return Configs.from(defaults, name -> {
-            CommandLine.Model.OptionSpec o = spec.findOption(ConfigFile.flagName(name));
-            return o == null ? null : o.getValue();
-        });
-    }
+    <R extends Record> R config(R defaults) { return ConfigFile.fromFlags(spec, defaults); }
 
     /** Loads --model or builds --init; a built-in tokenizer is written into OUTPUT/tokenizer. */
     HfModel.Loaded loadModel() {

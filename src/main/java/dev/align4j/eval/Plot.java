@@ -53,6 +53,14 @@ public final class Plot {
 
     /** Grouped bar chart: groups (e.g. stages) × bars (e.g. metrics), values in [0, yMax]. */
     public static void bars(Path file, String title, List<String> groups, Map<String, double[]> bars, double yMax) {
+        bars(file, title, groups, bars, Map.of(), yMax);
+    }
+
+    /**
+     * Grouped bar chart with whiskers: {@code intervals.get(bar)[group]} is {low, high} (a confidence interval), drawn as a
+     * capped vertical line over the bar where low &lt; high; a bar without an entry has none.
+     */
+    public static void bars(Path file, String title, List<String> groups, Map<String, double[]> bars, Map<String, double[][]> intervals, double yMax) {
         BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = setup(img, title);
         axes(g, 0, groups.size(), 0, yMax, "", "");
@@ -67,6 +75,14 @@ public final class Plot {
                 g.setColor(PALETTE[bi % PALETTE.length]);
                 g.fillRect(bx, top, bw, H - B - top);
                 g.setColor(Color.DARK_GRAY);
+                double[][] ci = intervals.get(e.getKey());
+                if (ci != null && ci[gi] != null && ci[gi][1] > ci[gi][0]) {
+                    int cx = bx + bw / 2, lo = py(ci[gi][0], 0, yMax), hi = py(ci[gi][1], 0, yMax), cap = Math.max(2, bw / 4);
+                    g.drawLine(cx, lo, cx, hi);
+                    g.drawLine(cx - cap, lo, cx + cap, lo);
+                    g.drawLine(cx - cap, hi, cx + cap, hi);
+                    top = Math.min(top, hi);
+                }
                 g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
                 g.drawString(String.format("%.2f", v), bx, top - 3);
                 bi++;

@@ -9,7 +9,8 @@ import java.util.*;
 /**
  * The quickstart report: one self-contained HTML page (report.html) with PNG plots beside it — loss
  * curves, gold reward and accuracy per stage, held-out reward during training, and sample completions
- * before and after. Everything it shows is also in metrics.jsonl.
+ * before and after. Everything it shows is also in metrics.jsonl. And the {@code eval} command's page
+ * ({@link #writeEval}): models side by side, with the same numbers in eval.json.
  */
 public final class Report {
     private Report() {}
@@ -44,17 +45,21 @@ public final class Report {
             plots.add("dpo_rewards.png");
             plots.add("dpo_logps.png");
         }
-        // held-out evaluation during training, on one global step axis (DPO steps follow the SFT steps)
-        double[][] sftEval = metrics.series("eval/sft", "accuracy"), dpoEval = metrics.series("eval/dpo", "accuracy");
-        if (sftEval.length + dpoEval.length > 1) {
-            double offset = sftEval.length == 0 ? 0 : sftEval[sftEval.length - 1][0];
+        // held-out evaluation during training, on one global step axis (each stage's steps follow the previous stage's)
+        List<String> trained = List.of("sft", "dpo", "grpo");
+        if (trained.stream().mapToInt(st -> metrics.series("eval/" + st, "accuracy").length).sum() > 1) {
             Map<String, double[][]> s = new LinkedHashMap<>();
             for (String k : List.of("gold_reward", "accuracy")) {
-                List<double[]> pts = new ArrayList<>(Arrays.asList(metrics.series("eval/sft", k)));
-                for (double[] p : metrics.series("eval/dpo", k)) pts.add(new double[]{p[0] + offset, p[1]});
+                List<double[]> pts = new ArrayList<>();
+                double offset = 0;
+                for (String st : trained) {
+                    double[][] series = metrics.series("eval/" + st, k);
+                    for (double[] p : series) pts.add(new double[]{p[0] + offset, p[1]});
+                    if (series.length > 0) offset += series[series.length - 1][0];
+                }
                 s.put(k.replace('_', ' '), pts.toArray(new double[0][]));
             }
-            Plot.lines(dir.resolve("eval_curve.png"), "Held-out evaluation during training (SFT, then DPO)", "global step", "", s);
+            Plot.lines(dir.resolve("eval_curve.png"), "Held-out evaluation during training (SFT, then DPO, then GRPO)", "global step", "", s);
             plots.add("eval_curve.png");
         }
         StringBuilder h = new StringBuilder();
@@ -92,6 +97,80 @@ public final class Report {
         h.append("</table>\n<p>Metrics: <code>metrics.jsonl</code> (one JSON object per logged step), TensorBoard events in <code>tb/</code>.</p>\n")
                 .append("</body></html>\n");
         Path out = dir.resolve("report.html");
+        AtomicFiles.writeString(out, h.toString());
+        return out;
+    }
+
+    /** Metrics that are rates in [0, 1], the ones the eval chart draws (pass@K and maj@K match by prefix). */
+    static final List<String> RATES = List.of("accuracy", "pass@", "maj@", "win_rate");
+
+    /**
+     * The eval page (eval.html) with its chart (eval.png) beside it: the settings, one row per model (a group of seeds as
+     * IQM [95% CI], mean, min–max), each run's values, and a bar chart of the rate metrics with CI whiskers.
+     */
+    public static Path writeEval(Path dir, Map<String, String> settings, List<ModelEval.Group> groups) {
+        List<String> keys = new ArrayList<>();
+        for (ModelEval.Group g : groups) for (String k : g.runs().get(0).keySet()) if (!keys.contains(k)) keys.add(k);
+        List<Map<String, Stats.Summary>> agg = groups.stream().map(ModelEval.Group::aggregate).toList();
+        // the chart: every rate metric, else the first metric that is never negative
+        List<String> drawn = keys.stream().filter(k -> RATES.stream().anyMatch(k::startsWith)).toList();
+        double yMax = 1.0;
+        if (drawn.isEmpty())
+            for (String k : keys)
+                if (agg.stream().allMatch(a -> a.get(k) == null || a.get(k).min() >= 0)) {
+                    drawn = List.of(k);
+                    yMax = 1.15 * agg.stream().mapToDouble(a -> a.get(k) == null ? 0 : a.get(k).ciHigh()).max().orElse(1);
+                    if (!(yMax > 0)) yMax = 1;
+                    break;
+                }
+        Map<String, double[]> bars = new LinkedHashMap<>();
+        Map<String, double[][]> whiskers = new LinkedHashMap<>();
+        for (String k : drawn) {
+            bars.put(k, agg.stream().mapToDouble(a -> a.get(k) == null ? 0 : a.get(k).iqm()).toArray());
+            whiskers.put(k, agg.stream().map(a -> a.get(k) == null ? null : new double[]{a.get(k).ciLow(), a.get(k).ciHigh()}).toArray(double[][]::new));
+        }
+        List<String> labels = groups.stream().map(ModelEval.Group::label).toList();
+        if (!drawn.isEmpty()) Plot.bars(dir.resolve("eval.png"), "Held-out results per model (IQM over seeds, 95% CI)", labels, bars, whiskers, yMax);
+
+        StringBuilder h = new StringBuilder("<!doctype html><html><head><meta charset=\"utf-8\"><title>align4j eval</title><style>")
+                .append("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0}")
+                .append("td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f3f3f3}img{max-width:100%}")
+                .append(".ci{color:#666;font-size:90%}</style></head><body>\n<h1>align4j eval</h1>\n<table>");
+        settings.forEach((k, v) -> h.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v)).append("</td></tr>"));
+        h.append("</table>\n<h2>Results</h2>\n<p>One row per model. A model given as several run folders (seeds) shows the interquartile ")
+                .append("mean over seeds with its 95% stratified-bootstrap confidence interval, then mean and min–max (Agarwal et al. 2021).</p>\n")
+                .append("<table><tr><th>model</th><th>seeds</th>");
+        for (String k : keys) h.append("<th>").append(esc(k)).append("</th>");
+        h.append("</tr>\n");
+        for (int i = 0; i < groups.size(); i++) {
+            ModelEval.Group g = groups.get(i);
+            h.append("<tr><td>").append(esc(g.label())).append("</td><td>").append(g.runs().size()).append("</td>");
+            for (String k : keys) {
+                Stats.Summary s = agg.get(i).get(k);
+                h.append("<td>");
+                if (s == null) h.append("–");
+                else if (g.runs().size() == 1) h.append(String.format("%.3f", s.iqm()));
+                else h.append(String.format("%.3f <span class=\"ci\">[%.3f, %.3f]<br>mean %.3f, %.3f–%.3f</span>", s.iqm(), s.ciLow(), s.ciHigh(), s.mean(), s.min(), s.max()));
+                h.append("</td>");
+            }
+            h.append("</tr>\n");
+        }
+        h.append("</table>\n");
+        if (!drawn.isEmpty()) h.append("<img src=\"eval.png\" alt=\"bar chart of ").append(esc(String.join(", ", drawn))).append("\">\n");
+        h.append("<h2>Each run</h2>\n<table><tr><th>model</th><th>directory</th>");
+        for (String k : keys) h.append("<th>").append(esc(k)).append("</th>");
+        h.append("</tr>\n");
+        for (ModelEval.Group g : groups)
+            for (int r = 0; r < g.runs().size(); r++) {
+                h.append("<tr><td>").append(esc(g.label())).append("</td><td><code>").append(esc(g.dirs().get(r).toString())).append("</code></td>");
+                for (String k : keys) {
+                    Double v = g.runs().get(r).get(k);
+                    h.append("<td>").append(v == null ? "–" : String.format("%.4f", v)).append("</td>");
+                }
+                h.append("</tr>\n");
+            }
+        h.append("</table>\n<p>Every number is also in <code>eval.json</code>; metric names are explained in docs/metrics.md.</p>\n</body></html>\n");
+        Path out = dir.resolve("eval.html");
         AtomicFiles.writeString(out, h.toString());
         return out;
     }

@@ -1,6 +1,7 @@
 package dev.align4j.eval;
 
 import java.util.Arrays;
+import java.util.DoubleSummaryStatistics;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,12 @@ public final class Stats {
 
     /** maj@k: whether the most frequent answer among the samples (ties: the one seen first; null answers ignored) is the gold one. */
     public static boolean majorityCorrect(List<String> answers, String gold) {
+        String best = majority(answers);
+        return best != null && best.equals(gold);
+    }
+
+    /** The most frequent answer (ties: the one that reached the top count first; null answers ignored), or null when there is none. */
+    public static String majority(List<String> answers) {
         Map<String, Integer> counts = new HashMap<>();
         String best = null;
         int bestCount = 0;
@@ -37,7 +44,7 @@ public final class Stats {
             int c = counts.merge(a, 1, Integer::sum);
             if (c > bestCount) { best = a; bestCount = c; }
         }
-        return best != null && best.equals(gold);
+        return best;
     }
 
     /**
@@ -88,6 +95,20 @@ public final class Stats {
         }
         Arrays.sort(draws);
         return new Interval(statistic.applyAsDouble(runsByTasks), quantile(draws, alpha / 2), quantile(draws, 1 - alpha / 2));
+    }
+
+    /**
+     * One metric over the seeds (runs) of a recipe, as Agarwal et al. 2021 report it: each seed's value, the IQM with its
+     * 95% stratified-bootstrap percentile CI (runs = seeds, one task), and the plain mean, min and max.
+     */
+    public record Summary(double[] seeds, double iqm, double ciLow, double ciHigh, double mean, double min, double max) {}
+
+    public static Summary summary(double[] seeds, int reps, long seed) {
+        double[][] runs = new double[seeds.length][];
+        for (int i = 0; i < seeds.length; i++) runs[i] = new double[]{seeds[i]};
+        Interval ci = bootstrap(runs, Stats::iqm, reps, 0.05, seed);
+        DoubleSummaryStatistics s = Arrays.stream(seeds).summaryStatistics();
+        return new Summary(seeds.clone(), ci.estimate(), ci.low(), ci.high(), s.getAverage(), s.getMin(), s.getMax());
     }
 
     /** The q-quantile of sorted values, interpolating linearly between order statistics (numpy's default). */

@@ -1,4 +1,6 @@
 /**
- * Held-out evaluation on built-in tasks and the HTML report with its PNG plots.
+ * Held-out evaluation: greedy evaluation during training ({@code Evaluator}), models side by side for the {@code eval}
+ * command ({@code ModelEval}: pass@k, maj@k, win rate, exact KL against a reference, seed aggregates), the statistics
+ * they use ({@code Stats}), and the HTML reports with their PNG plots. Never takes gradients.
  */
 package dev.align4j.eval;

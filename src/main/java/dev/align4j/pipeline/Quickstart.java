@@ -32,39 +32,58 @@ import java.nio.file.Path;
 import java.util.*;
 
 /**
- * The end-to-end pipeline on a built-in task: a fresh tiny model → SFT on noisy demonstrations → sample
- * completions → a simulated annotator labels pairs → DPO from the SFT policy → held-out evaluation of
- * every stage → report.html with plots, metrics.jsonl, TensorBoard events, and each stage's model in
- * Hugging Face layout (base/, sft/, dpo/).
+ * The end-to-end pipeline on a built-in task: a fresh tiny model → SFT to convergence on demonstrations with a human
+ * demonstrator's systematic slips (which imitation copies) → sample completions → a simulated annotator labels
+ * best-vs-worst pairs → RPO from the SFT policy → GRPO on the gold reward → held-out evaluation of every stage →
+ * report.html with plots and samples, metrics.jsonl, TensorBoard events, and each stage's model in Hugging Face layout
+ * (base/, sft/, dpo/, grpo/). The feedback stages have to fix what the demonstrations taught wrong.
  *
- * @param task                built-in task name
- * @param init                built-in model size (nano, tiny, small)
- * @param sftSteps            SFT optimizer steps
- * @param sftBatch            SFT batch size
- * @param sftLr               SFT peak learning rate
- * @param demoErrorRate       share of flawed demonstrations in the SFT data
- * @param preferencePrompts   prompts sampled for preference data
- * @param samplesPerPrompt    completions sampled per prompt (the annotator ranks them; best vs worst becomes a pair)
+ * @param task                 built-in task name
+ * @param init                 built-in model size (nano, tiny, small)
+ * @param sftSteps             SFT optimizer steps (enough to converge: the held-out accuracy plateaus at the imitation ceiling)
+ * @param sftBatch             SFT batch size
+ * @param sftLr                SFT peak learning rate
+ * @param errorRate            share of demonstrations with a random flaw (a greedy imitator learns past these)
+ * @param slipRate             share of the prompts where the demonstrator can slip on which it does ({@link Task#slip})
+ * @param preferencePrompts    prompts sampled for preference data
+ * @param samplesPerPrompt     completions sampled per prompt (the annotator ranks them; best vs worst becomes a pair)
  * @param annotatorTemperature Bradley–Terry noise of the simulated annotator (0 = perfect)
- * @param dpoSteps, dpoBatch, dpoLr, beta  DPO settings
- * @param evalPrompts         held-out test prompts per evaluation
- * @param seed                every random choice
- * @param grpoSteps, grpoLr   online GRPO on the task's gold reward after DPO (0 steps = skip)
+ * @param dpoSteps             RPO steps (0 skips the stage)
+ * @param dpoBatch             RPO pairs per step
+ * @param dpoLr                RPO peak learning rate
+ * @param beta                 RPO's β
+ * @param rpoAlpha             weight of the NLL on the chosen completion (RPO; 0 = plain DPO)
+ * @param grpoSteps            GRPO steps on the gold reward after RPO (0 skips the stage)
+ * @param grpoLr               GRPO peak learning rate
+ * @param evalPrompts          held-out test prompts per evaluation
+ * @param seed                 every random choice
  */
-public record Quickstart(String task, String init, int sftSteps, int sftBatch, double sftLr, double demoErrorRate,
+public record Quickstart(String task, String init, int sftSteps, int sftBatch, double sftLr, double errorRate, double slipRate,
                          int preferencePrompts, int samplesPerPrompt, double annotatorTemperature,
-                         int dpoSteps, int dpoBatch, double dpoLr, double beta, int evalPrompts, long seed,
-                         int grpoSteps, double grpoLr) {
+                         int dpoSteps, int dpoBatch, double dpoLr, double beta, double rpoAlpha,
+                         int grpoSteps, double grpoLr, int evalPrompts, long seed) {
     public Quickstart {
         Task.byName(task);
         UserError.check(sftSteps >= 1 && dpoSteps >= 0 && grpoSteps >= 0, "sft-steps must be >= 1, dpo-steps and grpo-steps >= 0");
         UserError.check(samplesPerPrompt >= 2, "samples-per-prompt must be >= 2: %s", samplesPerPrompt);
-        UserError.check(demoErrorRate >= 0 && demoErrorRate <= 1, "error-rate must be in [0, 1]: %s", demoErrorRate);
+        UserError.check(errorRate >= 0 && errorRate <= 1 && slipRate >= 0 && slipRate <= 1, "error-rate and slip-rate must be in [0, 1]");
         UserError.check(evalPrompts >= 1, "eval-prompts must be >= 1: %s", evalPrompts);
     }
 
-    public static Quickstart defaults() {
-        return new Quickstart("arithmetic", "tiny", 1500, 64, 3e-3, 0.1, 4096, 4, 0.1, 150, 32, 1e-4, 0.1, 300, 0, 0, 2e-4);
+    /** The main job's defaults (docs/quickstart.md has their five-seed results). */
+    public static final Quickstart DEFAULTS = Configs.of(Quickstart.class, Map.of(), "task", "sort", "init", "tiny",
+            "sftSteps", 600, "sftBatch", 64, "sftLr", 1e-3, "errorRate", 0.1, "slipRate", 0.7,
+            "preferencePrompts", 1024, "samplesPerPrompt", 4, "annotatorTemperature", 0.1,
+            "dpoSteps", 100, "dpoBatch", 32, "dpoLr", 1e-4, "beta", 0.1, "rpoAlpha", 1.0,
+            "grpoSteps", 60, "grpoLr", 2e-4, "evalPrompts", 300, "seed", 0L);
+
+    /**
+     * The share of {@code test} a perfect imitator of the demonstrations gets right: a greedy imitator answers each
+     * prompt with the demonstrator's most frequent answer, which is the slip where the slip rate is above ½.
+     */
+    public static double imitationCeiling(Task t, List<Task.Example> test, double errorRate, double slipRate) {
+        if (errorRate >= 0.5) return 0;
+        return test.stream().filter(e -> t.slip(e) == null || slipRate < 0.5).count() / (double) Math.max(1, test.size());
     }
 
     /** Runs the pipeline into {@code out}; returns the path of report.html. */
@@ -85,13 +104,16 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             HfModel.save(out.resolve("base"), policy, tok);
             stages.add(evaluate("base", policy, tok, t, test, metrics, 0, t0));
 
-            // 1. SFT on noisy demonstrations
+            // 1. SFT on demonstrations with random flaws and systematic slips
             long s0 = System.nanoTime();
-            List<SftExample> demos = dev.align4j.task.TaskData.demonstrations(t, 20_000, demoErrorRate, seed);
-            System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% flawed)%n", demos.size(), 100 * demoErrorRate);
+            List<SftExample> demos = dev.align4j.task.TaskData.demonstrations(t, 20_000, errorRate, slipRate, seed);
+            double ceiling = imitationCeiling(t, test, errorRate, slipRate);
+            System.err.printf("quickstart: SFT on %d demonstrations (%.0f%% random flaws, slips on %.0f%% of the prompts where the demonstrator can slip;"
+                    + " imitation ceiling on the held-out prompts %.1f%%)%n", demos.size(), 100 * errorRate, 100 * slipRate, 100 * ceiling);
             EvalHook eval = step -> evalMetrics(policy, tok, t, test, 100);
             Session io = Session.inMemory(tok).withMetrics(metrics).withEval(eval);
-            Sft.Config sft = Configs.with(Sft.Config.DEFAULTS, "steps", sftSteps, "batchSize", sftBatch, "lr", sftLr, "weightDecay", 0.01, "warmupSteps", Math.min(50, sftSteps / 10), "maxLength", 64, "evalEvery", Math.max(1, sftSteps / 4), "keep", 1, "seed", seed);
+            Sft.Config sft = Configs.with(Sft.Config.DEFAULTS, "steps", sftSteps, "batchSize", sftBatch, "lr", sftLr, "weightDecay", 0.01,
+                    "warmupSteps", Math.min(50, sftSteps / 10), "maxLength", 64, "evalEvery", Math.max(1, sftSteps / 4), "keep", 1, "seed", seed);
             Sft.train(policy, demos, sft, io);
             HfModel.save(out.resolve("sft"), policy, tok);
             stages.add(evaluate("sft", policy, tok, t, test, metrics, sftSteps, s0));
@@ -115,9 +137,11 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     System.err.println("quickstart: no decidable preference pairs; DPO stage skipped (the report says so)");
                 } else {
                     // 3. DPO from the SFT policy, which is also the reference.
-                    // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on this
-                    // task (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
-                    Dpo.Config dpo = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SIGMOID), "beta", beta, "rpoAlpha", 1.0, "steps", dpoSteps, "batchSize", dpoBatch, "lr", dpoLr, "weightDecay", 0, "warmupSteps", Math.min(10, dpoSteps / 10), "maxLength", 64, "evalEvery", Math.max(1, dpoSteps / 3), "keep", 1, "seed", seed);
+                    // RPO: DPO plus NLL on the chosen completion. Plain DPO lowered the chosen likelihood too on
+                    // arithmetic (logps/chosen fell) and greedy accuracy dropped; the NLL term keeps the chosen answers likely.
+                    Dpo.Config dpo = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(PreferenceLoss.Variant.SIGMOID), "beta", beta, "rpoAlpha", rpoAlpha,
+                            "steps", dpoSteps, "batchSize", dpoBatch, "lr", dpoLr, "warmupSteps", Math.min(10, dpoSteps / 10), "maxLength", 64,
+                            "evalEvery", Math.max(1, dpoSteps / 3), "keep", 1, "seed", seed);
                     try (LlamaModel reference = policy.copy(ScalarType.Float)) {
                         Dpo.train(policy, reference, pairs, dpo, io);
                     }
@@ -125,13 +149,14 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                     stages.add(evaluate("dpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps, d0));
                 }
             }
-            if (grpoSteps == 0) notes.add("GRPO stage off (--grpo-steps 0, the default): 150 steps after RPO lowered held-out accuracy "
-                    + "16.3% → 13.3% on the default seed (docs/results.md); run with --grpo-steps N to include it.");
+            if (grpoSteps == 0) notes.add("GRPO stage skipped (--grpo-steps 0).");
             if (grpoSteps > 0) {
                 // 4. online RL: GRPO on the task's gold reward (16 prompts × 8 samples a step), from the policy so far
                 long g0 = System.nanoTime();
                 String from = stages.get(stages.size() - 1).name();
-                Grpo.Config grpo = Configs.with(Grpo.Config.DEFAULTS, "steps", grpoSteps, "promptsPerStep", 16, "samplesPerPrompt", 8, "maxNewTokens", t.maxCompletionChars() + 4, "lr", grpoLr, "warmupSteps", Math.min(5, grpoSteps), "evalEvery", Math.max(1, grpoSteps / 3), "keep", 1, "seed", seed);
+                Grpo.Config grpo = Configs.with(Grpo.Config.DEFAULTS, "steps", grpoSteps, "promptsPerStep", 16, "samplesPerPrompt", 8,
+                        "maxNewTokens", t.maxCompletionChars() + 4, "lr", grpoLr, "warmupSteps", Math.min(5, grpoSteps),
+                        "evalEvery", Math.max(1, grpoSteps / 3), "keep", 1, "seed", seed);
                 System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
                 Grpo.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
                         t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);
@@ -144,17 +169,20 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
             facts.put("model", String.format("%s, %s: %,d parameters, %d layers, hidden %d", init, cfg.architecture(), policy.parameterCount(), cfg.numLayers(), cfg.hiddenSize()));
             facts.put("seed", String.valueOf(seed));
             facts.put("held-out prompts", test.size() + " (test split, disjoint from training)");
-            facts.put("SFT", String.format("%d steps × batch %d, lr %.0e, %.0f%% flawed demonstrations", sftSteps, sftBatch, sftLr, 100 * demoErrorRate));
-            facts.put("DPO", dpoSteps == 0 ? "skipped" : String.format("RPO (DPO sigmoid loss + 1.0 × NLL on chosen), %d steps × batch %d, β %.2f, lr %.0e, reference = SFT policy", dpoSteps, dpoBatch, beta, dpoLr));
+            facts.put("SFT", String.format("%d steps × batch %d, lr %.0e; demonstrations: %.0f%% random flaws, slips on %.0f%% of the prompts where the demonstrator can slip",
+                    sftSteps, sftBatch, sftLr, 100 * errorRate, 100 * slipRate));
+            facts.put("imitation ceiling", String.format("%.1f%% of the held-out prompts (the demonstrator's most frequent answer is right on these)", 100 * ceiling));
+            facts.put("DPO", dpoSteps == 0 ? "skipped" : String.format("RPO (DPO sigmoid loss + %.1f × NLL on chosen), %d steps × batch %d, β %.2f, lr %.0e, reference = SFT policy", rpoAlpha, dpoSteps, dpoBatch, beta, dpoLr));
             facts.put("GRPO", grpoSteps == 0 ? "skipped" : String.format("%d steps × 16 prompts × 8 samples, gold reward, lr %.0e, β 0, from the previous stage's policy", grpoSteps, grpoLr));
             facts.put("total time", String.format("%.0f s on %d threads", total, Torch.threads()));
             facts.put("reproduce", String.format(java.util.Locale.ROOT, "./align4j quickstart --task %s --init %s --seed %d --sft-steps %d --dpo-steps %d --grpo-steps %d"
-                    + " --error-rate %s --annotator-temperature %s --beta %s --eval-prompts %d", task, init, seed, sftSteps, dpoSteps, grpoSteps,
-                    demoErrorRate, annotatorTemperature, beta, evalPrompts));
+                    + " --error-rate %s --slip-rate %s --annotator-temperature %s --beta %s --eval-prompts %d", task, init, seed, sftSteps, dpoSteps, grpoSteps,
+                    errorRate, slipRate, annotatorTemperature, beta, evalPrompts));
             Path report = Report.write(out, "align4j quickstart — " + task, facts, stages, metrics, notes, 12);
             System.err.printf("quickstart: done in %.0f s%n", total);
             for (Report.Stage s : stages)
                 System.err.printf("  %-5s gold reward %.3f  accuracy %5.1f%%%n", s.name(), s.result().reward(), 100 * s.result().accuracy());
+            System.err.printf("  (imitation ceiling %.1f%%)%n", 100 * ceiling);
             System.err.println("  report: " + report);
             return report;
         }

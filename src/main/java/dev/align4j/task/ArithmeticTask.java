@@ -31,6 +31,15 @@ public final class ArithmeticTask implements Task {
         return wrong(ex.answer(), rng);
     }
 
+    /** A negative result written without its sign ({@code 17-52=} → {@code 35}); a sum's final carry forgotten ({@code 57+85=} → {@code 42}). */
+    @Override
+    public String slip(Example ex) {
+        String answer = ex.answer();
+        if (answer.startsWith("-")) return answer.substring(1);
+        if (ex.prompt().contains("+") && answer.length() > digits) return answer.substring(1);
+        return null;
+    }
+
     /** A plausible mistake: one digit changed. */
     static String wrong(String answer, Random rng) {
         char[] c = answer.toCharArray();

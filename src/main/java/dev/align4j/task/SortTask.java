@@ -1,5 +1,7 @@
 package dev.align4j.task;
 
+import java.util.List;
+
 import java.util.Arrays;
 import java.util.Random;
 
@@ -48,6 +50,13 @@ public final class SortTask implements Task {
         s[i + 1] = t;
         if (s[i].equals(s[i + 1])) s[i] = String.valueOf((Integer.parseInt(s[i]) + 1) % 10);
         return String.join(" ", s);
+    }
+
+    /** A repeated digit written once ({@code sort 3 1 3:} → {@code 1 3}, not {@code 1 3 3}). */
+    @Override
+    public String slip(Example ex) {
+        String deduped = String.join(" ", new java.util.LinkedHashSet<>(List.of(ex.answer().split(" "))));
+        return deduped.equals(ex.answer()) ? null : deduped;
     }
 
     @Override public int maxCompletionChars() { return 10; }

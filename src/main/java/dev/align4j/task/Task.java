@@ -34,6 +34,13 @@ public interface Task {
     /** A demonstration: the ideal completion, or with probability {@code errorRate} a flawed one. */
     String demonstrate(Example ex, double errorRate, Random rng);
 
+    /**
+     * The systematic mistake a human demonstrator makes on this prompt, or null where it makes none: for arithmetic,
+     * a dropped minus sign and a forgotten final carry. Made on a share ({@code slipRate}) of the prompts where it can
+     * happen, it is what imitation copies (above ½ the greedy imitator learns the slip) and feedback has to fix.
+     */
+    default String slip(Example ex) { return null; }
+
     /** Names of the reward components; one for a single-objective task. */
     default List<String> objectives() { return List.of("gold"); }
 

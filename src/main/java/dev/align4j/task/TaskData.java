@@ -19,11 +19,23 @@ public final class TaskData {
 
     public static final List<String> FORMATS = List.of("sft", "prompts", "preference", "unpaired", "ranked", "ratings", "multi");
 
-    /** Demonstrations of a built-in task on its train split, a share {@code errorRate} of them flawed. */
+    /** Demonstrations of a built-in task on its train split, a share {@code errorRate} of them flawed at random. */
     public static List<dev.align4j.data.SftExample> demonstrations(Task task, int n, double errorRate, long seed) {
+        return demonstrations(task, n, errorRate, 0, seed);
+    }
+
+    /**
+     * Demonstrations with two kinds of flaws: on a share {@code slipRate} of the prompts where the task's demonstrator
+     * slips ({@link Task#slip}) the systematic mistake, elsewhere a random flaw with probability {@code errorRate}.
+     */
+    public static List<dev.align4j.data.SftExample> demonstrations(Task task, int n, double errorRate, double slipRate, long seed) {
         Random rng = new Random(seed);
         List<dev.align4j.data.SftExample> out = new ArrayList<>();
-        for (Task.Example e : task.examples(Task.Split.TRAIN, n, seed)) out.add(new dev.align4j.data.SftExample(e.prompt(), task.demonstrate(e, errorRate, rng)));
+        for (Task.Example e : task.examples(Task.Split.TRAIN, n, seed)) {
+            String slip = task.slip(e);
+            boolean slips = slip != null && slipRate > 0 && rng.nextDouble() < slipRate;   // slip rate 0: the random stream of errorRate alone
+            out.add(new dev.align4j.data.SftExample(e.prompt(), slips ? slip : task.demonstrate(e, errorRate, rng)));
+        }
         return out;
     }
 

@@ -42,6 +42,21 @@ class StatsTest {
         assertFalse(Stats.majorityCorrect(List.of("5", "5", "4"), "4"));
         assertTrue(Stats.majorityCorrect(List.of("4", "5"), "4"), "a tie goes to the answer seen first");
         assertFalse(Stats.majorityCorrect(Arrays.asList(null, null), "4"));
+        assertEquals("5", Stats.majority(List.of("4", "5", "5")));
+        assertNull(Stats.majority(Arrays.asList(null, null)));
+    }
+
+    @Test
+    void summaryOverSeeds() {
+        // seeds 0.9, 0.1, 0.5: IQM cuts ⌊3/4⌋ = 0 → the mean (0.9 + 0.1 + 0.5) / 3 = 0.5; min 0.1, max 0.9
+        Stats.Summary s = Stats.summary(new double[]{0.9, 0.1, 0.5}, 1000, 1);
+        assertEquals(0.5, s.iqm(), 1e-12);
+        assertEquals(0.5, s.mean(), 1e-12);
+        assertEquals(0.1, s.min());
+        assertEquals(0.9, s.max());
+        assertArrayEquals(new double[]{0.9, 0.1, 0.5}, s.seeds());
+        // resampled means of three values lie in [0.1, 0.9]; with 1000 replicates both tails are reached, so the 95% CI is strictly inside
+        assertTrue(s.ciLow() >= 0.1 && s.ciLow() < 0.5 && s.ciHigh() > 0.5 && s.ciHigh() <= 0.9, s.toString());
     }
 
     @Test

@@ -14,7 +14,8 @@ class QuickstartTest {
 
     @Test
     void nanoPipelineWritesReportPlotsModelsAndMetrics() throws Exception {
-        Quickstart q = new Quickstart("arithmetic", "nano", 30, 16, 3e-3, 0.1, 64, 4, 0.1, 6, 8, 1e-4, 0.1, 20, 0, 3, 2e-4);
+        Quickstart q = dev.align4j.core.Configs.with(Quickstart.DEFAULTS, "task", "arithmetic", "init", "nano", "sftSteps", 30, "sftBatch", 16,
+                "sftLr", 3e-3, "preferencePrompts", 64, "dpoSteps", 6, "dpoBatch", 8, "evalPrompts", 20, "grpoSteps", 3);
         Path report = q.run(dir);
         assertEquals(dir.resolve("report.html"), report);
         String html = Files.readString(report);
@@ -31,5 +32,16 @@ class QuickstartTest {
         // the online-RL stage ran after it and was evaluated
         assertTrue(Files.exists(dir.resolve("grpo/model.safetensors")) && metrics.contains("\"stage\":\"stage/grpo\"") && html.contains("<td>grpo</td>"),
                 "GRPO stage ran and was evaluated");
+    }
+
+    @Test
+    void imitationCeilingIsTheShareWhereTheDemonstratorsMajorityAnswerIsRight() {
+        var t = dev.align4j.task.Task.byName("sort");
+        var test = java.util.List.of(new dev.align4j.task.Task.Example("sort 3 1 3:", "1 3 3"), new dev.align4j.task.Task.Example("sort 2 1 0:", "0 1 2"));
+        assertEquals("1 3", t.slip(test.get(0)));              // the repeated 3 written once
+        assertNull(t.slip(test.get(1)));                       // nothing to slip on
+        assertEquals(0.5, Quickstart.imitationCeiling(t, test, 0.1, 0.7));   // the slip is the majority on the first: 1 of 2 right
+        assertEquals(1.0, Quickstart.imitationCeiling(t, test, 0.1, 0.3));   // a minority slip: a greedy imitator gets both
+        assertEquals(0.0, Quickstart.imitationCeiling(t, test, 0.6, 0.0));   // mostly flawed demonstrations: no ceiling to speak of
     }
 }
