@@ -1,7 +1,6 @@
 package dev.align4j.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -86,10 +85,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         if ((task == null) == (data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
-        ModelEval.Config cfg = Configs.from(ModelEval.Config.DEFAULTS, name -> {
-            CommandLine.Model.OptionSpec o = spec.findOption(ConfigFile.flagName(name));
-            return o == null ? null : o.getValue();
-        });
+        ModelEval.Config cfg = ConfigFile.fromFlags(spec, ModelEval.Config.DEFAULTS);
         Task t = task == null ? null : Task.byName(task);
         // every directory checked before any work: a typo fails in a second, not after the first model's evaluation
         List<ModelSpec> specs = specs(models);
