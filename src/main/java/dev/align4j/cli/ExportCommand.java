@@ -10,12 +10,14 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "export", description = {"Write a built-in task as a JSONL dataset in the formats users bring:",
-        "sft, prompts, preference, unpaired, ranked, ratings, multi (preference with score vectors).",
-        "Example: ./align4j export --task phrase --format preference --n 2000 --output data/phrase-pairs.jsonl"})
+        "sft, prompts, preference, unpaired, ranked, ratings, multi (preference with score vectors),",
+        "stepwise (TRL's stepwise supervision: prompt, completions = the steps, labels = one true/false per step; --task chain).",
+        "Example: ./align4j export --task phrase --format preference --n 2000 --output data/phrase-pairs.jsonl",
+        "Example: ./align4j export --task chain --format stepwise --output data/chain-steps.jsonl"})
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--task", required = true, description = "arithmetic, sort, phrase or brief-arith.")
+    @Option(names = "--task", required = true, description = "arithmetic, sort, phrase, brief-arith or chain.")
     String task;
-    @Option(names = "--format", required = true, description = "sft, prompts, preference, unpaired, ranked, ratings, multi.")
+    @Option(names = "--format", required = true, description = "sft, prompts, preference, unpaired, ranked, ratings, multi, stepwise.")
     String format;
     @Option(names = "--n", defaultValue = "1000", description = "Rows (default: ${DEFAULT-VALUE}).")
     int n;

@@ -12,12 +12,14 @@ import java.util.*;
  * Datasets built from a task's demonstrations and the simulated annotator, in the JSONL formats users
  * bring: {@code sft} (prompt, completion), {@code prompts} (prompt), {@code preference} (prompt, chosen,
  * rejected), {@code unpaired} (prompt, completion, label), {@code ranked} (prompt, completions, scores, ranks),
- * {@code ratings} (prompt, completion, rating) and {@code multi} (prompt, chosen, rejected, scores as vectors).
+ * {@code ratings} (prompt, completion, rating), {@code multi} (prompt, chosen, rejected, scores as vectors) and, for a task
+ * whose completions are steps ({@code chain}), {@code stepwise} (TRL's stepwise supervision: prompt, completions = the
+ * steps, labels = one true/false per step).
  */
 public final class TaskData {
     private TaskData() {}
 
-    public static final List<String> FORMATS = List.of("sft", "prompts", "preference", "unpaired", "ranked", "ratings", "multi");
+    public static final List<String> FORMATS = List.of("sft", "prompts", "preference", "unpaired", "ranked", "ratings", "multi", "stepwise");
 
     /** Demonstrations of a built-in task on its train split, a share {@code errorRate} of them flawed at random. */
     public static List<dev.align4j.data.SftExample> demonstrations(Task task, int n, double errorRate, long seed) {
@@ -91,6 +93,8 @@ public final class TaskData {
         Random rng = new Random(seed);
         Annotator a = new Annotator(temperature, seed + 1);
         List<ObjectNode> rows = new ArrayList<>();
+        if (format.equals("stepwise") && !(t instanceof ChainTask))
+            throw new UserError("--format stepwise needs a task whose completions are steps (chain), not " + t.name());
         switch (format) {
             case "preference" -> preferencePairs(t, split, n, errorRate, temperature, seed).forEach(p -> rows.add(p.toJson()));
             case "multi" -> {
@@ -119,6 +123,12 @@ public final class TaskData {
                             String c = t.demonstrate(e, errorRate, rng);
                             o.put("completion", c);
                             o.put("rating", a.rating(t.reward(e, c)));
+                        }
+                        case "stepwise" -> {              // a demonstration's steps, a share errorRate of them with one wrong step
+                            String c = t.demonstrate(e, errorRate, rng);
+                            ArrayNode steps = o.putArray("completions"), labels = o.putArray("labels");
+                            ChainTask.steps(c).forEach(steps::add);
+                            ChainTask.stepLabels(e, c).forEach(labels::add);
                         }
                         case "ranked" -> {
                             String[] cs = new String[4];
