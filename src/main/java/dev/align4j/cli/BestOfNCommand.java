@@ -1,7 +1,6 @@
 package dev.align4j.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Jsonl;
@@ -74,10 +73,7 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         if ((task == null) == (data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
-        BestOfN.Config cfg = Configs.from(BestOfN.Config.DEFAULTS, name -> {
-            CommandLine.Model.OptionSpec o = spec.findOption(ConfigFile.flagName(name));
-            return o == null ? null : o.getValue();
-        });
+        BestOfN.Config cfg = ConfigFile.fromFlags(spec, BestOfN.Config.DEFAULTS);
         Task t = task == null ? null : Task.byName(task);
         Task.Split s = switch (split) {
             case "train" -> Task.Split.TRAIN;
