@@ -43,8 +43,9 @@ import java.util.Set;
  * Each iteration's SFT is {@link Sft#train} with its own config (this config's run settings and batching, seed + t);
  * its per-step metrics go to {@code OUTPUT/sft-t/} (metrics.jsonl, tb/), the iteration's to {@code OUTPUT/metrics.jsonl}
  * (stage {@code rft}, step = iteration). A checkpoint holds the policy after an iteration (weights, no optimizer: every
- * SFT starts with fresh AdamW moments), so a resume continues exactly with the next iteration. Never samples and trains
- * at once; the loop inside each SFT is the shared {@link dev.align4j.train.Loop}.
+ * SFT starts with fresh AdamW moments), so a resume continues with the next iteration, whose prompts, samples and SFT
+ * seed are functions of the seed and the iteration. No training loop of its own: each SFT runs on the shared
+ * {@link dev.align4j.train.Loop}.
  */
 public final class Rft {
     private Rft() {}
