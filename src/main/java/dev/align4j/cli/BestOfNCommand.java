@@ -7,7 +7,6 @@ import dev.align4j.data.Jsonl;
 import dev.align4j.model.HfModel;
 import dev.align4j.pipeline.BestOfN;
 import dev.align4j.reward.Rewards;
-import dev.align4j.task.PromptFile;
 import dev.align4j.task.Task;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,12 +37,8 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
     String task;
     @Option(names = "--split", defaultValue = "train", description = "The task's split: train (data for training) or test (held out) (default: ${DEFAULT-VALUE}).")
     String split;
-    @Option(names = "--data", paramLabel = "FILE", description = "Prompt-only JSONL instead of --task ({\"prompt\": ...} plus columns for the rewards).")
-    Path data;
-    @Option(names = "--answer-column", split = ",", paramLabel = "NAME", description = "Columns of --data holding the reference answer (default: answer,solution,ground_truth,reference).")
-    List<String> answerColumns;
-    @Option(names = "--skip-invalid", description = "Skip (and count) malformed lines of --data instead of stopping.")
-    boolean skipInvalid;
+
+    @Mixin MethodFlags.PromptFileFlags pf = new MethodFlags.PromptFileFlags();   // or --data prompts.jsonl
 
     @Option(names = "--n", description = "Samples per prompt, N (default: ${DEFAULT-VALUE}).")
     int n;
@@ -72,7 +67,7 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
 
     @Override
     public Integer call() {
-        if ((task == null) == (data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
+        if ((task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         BestOfN.Config cfg = ConfigFile.fromFlags(spec, BestOfN.Config.DEFAULTS);
         Task t = task == null ? null : Task.byName(task);
         Task.Split s = switch (split) {
@@ -85,9 +80,7 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
             List<Task.Example> ps;
             if (t != null) ps = t.examples(s, cfg.prompts() == 0 ? 200 : cfg.prompts(), cfg.seed());
             else {
-                var read = PromptFile.read(data, skipInvalid, l.tokenizer().chatTemplate(), answerColumns == null ? PromptFile.ANSWER_COLUMNS : answerColumns);
-                if (read.skipped() > 0) System.err.println("best-of-n: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-                List<Task.Example> all = PromptFile.require(data, read);
+                List<Task.Example> all = pf.read(pf.data, l);
                 ps = cfg.prompts() == 0 ? all : all.subList(0, Math.min(all.size(), cfg.prompts()));
             }
             System.err.printf("best-of-n: %d prompts × %d samples at temperature %s, select %s%n", ps.size(), cfg.n(), cfg.temperature(), cfg.select().name().toLowerCase());

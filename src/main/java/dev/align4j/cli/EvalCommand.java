@@ -10,7 +10,6 @@ import dev.align4j.model.ModelConfig;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.reward.RewardFunction;
 import dev.align4j.reward.Rewards;
-import dev.align4j.task.PromptFile;
 import dev.align4j.task.Task;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,14 +40,9 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     List<String> models;
     @Option(names = "--reference", paramLabel = "DIR", description = "pi_ref for win_rate (greedy completions judged by the gold reward, else --reward) and kl (same vocabulary).")
     Path reference;
-    @Option(names = "--task", description = "Built-in task whose test split is evaluated: arithmetic, sort, phrase, brief-arith.")
+    @Option(names = "--task", description = "Built-in task whose test split is evaluated: arithmetic, sort, phrase, brief-arith, chain.")
     String task;
-    @Option(names = "--data", paramLabel = "FILE", description = "Prompt-only JSONL instead of --task ({\"prompt\": ...} plus columns for the rewards), scored by --reward.")
-    Path data;
-    @Option(names = "--answer-column", split = ",", paramLabel = "NAME", description = "Columns of --data holding the reference answer (default: answer,solution,ground_truth,reference).")
-    List<String> answerColumns;
-    @Option(names = "--skip-invalid", description = "Skip (and count) malformed lines of --data instead of stopping.")
-    boolean skipInvalid;
+    @Mixin MethodFlags.PromptFileFlags pf = new MethodFlags.PromptFileFlags();   // or --data prompts.jsonl
     @Mixin RewardFlags rf = new RewardFlags();                          // --reward, --reward-model, ...
 
     @Option(names = "--prompts", description = "Held-out prompts: drawn from the task's test split, or the first N of --data (default: ${DEFAULT-VALUE}).")
@@ -84,7 +78,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
 
     @Override
     public Integer call() {
-        if ((task == null) == (data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
+        if ((task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         ModelEval.Config cfg = ConfigFile.fromFlags(spec, ModelEval.Config.DEFAULTS);
         Task t = task == null ? null : Task.byName(task);
         // every directory checked before any work: a typo fails in a second, not after the first model's evaluation
@@ -132,11 +126,9 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     /** The held-out prompts as this model's tokenizer renders them: the task's test split, or the first --prompts rows of --data. */
     private List<Task.Example> prompts(Task t, Tokenizer tok, ModelEval.Config cfg) {
         if (t != null) return t.examples(Task.Split.TEST, cfg.prompts(), cfg.seed());
-        var read = PromptFile.read(data, skipInvalid, tok.chatTemplate(), answerColumns == null ? PromptFile.ANSWER_COLUMNS : answerColumns);
-        if (read.skipped() > 0) System.err.println("eval: skipped " + read.skipped() + " invalid lines of " + data + " (first: " + read.problems().get(0) + ")");
-        List<Task.Example> all = PromptFile.require(data, read);
+        List<Task.Example> all = pf.read(pf.data, tok);
         if (all.size() > cfg.prompts() && !truncationShown) {
-            System.err.println("eval: the first " + cfg.prompts() + " of " + all.size() + " prompts of " + data + " (--prompts)");
+            System.err.println("eval: the first " + cfg.prompts() + " of " + all.size() + " prompts of " + pf.data + " (--prompts)");
             truncationShown = true;
         }
         return all.subList(0, Math.min(all.size(), cfg.prompts()));
@@ -186,7 +178,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
 
     private ObjectNode settings(ModelEval.Config cfg, int budget, Path ref, ModelEval.Suite suite) {
         ObjectNode s = Json.object();
-        s.put("task", task).put("data", data == null ? null : data.toString());
+        s.put("task", task).put("data", pf.data == null ? null : pf.data.toString());
         s.put("prompts", cfg.prompts()).put("samples", cfg.samples()).put("temperature", cfg.temperature())
                 .put("max_new_tokens", budget).put("batch_size", cfg.batchSize()).put("seed", cfg.seed());
         s.put("reference", ref == null ? null : ref.toString()).put("judge", ref == null ? null : suite.judgeName());

@@ -21,7 +21,7 @@ final class MethodFlags {
 
     /** A built-in task: the data source or prompts, and the held-out evaluation. */
     static final class TaskFlags {
-        @Option(names = "--task", description = "Built-in task: arithmetic, sort, phrase, brief-arith (its data or prompts, and the held-out evaluation).")
+        @Option(names = "--task", description = "Built-in task: arithmetic, sort, phrase, brief-arith, chain (its data or prompts, and the held-out evaluation).")
         String task;
         @Option(names = "--eval-prompts", defaultValue = "200", description = "Held-out prompts per evaluation (default: ${DEFAULT-VALUE}).")
         int evalPrompts;
@@ -70,25 +70,31 @@ final class MethodFlags {
         }
     }
 
-    /** Where online methods take their prompts from: a built-in task, or a user's prompt file (TRL's prompt-only rows). */
-    static final class PromptFlags {
+    /** A user's prompt file (TRL's prompt-only rows): how it is read. Used as it is by best-of-n and eval. */
+    static class PromptFileFlags {
         @Option(names = "--data", paramLabel = "FILE", description = {"Prompt-only JSONL instead of --task: {\"prompt\": \"…\"} or {\"prompt\": [{\"role\": \"user\", …}]};",
                 "other columns (e.g. solution) go to the reward functions."})
         Path data;
-        @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out prompt file scored before and after training (with --data).")
-        Path evalData;
         @Option(names = "--answer-column", split = ",", paramLabel = "NAME", description = "Columns holding the reference answer for 'answer' and 'partial', first present wins (default: answer,solution,ground_truth,reference).")
         List<String> answerColumns;
         @Option(names = "--skip-invalid", description = "Skip (and count) malformed prompt lines instead of stopping.")
         boolean skipInvalid;
 
         /** The prompts of {@code file}, rendered with the model's chat template when conversational. */
-        List<dev.align4j.task.Task.Example> read(Path file, HfModel.Loaded l) {
-            var read = dev.align4j.task.PromptFile.read(file, skipInvalid, l.tokenizer().chatTemplate(),
+        List<dev.align4j.task.Task.Example> read(Path file, HfModel.Loaded l) { return read(file, l.tokenizer()); }
+
+        List<dev.align4j.task.Task.Example> read(Path file, dev.align4j.model.Tokenizer tok) {
+            var read = dev.align4j.task.PromptFile.read(file, skipInvalid, tok.chatTemplate(),
                     answerColumns == null ? dev.align4j.task.PromptFile.ANSWER_COLUMNS : answerColumns);
             if (read.skipped() > 0) System.err.println("prompts: skipped " + read.skipped() + " invalid lines of " + file + " (first: " + read.problems().get(0) + ")");
             return dev.align4j.task.PromptFile.require(file, read);
         }
+    }
+
+    /** Where online methods take their prompts from: a built-in task, or a user's prompt file, plus a held-out one. */
+    static final class PromptFlags extends PromptFileFlags {
+        @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out prompt file scored before and after training (with --data).")
+        Path evalData;
     }
 
     /** How online methods sample each step. */

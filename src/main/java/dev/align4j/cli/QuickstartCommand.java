@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
         "Example: ./align4j quickstart --task arithmetic --seed 1"})
 final class QuickstartCommand implements Callable<Integer>, ConfigFile.Configured {
     @Spec CommandLine.Model.CommandSpec spec;
-    @Option(names = "--task", description = "arithmetic, sort, phrase or brief-arith (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", description = "arithmetic, sort, phrase, brief-arith or chain (default: ${DEFAULT-VALUE}).")
     String task;
     @Option(names = "--init", description = "Built-in model size: nano, tiny, small (default: ${DEFAULT-VALUE}).")
     String init;
