@@ -30,7 +30,7 @@ class WalkthroughTest {
     @TempDir Path dir;
 
     /** Rejection-sampling fine-tuning (RAFT, Dong et al. 2023): sample G completions per prompt, keep the best, one SFT update on them. */
-    static final class BestOfN {
+    static final class Raft {
         /** @param minReward a prompt's best completion trains only when its reward is above this */
         record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, double minReward) {
             static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 1e-5, "warmupSteps", 5,
@@ -39,7 +39,7 @@ class WalkthroughTest {
 
         static Loop.Outcome train(LlamaModel policy, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
             int g = cfg.rollouts().samplesPerPrompt();
-            return Loop.run(io, Loop.Plan.of("best-of-n", cfg.run(), cfg, policy, 1), s -> {
+            return Loop.run(io, Loop.Plan.of("raft", cfg.run(), cfg, policy, 1), s -> {
                 // 1. sample B prompts × G completions and score them
                 Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
                 double[] r = ro.score(reward, s.metrics);
@@ -69,10 +69,10 @@ class WalkthroughTest {
         try (LlamaModel m = TrainerTest.nano(9)) {
             Map<String, float[]> before = TrainerTest.snapshot(m);
             Metrics metrics = Metrics.inMemory().quiet(true);
-            BestOfN.Config cfg = Configs.with(BestOfN.Config.DEFAULTS, "steps", 25, "promptsPerStep", 8, "samplesPerPrompt", 8, "maxNewTokens", 4, "lr", 1e-2, "warmupSteps", 0);
-            Loop.Outcome out = BestOfN.train(m, Rewards.Weighted.of(Rewards.gold(task)), task.examples(Task.Split.TRAIN, 20, 0), cfg,
+            Raft.Config cfg = Configs.with(Raft.Config.DEFAULTS, "steps", 25, "promptsPerStep", 8, "samplesPerPrompt", 8, "maxNewTokens", 4, "lr", 1e-2, "warmupSteps", 0);
+            Loop.Outcome out = Raft.train(m, Rewards.Weighted.of(Rewards.gold(task)), task.examples(Task.Split.TRAIN, 20, 0), cfg,
                     new Session(tok, dir.resolve("out"), metrics, null, null));
-            double[][] reward = metrics.series("best-of-n", "reward");
+            double[][] reward = metrics.series("raft", "reward");
             double early = TrainerTest.earlyLate(reward, false), late = TrainerTest.earlyLate(reward, true);
             assertTrue(late > early + 0.2, "reward rose from " + early + " to " + late);
             assertTrue(Double.isFinite(out.get("loss")));
