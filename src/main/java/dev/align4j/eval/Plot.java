@@ -145,13 +145,12 @@ public final class Plot {
         return out.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    /** The fewest decimals (at most 6) that print every tick differently. */
+    /** The fewest decimals (at most 6) that print every tick exactly (0.5 as "0.5", never rounded to "1"). */
     static int decimals(double[] ticks) {
         for (int d = 0; d < 6; d++) {
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            boolean distinct = true;
-            for (double t : ticks) distinct &= seen.add(String.format("%." + d + "f", t));
-            if (distinct) return d;
+            boolean exact = true;
+            for (double t : ticks) exact &= Math.abs(Double.parseDouble(String.format(java.util.Locale.ROOT, "%." + d + "f", t)) - t) <= 1e-9 * Math.max(1, Math.abs(t));
+            if (exact) return d;
         }
         return 6;
     }

@@ -213,7 +213,7 @@ public record Overoptimization(String task, String init, int sftSteps, int rmPai
         if (model != null && !Files.isRegularFile(model.resolve("config.json")))
             throw new UserError("--model " + model + ": not a model directory (expected config.json, *.safetensors, tokenizer.json)");
         Json.write(out.resolve("study_config.json"), Json.MAPPER.valueToTree(this));
-        List<Task.Example> train = draws(t, Task.Split.TRAIN, 20_000, seed + 9), test = t.examples(Task.Split.TEST, prompts, seed + 1);
+        List<Task.Example> train = t.draws(Task.Split.TRAIN, 20_000, seed + 9), test = t.examples(Task.Split.TEST, prompts, seed + 1);
         int budget = t.maxCompletionChars() + 4;
         Map<String, String> facts = new LinkedHashMap<>();
         List<LlamaModel> rms = new ArrayList<>();
@@ -505,20 +505,6 @@ public record Overoptimization(String task, String init, int sftSteps, int rmPai
             for (int i = 0; i < g.length; i++) g[i] = t.reward(prompts.get(i / k), outs.get(i).text());
             return g;
         }
-    }
-
-    /**
-     * {@code n} prompts of a split as the task draws them, repeats kept. {@link Task#examples} keeps each prompt once, which
-     * in a long list under-represents small prompt spaces (sort's 3-digit lists: 1,000 in all) against the held-out prompts.
-     */
-    static List<Task.Example> draws(Task t, Task.Split split, int n, long seed) {
-        Random rng = new Random(seed);
-        List<Task.Example> out = new ArrayList<>(n);
-        for (int tries = 0; out.size() < n && tries < 50 * n + 1000; tries++) {
-            Task.Example e = t.sample(rng);
-            if (Task.splitOf(e.prompt()) == split) out.add(e);
-        }
-        return out;
     }
 
     static double[] perPrompt(double[] v, int n, int k) {

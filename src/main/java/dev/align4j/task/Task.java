@@ -72,6 +72,21 @@ public interface Task {
         return new ArrayList<>(out.values());
     }
 
+    /**
+     * {@code n} prompts of a split as the task draws them, repeats kept, deterministic in the seed: the training prompts
+     * of online methods. {@link #examples} keeps each prompt once, which in a long list under-represents a small part of
+     * the prompt space (sort's 3-digit lists: 1,000 in all) against the held-out prompts, drawn from the same distribution.
+     */
+    default List<Example> draws(Split split, int n, long seed) {
+        Random rng = new Random(seed);
+        List<Example> out = new ArrayList<>(n);
+        for (int tries = 0; out.size() < n && tries < 50 * n + 1000; tries++) {
+            Example e = sample(rng);
+            if (splitOf(e.prompt()) == split) out.add(e);
+        }
+        return out;
+    }
+
     static Task byName(String name) {
         return switch (name) {
             case "arithmetic" -> new ArithmeticTask(2);

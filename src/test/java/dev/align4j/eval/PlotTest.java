@@ -16,5 +16,10 @@ class PlotTest {
         double[] y = Plot.ticks(0.812, 0.815, false);
         assertEquals(4, y.length);
         assertEquals(3, Plot.decimals(y));
+        // ticks 0, 0.5, 1, 1.5: "0, 1, 1, 2" would be wrong even where distinct (0, 0.5 → "0", "1"); one decimal prints them exactly
+        assertEquals(1, Plot.decimals(new double[]{0, 0.5}));
+        assertEquals(1, Plot.decimals(new double[]{0, 0.5, 1, 1.5}));
+        assertEquals(0, Plot.decimals(new double[]{0, 10, 20}));
+        assertEquals(2, Plot.decimals(new double[]{0.25, 0.5, 0.75}));
     }
 }

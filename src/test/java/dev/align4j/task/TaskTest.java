@@ -35,6 +35,22 @@ class TaskTest {
     }
 
     @Test
+    void drawsKeepRepeatsSoLongPromptListsFollowTheTaskDistribution() {
+        // sort draws 3, 4 or 5 digits with probability 1/3 each; only 10^3 = 1,000 three-digit lists exist (about 800 in
+        // the train split). 20,000 draws: share of 3-digit lists ≈ 1/3, s.e. = sqrt(1/3 · 2/3 / 20000) = 0.0033, so ±0.03
+        // is 9 s.e. Distinct examples cannot exceed 1,000 / 20,000 = 0.05 — the bias draws() exists to avoid.
+        Task t = Task.byName("sort");
+        List<Task.Example> d = t.draws(Task.Split.TRAIN, 20_000, 9);
+        assertEquals(20_000, d.size());
+        assertEquals(d, t.draws(Task.Split.TRAIN, 20_000, 9));
+        double share = d.stream().filter(e -> e.prompt().length() == "sort 1 2 3:".length()).count() / 20_000.0;
+        assertEquals(1 / 3.0, share, 0.03);
+        assertTrue(d.stream().allMatch(e -> Task.splitOf(e.prompt()) == Task.Split.TRAIN));
+        List<Task.Example> distinct = t.examples(Task.Split.TRAIN, 20_000, 9);
+        assertTrue(distinct.stream().filter(e -> e.prompt().length() == "sort 1 2 3:".length()).count() <= 1000);
+    }
+
+    @Test
     void arithmeticRewardIsExactMatch() {
         Task t = Task.byName("arithmetic");
         Task.Example e = new Task.Example("37+85=", "122");
