@@ -50,7 +50,7 @@ final class TrainRun {
         if ((tf.task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         Task t = tf.task();
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); Rewards.Weighted reward = rf.build(t, maxNewTokens)) {
-            List<Task.Example> train = t != null ? t.draws(Task.Split.TRAIN, 20_000, f.seed) : pf.read(pf.data, l);
+            List<Task.Example> train = t != null ? t.examples(Task.Split.TRAIN, 20_000, f.seed) : pf.read(pf.data, l);
             List<Task.Example> test = t != null ? t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1) : pf.evalData == null ? null : pf.read(pf.evalData, l);
             TrainFlags.printConfig(stage, cfg, f.output);
             System.err.printf("%s: %d training prompts%s%n", stage, train.size(), test == null ? " (no held-out prompts: add --eval-data FILE)" : ", " + test.size() + " held out");

@@ -159,7 +159,7 @@ public record Quickstart(String task, String init, int sftSteps, int sftBatch, d
                         "evalEvery", Math.max(1, grpoSteps / 3), "keep", 1, "seed", seed);
                 System.err.printf("quickstart: GRPO from the %s policy on the gold reward%n", from);
                 Grpo.train(policy, null, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(t)),
-                        t.draws(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);
+                        t.examples(Task.Split.TRAIN, 20_000, seed + 9), grpo, io);
                 HfModel.save(out.resolve("grpo"), policy, tok);
                 stages.add(evaluate("grpo", policy, tok, t, test, metrics, (long) sftSteps + dpoSteps + grpoSteps, g0));
             }

@@ -73,9 +73,11 @@ public interface Task {
     }
 
     /**
-     * {@code n} prompts of a split as the task draws them, repeats kept, deterministic in the seed: the training prompts
-     * of online methods. {@link #examples} keeps each prompt once, which in a long list under-represents a small part of
-     * the prompt space (sort's 3-digit lists: 1,000 in all) against the held-out prompts, drawn from the same distribution.
+     * {@code n} prompts of a split as the task draws them, repeats kept, deterministic in the seed (the over-optimization
+     * study's training prompts). {@link #examples} keeps each prompt once, so a long list of it under-represents a small
+     * part of the prompt space (sort's 3-digit lists: 1,000 in all) against the held-out prompts; online trainers use
+     * {@link #examples} all the same, which weights their prompts toward the large spaces of long, harder prompts — measured
+     * better for the quickstart's GRPO stage (docs/quickstart.md, "Training prompts").
      */
     default List<Example> draws(Split split, int n, long seed) {
         Random rng = new Random(seed);
