@@ -77,87 +77,116 @@ public final class StepwiseData {
         return y;
     }
 
+    /** A sampled trajectory: its prompt, its text and its steps (the text split at the separator). */
+    public record Sampled(Task.Example example, String text, List<String> steps) {}
+
+    /** Continues prompts: {@code m} completions of each, completion k of prompt p at index p·m + k. */
+    @FunctionalInterface
+    public interface Completer {
+        List<String> complete(List<Task.Example> prompts, int m);
+    }
+
+    /** A policy as a {@link Completer}: {@link BestOfN#sample} at {@code sc} (its seed fixes every completion). */
+    public static Completer sampler(LlamaModel policy, Tokenizer tok, SamplingConfig sc, int batchSize) {
+        return (prompts, m) -> BestOfN.sample(policy, tok, prompts, m, sc, batchSize, Rewards.Weighted.of(Rewards.fn("none", s -> 0.0)))
+                .outs().stream().map(c -> c.text()).toList();
+    }
+
     /**
-     * Samples {@code cfg.samples()} trajectories of every prompt from {@code policy} and labels their steps. Trajectories without
-     * a step, or (gold labels) whose step count differs from the task's reading of them, are skipped and counted on stderr.
+     * Samples {@code cfg.samples()} trajectories of every prompt from {@code policy} and labels their steps ({@link #gold} or
+     * {@link #monteCarlo} with the policy as completer, its rollouts seeded apart from the trajectories).
      */
     public static List<Trajectory> build(LlamaModel policy, Tokenizer tok, Task task, List<Task.Example> prompts, String separator,
                                         Config cfg, long seed) {
         int budget = cfg.maxNewTokens() > 0 ? cfg.maxNewTokens() : Math.max(4, task.maxCompletionChars() + 4);
         SamplingConfig sc = new SamplingConfig(budget, cfg.temperature(), 0, 1.0, seed, List.of());
-        Rewards.Weighted none = Rewards.Weighted.of(Rewards.fn("none", s -> 0.0));
-        BestOfN.Samples s = BestOfN.sample(policy, tok, prompts, cfg.samples(), sc, cfg.batchSize(), none);
-        // 1. distinct trajectories, split into steps
-        List<Task.Example> of = new ArrayList<>();
-        List<String> texts = new ArrayList<>();
-        List<List<String>> steps = new ArrayList<>();
+        List<Sampled> sampled = distinct(prompts, sampler(policy, tok, sc, cfg.batchSize()).complete(prompts, cfg.samples()), cfg.samples(), separator);
+        return switch (cfg.labels()) {
+            case GOLD -> gold(task, sampled);
+            case MC -> monteCarlo(task, sampled, separator, cfg.mcRollouts(), cfg.estimate(), sampler(policy, tok, sc.withSeed(seed + 1_000_003L), cfg.batchSize()));
+        };
+    }
+
+    /**
+     * The distinct completions of each prompt ({@code n} per prompt in {@code texts}, in order) with their steps; completions
+     * without a step are skipped and counted on stderr.
+     */
+    public static List<Sampled> distinct(List<Task.Example> prompts, List<String> texts, int n, String separator) {
+        List<Sampled> out = new ArrayList<>();
         int empty = 0;
         for (int i = 0; i < prompts.size(); i++) {
             Set<String> seen = new HashSet<>();
-            for (int k = 0; k < cfg.samples(); k++) {
-                String text = s.text(i, k);
+            for (int k = 0; k < n; k++) {
+                String text = texts.get(i * n + k);
                 if (!seen.add(text)) continue;
                 List<String> st = StepwiseExample.split(text, separator);
                 if (st.isEmpty()) { empty++; continue; }
-                of.add(prompts.get(i));
-                texts.add(text);
-                steps.add(st);
+                out.add(new Sampled(prompts.get(i), text, st));
             }
         }
         if (empty > 0) System.err.println("prm: " + empty + " sampled completions without a step were skipped");
-        // 2. labels
-        List<Trajectory> out = new ArrayList<>(texts.size());
-        if (cfg.labels() == Labels.GOLD) {
-            int mismatched = 0;
-            for (int j = 0; j < texts.size(); j++) {
-                List<Boolean> gold = task.goldStepLabels(of.get(j), texts.get(j));
-                if (gold == null) throw new UserError("task '" + task.name() + "' has no gold step labels; use --labels mc (Math-Shepherd rollouts)");
-                if (gold.size() != steps.get(j).size()) { mismatched++; continue; }
-                double[] y = new double[gold.size()];
-                for (int i = 0; i < y.length; i++) y[i] = gold.get(i) ? 1 : 0;
-                out.add(new Trajectory(of.get(j).prompt(), steps.get(j), y));
-            }
-            if (mismatched > 0) System.err.println("prm: " + mismatched + " trajectories whose steps the task reads differently were skipped");
-            return out;
+        return out;
+    }
+
+    /** Labels from the task's gold step labels; trajectories whose step count the task reads differently are skipped and counted. */
+    public static List<Trajectory> gold(Task task, List<Sampled> sampled) {
+        List<Trajectory> out = new ArrayList<>(sampled.size());
+        int mismatched = 0;
+        for (Sampled s : sampled) {
+            List<Boolean> gold = task.goldStepLabels(s.example(), s.text());
+            if (gold == null) throw new UserError("task '" + task.name() + "' has no gold step labels; use --labels mc (Math-Shepherd rollouts)");
+            if (gold.size() != s.steps().size()) { mismatched++; continue; }
+            double[] y = new double[gold.size()];
+            for (int i = 0; i < y.length; i++) y[i] = gold.get(i) ? 1 : 0;
+            out.add(new Trajectory(s.example().prompt(), s.steps(), y));
         }
-        // mc: M rollouts from every distinct (prompt, steps 1..i) prefix, i < K; the last step is the trajectory's own outcome
-        LinkedHashMap<String, Integer> prefixIndex = new LinkedHashMap<>();
-        List<Task.Example> prefixExamples = new ArrayList<>();
-        List<String> prefixTexts = new ArrayList<>();
-        List<Task.Example> prefixOf = new ArrayList<>();
-        for (int j = 0; j < texts.size(); j++) {
+        if (mismatched > 0) System.err.println("prm: " + mismatched + " trajectories whose steps the task reads differently were skipped");
+        return out;
+    }
+
+    /**
+     * Math-Shepherd labels: {@code m} completions from every distinct (prompt, steps 1..i) prefix with i &lt; K, the prefix being
+     * the prompt followed by steps 1..i each with the separator after it; rollout k reaches the answer when
+     * {@code task.correct(example, prefix + completion k)}. Step K (the last) is labelled by the trajectory's own outcome.
+     */
+    public static List<Trajectory> monteCarlo(Task task, List<Sampled> sampled, String separator, int m, Estimate how, Completer completer) {
+        LinkedHashMap<String, Integer> index = new LinkedHashMap<>();
+        List<Task.Example> continued = new ArrayList<>(), of = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        for (Sampled s : sampled) {
             StringBuilder prefix = new StringBuilder();
-            for (int i = 0; i < steps.get(j).size() - 1; i++) {
-                prefix.append(steps.get(j).get(i)).append(separator);
-                String key = of.get(j).prompt() + "\u0000" + prefix;
-                if (prefixIndex.putIfAbsent(key, prefixExamples.size()) == null) {
-                    prefixExamples.add(new Task.Example(of.get(j).prompt() + prefix, of.get(j).answer()));
-                    prefixTexts.add(prefix.toString());
-                    prefixOf.add(of.get(j));
+            for (int i = 0; i < s.steps().size() - 1; i++) {
+                prefix.append(s.steps().get(i)).append(separator);
+                if (index.putIfAbsent(key(s.example(), prefix), continued.size()) == null) {
+                    continued.add(new Task.Example(s.example().prompt() + prefix, s.example().answer()));
+                    of.add(s.example());
+                    prefixes.add(prefix.toString());
                 }
             }
         }
-        boolean[][] reached = new boolean[prefixExamples.size()][];
-        if (!prefixExamples.isEmpty()) {
-            int m = cfg.mcRollouts();
-            System.err.printf("prm: Math-Shepherd labels: %d distinct step prefixes x %d rollouts%n", prefixExamples.size(), m);
-            BestOfN.Samples r = BestOfN.sample(policy, tok, prefixExamples, m, sc.withSeed(seed + 1_000_003L), cfg.batchSize(), none);
-            for (int p = 0; p < prefixExamples.size(); p++) {
+        boolean[][] reached = new boolean[continued.size()][];
+        if (!continued.isEmpty()) {
+            System.err.printf("prm: Math-Shepherd labels: %d distinct step prefixes x %d rollouts%n", continued.size(), m);
+            List<String> done = completer.complete(continued, m);
+            for (int p = 0; p < continued.size(); p++) {
                 reached[p] = new boolean[m];
-                for (int k = 0; k < m; k++) reached[p][k] = task.correct(prefixOf.get(p), prefixTexts.get(p) + r.text(p, k));
+                for (int k = 0; k < m; k++) reached[p][k] = task.correct(of.get(p), prefixes.get(p) + done.get(p * m + k));
             }
         }
-        for (int j = 0; j < texts.size(); j++) {
-            int n = steps.get(j).size();
+        List<Trajectory> out = new ArrayList<>(sampled.size());
+        for (Sampled s : sampled) {
+            int n = s.steps().size();
             boolean[][] table = new boolean[n][];
             StringBuilder prefix = new StringBuilder();
             for (int i = 0; i < n - 1; i++) {
-                prefix.append(steps.get(j).get(i)).append(separator);
-                table[i] = reached[prefixIndex.get(of.get(j).prompt() + "\u0000" + prefix)];
+                prefix.append(s.steps().get(i)).append(separator);
+                table[i] = reached[index.get(key(s.example(), prefix))];
             }
-            table[n - 1] = new boolean[]{task.correct(of.get(j), texts.get(j))};
-            out.add(new Trajectory(of.get(j).prompt(), steps.get(j), labels(table, cfg.estimate())));
+            table[n - 1] = new boolean[]{task.correct(s.example(), s.text())};
+            out.add(new Trajectory(s.example().prompt(), s.steps(), labels(table, how)));
         }
         return out;
     }
+
+    private static String key(Task.Example e, CharSequence prefix) { return e.prompt() + "\0" + prefix; }
 }
