@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * The process reward model's loss: per-step binary cross-entropy at the tokens that carry a step label (Lightman et al.
- * 2023; Math-Shepherd, Wang et al. 2024, eq. 3; TRL's PRMTrainer, which is token classification with the other tokens at
+ * 2023; Math-Shepherd, Wang et al. 2024, §3.2; TRL's PRMTrainer, which is token classification with the other tokens at
  * label −100). A pure function over the "step is correct" logits; no model, no config.
  *
  * <p>Shapes: B rows (trajectories), T tokens.
