@@ -22,12 +22,14 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-@Command(name = "best-of-n", description = {"Best-of-N sampling: N completions per prompt, scored by --reward, the best kept (ties: the first sampled) or,",
-        "with --select majority, the first whose answer is the most frequent. Writes the chosen completions as SFT rows",
+@Command(name = "best-of-n", description = {"Best-of-N sampling: N completions per prompt, scored by --reward, the best kept (ties: the first sampled);",
+        "with --select majority the first whose answer is the most frequent; with --select weighted the answer with the largest summed",
+        "reward (each sample votes for its answer with its reward, e.g. a process reward model's score). Writes the chosen completions as SFT rows",
         "({\"prompt\", \"completion\", \"reward\"}) and with --pairs best-vs-worst preference rows (ties skipped), which sft and dpo",
         "read with --data. Prints greedy vs best-of-N reward (and accuracy with --task).",
         "Example: ./align4j best-of-n --model out/quickstart/sft --task arithmetic --n 8 --output bon.jsonl --pairs pairs.jsonl",
-        "Example: ./align4j best-of-n --model out/sft/final --data prompts.jsonl --reward rm --reward-model out/rm/final --output bon.jsonl"})
+        "Example: ./align4j best-of-n --model out/sft/final --data prompts.jsonl --reward rm --reward-model out/rm/final --output bon.jsonl",
+        "Example: ./align4j best-of-n --model out/sft/final --task chain --split test --n 16 --reward prm --prm-model out/prm/final --select weighted --output bon.jsonl"})
 final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
     @Spec CommandLine.Model.CommandSpec spec;
     @Mixin Common.ModelOptions m = new Common.ModelOptions();            // --model, --dtype, --threads, --debug
@@ -53,7 +55,8 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
     @Option(names = "--seed", description = "Seed of the task's prompts and of every sample (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--select", description = {"best: the highest reward (ties: the first sampled); majority: the first sample whose answer is the most frequent",
-            "(the --answer-regex match of the first line; without it the whole first line with --task, the last number with --data) (default: ${DEFAULT-VALUE})."})
+            "(the --answer-regex match of the first line; without it the whole first line with --task, the last number with --data);",
+            "weighted: the answer whose samples' rewards sum highest, its highest-reward sample (default: ${DEFAULT-VALUE})."})
     BestOfN.Select select;
 
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "JSONL of the chosen completions: {\"prompt\", \"completion\", \"reward\"} (TRL's SFT rows).")
@@ -119,7 +122,12 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
         sb.append(String.format("%-10s %10.4f %10s%n", "greedy", sum.get("greedy_reward"), acc ? pct(sum.get("greedy_accuracy")) : "-"));
         sb.append(String.format("%-10s %10.4f %10s%n", "best-of-" + n, sum.get("chosen_reward"), acc ? pct(sum.get("chosen_accuracy")) : "-"));
         sb.append(String.format("%-10s %10.4f %10s%n", "sample", sum.get("sample_reward"), "-"));
-        if (acc) sb.append(String.format("%-10s %10s %10s%n", "oracle", "-", pct(sum.get("oracle_accuracy"))));
+        if (acc) {
+            sb.append(String.format("%-10s %10s %10s%n", "  best", "-", pct(sum.get("best_accuracy"))));
+            sb.append(String.format("%-10s %10s %10s%n", "  majority", "-", pct(sum.get("majority_accuracy"))));
+            sb.append(String.format("%-10s %10s %10s%n", "  weighted", "-", pct(sum.get("weighted_accuracy"))));
+            sb.append(String.format("%-10s %10s %10s%n", "oracle", "-", pct(sum.get("oracle_accuracy"))));
+        }
         return sb.toString();
     }
 

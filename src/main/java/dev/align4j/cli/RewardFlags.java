@@ -4,6 +4,7 @@ import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.HfModel;
 import dev.align4j.reward.ExternalRewards;
+import dev.align4j.reward.ProcessRewards;
 import dev.align4j.reward.RewardFunction;
 import dev.align4j.reward.Rewards;
 import dev.align4j.task.Task;
@@ -21,7 +22,8 @@ final class RewardFlags {
             description = {"Reward functions and weights, e.g. gold:1,overlong:0.5 (default: gold with --task, answer with --data). Names:",
                     "gold (the task's reward), answer (extracted answer vs reference, --answer-tolerance), partial (right-aligned",
                     "character agreement with the reference), format (--format-regex), length (-coef * tokens), overlong (DAPO's",
-                    "soft punishment, --overlong-buffer), rm (--reward-model), json (the completion is JSON, --json-schema),",
+                    "soft punishment, --overlong-buffer), rm (--reward-model), prm (a process reward model, --prm-model, steps",
+                    "aggregated by --prm-aggregate), json (the completion is JSON, --json-schema),",
                     "cmd (a process speaking JSONL on stdin/stdout, --reward-command), http (a JSON POST endpoint, --reward-url)."})
     List<String> reward;
     @Option(names = "--answer-regex", description = "How 'answer' extracts the answer: the last match (group 1 if any); default: the last number.")
@@ -38,6 +40,11 @@ final class RewardFlags {
     Path rewardModel;
     @Option(names = "--reward-model-head", defaultValue = "0", description = "Which head of a multi-head reward model (default: ${DEFAULT-VALUE}).")
     int rewardModelHead;
+    @Option(names = "--prm-model", paramLabel = "DIR", description = "A process reward model (*ForTokenClassification, from ./align4j prm) for 'prm'.")
+    Path prmModel;
+    @Option(names = "--prm-aggregate", defaultValue = "min", description = {"How 'prm' turns step probabilities into one reward: min (the weakest step, Math-Shepherd),",
+            "product (all steps right, Lightman et al.), last (the last step), mean (default: ${DEFAULT-VALUE})."})
+    String prmAggregate;
     @Option(names = "--json-schema", paramLabel = "FILE", description = "JSON schema the completion must satisfy for 'json' (type, properties, required, items, enum, …).")
     Path jsonSchema;
     @Option(names = "--reward-command", paramLabel = "CMD", description = {"For 'cmd': a command (run by /bin/sh -c) that reads one JSON request per line on stdin,",
@@ -65,7 +72,7 @@ final class RewardFlags {
             }
             fns.add(switch (nw[0]) {
                 case "gold" -> {
-                    if (task == null) throw new UserError("--reward gold needs --task; a prompt file is scored with answer, partial, format, json, cmd, http or rm");
+                    if (task == null) throw new UserError("--reward gold needs --task; a prompt file is scored with answer, partial, format, json, cmd, http, rm or prm");
                     yield Rewards.gold(task);
                 }
                 case "json" -> Rewards.json(jsonSchema == null ? null : dev.align4j.core.Json.read(jsonSchema));
@@ -90,7 +97,12 @@ final class RewardFlags {
                     HfModel.Loaded rm = HfModel.load(rewardModel, Torch.dtype("float32"));
                     yield Rewards.model("rm", rm.model(), rm.tokenizer(), rewardModelHead, 32, 1024);
                 }
-                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, json, cmd or http");
+                case "prm" -> {
+                    if (prmModel == null) throw new UserError("--reward prm needs --prm-model DIR (a process reward model from ./align4j prm)");
+                    ProcessRewards.Aggregate how = ProcessRewards.Aggregate.parse(prmAggregate);
+                    yield ProcessRewards.load(prmModel, Torch.dtype("float32")).reward(how);
+                }
+                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, prm, json, cmd or http");
             });
         }
         return new Rewards.Weighted(fns, w);

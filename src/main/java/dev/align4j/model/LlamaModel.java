@@ -120,8 +120,10 @@ public final class LlamaModel implements AutoCloseable {
             }
         }
         s.put("model.norm.weight", new long[]{h});
-        if (!c.isCausalLm()) s.put("score.weight", new long[]{c.numLabels(), h});
-        else if (!c.tieWordEmbeddings()) s.put("lm_head.weight", new long[]{c.vocabSize(), h});
+        if (!c.isCausalLm()) {
+            s.put("score.weight", new long[]{c.numLabels(), h});
+            if (c.tokenClassification()) s.put("score.bias", new long[]{c.numLabels()});   // transformers' nn.Linear(H, L) with its bias
+        } else if (!c.tieWordEmbeddings()) s.put("lm_head.weight", new long[]{c.vocabSize(), h});
         return s;
     }
 
@@ -155,6 +157,8 @@ public final class LlamaModel implements AutoCloseable {
             Tensor t = tensors.get(e.getKey());
             if (t == null && e.getKey().equals("score.weight") && tensors.containsKey("v_head.summary.weight"))
                 t = tensors.get("v_head.summary.weight");
+            if (t == null && e.getKey().equals("score.bias"))                     // a token classifier saved without its bias: zero
+                t = torch.zeros(e.getValue(), Torch.opts(ScalarType.Float));
             if (t == null) throw new UserError(source + ": missing tensor '" + e.getKey() + "'");
             if (!Arrays.equals(Torch.shape(t), e.getValue()))
                 throw new UserError(source + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(Torch.shape(t))
@@ -481,11 +485,11 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** Score-head outputs (B, T, L) in fp32; a sequence-classification (reward / value) model only. */
+    /** Score-head outputs (B, T, L) in fp32; a sequence- or token-classification (reward / value / process reward) model only. */
     public Tensor scoreHead(Tensor hidden) {
         Tensor w = params.get("score.weight");
         if (w == null) throw new IllegalStateException(config.architecture() + " has no score head");
-        return linear(hidden, w, null).to(ScalarType.Float);
+        return linear(hidden, w, params.get("score.bias")).to(ScalarType.Float);
     }
 
     /** Convenience: full-sequence logits (B, T, V). */
@@ -519,14 +523,26 @@ public final class LlamaModel implements AutoCloseable {
 
     /** The same trunk with a new score head of {@code labels} outputs (reward model / critic), initialised like HF. */
     public LlamaModel withScoreHead(int labels, long seed) {
-        ModelConfig c = config.withNumLabels(labels);
+        return withHead(config.withNumLabels(labels), seed);
+    }
+
+    /**
+     * The same trunk with a new per-token classification head of {@code labels} outputs and a zero bias (a process reward
+     * model, saved as *ForTokenClassification), initialised like HF.
+     */
+    public LlamaModel withTokenClassificationHead(int labels, long seed) {
+        return withHead(config.withTokenLabels(labels), seed);
+    }
+
+    private LlamaModel withHead(ModelConfig c, long seed) {
         LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
         try (NoGradGuard g = new NoGradGuard()) {
             for (var e : params.entrySet())
-                if (!e.getKey().equals("lm_head.weight") && !e.getKey().equals("score.weight")) p.put(e.getKey(), e.getValue().detach().clone());
-            Tensor s = torch.zeros(new long[]{labels, c.hiddenSize()}, Torch.opts(ScalarType.Float));
+                if (!e.getKey().equals("lm_head.weight") && !e.getKey().startsWith("score.")) p.put(e.getKey(), e.getValue().detach().clone());
+            Tensor s = torch.zeros(new long[]{c.numLabels(), c.hiddenSize()}, Torch.opts(ScalarType.Float));
             s.normal_(0.0, c.initializerRange(), new GeneratorOptional(torch.make_generator_cpu(seed)));
             p.put("score.weight", s.to(dtype));
+            if (c.tokenClassification()) p.put("score.bias", torch.zeros(new long[]{c.numLabels()}, Torch.opts(ScalarType.Float)).to(dtype));
         }
         return new LlamaModel(c, p, dtype);
     }

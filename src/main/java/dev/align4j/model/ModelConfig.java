@@ -12,10 +12,13 @@ import java.util.Arrays;
 /**
  * The shape of a Llama-family decoder, read from and written to a Hugging Face {@code config.json}.
  * Covers LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM (and their
- * *ForSequenceClassification variants, used for reward models). Validated on construction.
+ * *ForSequenceClassification variants, used for reward models, and *ForTokenClassification, used for process reward
+ * models). Validated on construction.
  *
  * @param family          layout family: decides q/k/v biases and the {@code model_type} written
  * @param numLabels       0 for a causal LM; otherwise the size of the {@code score} head (reward model)
+ * @param tokenClassification the {@code score} head (with a bias, as transformers' *ForTokenClassification has) reads every
+ *                        token, not only the last: *ForTokenClassification (a process reward model); needs numLabels &gt; 0
  * @param headDim         per-head width; HF default hidden_size / num_attention_heads
  * @param ropeScaling     null, or the {@code llama3} / {@code linear} scaling of rotary frequencies
  * @param attentionBias   q/k/v (and, for Llama's attention_bias, o) projection biases
@@ -28,7 +31,7 @@ public record ModelConfig(
         int numHeads, int numKvHeads, int headDim,
         int maxPositionEmbeddings, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling,
         boolean tieWordEmbeddings, boolean attentionBias, boolean oProjBias, boolean mlpBias, int slidingWindow,
-        int bosTokenId, int[] eosTokenIds, int padTokenId, double initializerRange, String torchDtype) {
+        int bosTokenId, int[] eosTokenIds, int padTokenId, double initializerRange, String torchDtype, boolean tokenClassification) {
 
     public enum Family {
         LLAMA("llama", "Llama"), QWEN2("qwen2", "Qwen2"), MISTRAL("mistral", "Mistral");
@@ -60,7 +63,18 @@ public record ModelConfig(
         check(ropeTheta > 0, "rope_theta", ropeTheta);
         check(numLabels >= 0, "num_labels", numLabels);
         check(slidingWindow >= 0, "sliding_window", slidingWindow);
+        check(!tokenClassification || numLabels > 0, "num_labels (a token-classification head needs at least one label)", numLabels);
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
+    }
+
+    /** A causal LM or a sequence classifier: every field but {@code tokenClassification}. */
+    public ModelConfig(Family family, int numLabels, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
+                       int numHeads, int numKvHeads, int headDim, int maxPositionEmbeddings, double rmsNormEps, double ropeTheta,
+                       RopeScaling ropeScaling, boolean tieWordEmbeddings, boolean attentionBias, boolean oProjBias, boolean mlpBias,
+                       int slidingWindow, int bosTokenId, int[] eosTokenIds, int padTokenId, double initializerRange, String torchDtype) {
+        this(family, numLabels, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, maxPositionEmbeddings,
+                rmsNormEps, ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias, oProjBias, mlpBias, slidingWindow, bosTokenId,
+                eosTokenIds, padTokenId, initializerRange, torchDtype, false);
     }
 
     private static void check(boolean ok, String field, Object value) {
@@ -70,20 +84,29 @@ public record ModelConfig(
     public boolean isCausalLm() { return numLabels == 0; }
 
     public String architecture() {
-        return family.prefix + (isCausalLm() ? "ForCausalLM" : "ForSequenceClassification");
+        return family.prefix + (isCausalLm() ? "ForCausalLM" : tokenClassification ? "ForTokenClassification" : "ForSequenceClassification");
     }
 
-    /** The same model with a reward / value head of {@code labels} outputs instead of the LM head. */
+    /** The same model with a reward / value head of {@code labels} outputs (read at the last token) instead of the LM head. */
     public ModelConfig withNumLabels(int labels) {
+        return withHead(labels, false);
+    }
+
+    /** The same model with a per-token classification head of {@code labels} outputs (a process reward model). */
+    public ModelConfig withTokenLabels(int labels) {
+        return withHead(labels, true);
+    }
+
+    private ModelConfig withHead(int labels, boolean perToken) {
         return new ModelConfig(family, labels, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
                 headDim, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias,
-                oProjBias, mlpBias, slidingWindow, bosTokenId, eosTokenIds, padTokenId, initializerRange, torchDtype);
+                oProjBias, mlpBias, slidingWindow, bosTokenId, eosTokenIds, padTokenId, initializerRange, torchDtype, perToken);
     }
 
     public ModelConfig withVocab(int vocab, int bos, int[] eos, int pad) {
         return new ModelConfig(family, numLabels, vocab, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
                 headDim, maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias,
-                oProjBias, mlpBias, slidingWindow, bos, eos, pad, initializerRange, torchDtype);
+                oProjBias, mlpBias, slidingWindow, bos, eos, pad, initializerRange, torchDtype, tokenClassification);
     }
 
     /** A small Llama-layout config for built-in models; {@code size} is tiny (~1M), small (~20M) or medium (~100M). */
@@ -122,12 +145,14 @@ public record ModelConfig(
             if ((arch != null && arch.startsWith(f.prefix + "For")) || (arch == null && f.modelType.equals(modelType))) family = f;
         if (family == null)
             throw new UserError(file + ": architecture '" + (arch != null ? arch : modelType)
-                    + "' is not supported: expected LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM (or *ForSequenceClassification)");
+                    + "' is not supported: expected LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM (or *ForSequenceClassification, *ForTokenClassification)");
         int numLabels = 0;
-        if (arch != null && arch.endsWith("ForSequenceClassification")) {
-            numLabels = n.has("num_labels") ? n.get("num_labels").asInt() : n.has("id2label") ? n.get("id2label").size() : 1;
+        boolean perToken = arch != null && arch.endsWith("ForTokenClassification");
+        if (arch != null && (arch.endsWith("ForSequenceClassification") || perToken)) {
+            // transformers' PretrainedConfig defaults to two labels when neither num_labels nor id2label is given
+            numLabels = n.has("num_labels") ? n.get("num_labels").asInt() : n.has("id2label") ? n.get("id2label").size() : perToken ? 2 : 1;
         } else if (arch != null && !arch.endsWith("ForCausalLM")) {
-            throw new UserError(file + ": architecture '" + arch + "' is not supported: expected a *ForCausalLM or *ForSequenceClassification");
+            throw new UserError(file + ": architecture '" + arch + "' is not supported: expected a *ForCausalLM, *ForSequenceClassification or *ForTokenClassification");
         }
         int hidden = req(n, "hidden_size", file);
         int heads = req(n, "num_attention_heads", file);
@@ -159,7 +184,7 @@ public record ModelConfig(
                     n.path("rope_theta").asDouble(10000.0), rs, n.path("tie_word_embeddings").asBoolean(false),
                     qkvBias, oBias, n.path("mlp_bias").asBoolean(false), sliding,
                     bos == null || bos.isNull() ? -1 : bos.asInt(), eos, pad == null || pad.isNull() ? -1 : pad.asInt(),
-                    n.path("initializer_range").asDouble(0.02), n.path("torch_dtype").asText(n.path("dtype").asText("float32")));
+                    n.path("initializer_range").asDouble(0.02), n.path("torch_dtype").asText(n.path("dtype").asText("float32")), perToken);
         }
     }
 
@@ -243,7 +268,7 @@ public record ModelConfig(
         if (attentionBias) attn += (long) headDim * (numHeads + 2L * numKvHeads);
         long mlp = 3L * hiddenSize * intermediateSize;
         long layer = attn + mlp + 2L * hiddenSize;
-        long head = isCausalLm() ? (tieWordEmbeddings ? 0 : (long) vocabSize * hiddenSize) : (long) numLabels * hiddenSize;
+        long head = isCausalLm() ? (tieWordEmbeddings ? 0 : (long) vocabSize * hiddenSize) : (long) numLabels * (hiddenSize + (tokenClassification ? 1 : 0));
         return (long) vocabSize * hiddenSize + numLayers * layer + hiddenSize + head;
     }
 

@@ -81,6 +81,17 @@ public final class Scoring {
     }
 
     /**
+     * A process reward model's "this step is correct" logit at every token (B, T): z = l₁ − l₀ for a two-label head (class 1 =
+     * correct, TRL's PRMTrainer convention; softmax(l)₁ = σ(z)), the single logit for a one-label head. P(correct) = σ(z).
+     * Right padding keeps the real tokens exact; values at padding are meaningless.
+     */
+    public static Tensor stepLogits(LlamaModel prm, Tensor ids) {
+        if (!prm.config.tokenClassification()) throw new IllegalArgumentException(prm.config.architecture() + " is not a token classifier");
+        Tensor l = prm.scoreHead(prm.hidden(ids, null, null));                 // (B, T, L)
+        return l.size(2) == 1 ? l.select(2, 0) : l.select(2, 1).sub(l.select(2, 0));
+    }
+
+    /**
      * Score-head output at each row's last real token (B, L): how a reward model reads a sequence.
      */
     public static Tensor lastTokenScores(LlamaModel model, SeqBatch batch) {

@@ -27,7 +27,10 @@ import java.util.function.Function;
  * functions the online trainers take, and one chosen per prompt — the highest total reward (best-of-N / rejection
  * sampling, y* = argmax_{i ≤ N} r(x, y_i), as in RAFT, Dong et al. 2023, and Llama 2's rejection sampling; ties: the first
  * sampled of the tied maxima) or by majority vote over the extracted answers (self-consistency, Wang et al. 2022: the
- * first sample whose answer is the most frequent). As inference it measures what N samples buy over greedy decoding; as a
+ * first sample whose answer is the most frequent), or by reward-weighted majority vote (each sample's answer gets its reward as
+ * a vote, the answer with the largest total wins: argmax_a Σ_i 1[a_i = a]·r_i, Math-Shepherd's "self-consistency + process
+ * reward model", Wang et al. 2024, after Li et al. 2023's weighted voting; the highest-reward sample with that answer is the one
+ * kept). As inference it measures what N samples buy over greedy decoding; as a
  * data source its chosen completions are SFT rows and its best-vs-worst completions preference pairs. {@link Rft} samples
  * with {@link #sample} too. Never takes gradients.
  */
@@ -35,7 +38,7 @@ public final class BestOfN {
     private BestOfN() {}
 
     /** How a prompt's completion is chosen among its N samples. */
-    public enum Select { BEST, MAJORITY }
+    public enum Select { BEST, MAJORITY, WEIGHTED }
 
     /**
      * @param n            samples per prompt, N
@@ -44,7 +47,7 @@ public final class BestOfN {
      * @param maxNewTokens generation budget; 0 = the task's (its longest answer + 4), or 64 for a prompt file
      * @param batchSize    rows per generation batch (whole prompts: at least one prompt's N samples)
      * @param seed         the task's prompts and every sample follow it
-     * @param select       best (highest reward) or majority (most frequent extracted answer)
+     * @param select       best (highest reward), majority (most frequent extracted answer) or weighted (largest summed reward per answer)
      */
     public record Config(int n, int prompts, double temperature, int maxNewTokens, int batchSize, long seed, Select select) {
         public static final Config DEFAULTS = Configs.of(Config.class, Map.of(), "n", 8, "prompts", 0, "temperature", 1.0, "maxNewTokens", 0,
@@ -125,11 +128,30 @@ public final class BestOfN {
     }
 
     /**
+     * The reward-weighted vote: each sample with an answer votes for it with weight r_i (NaN rewards do not vote); the answer with
+     * the largest total Σ_i 1[a_i = a]·r_i wins (between equal totals, the answer sampled first), and the pick is the sample with
+     * that answer and the highest reward (ties: the first sampled). -1 when no sample has an answer.
+     */
+    public static int weighted(List<String> answers, double[] rewards) {
+        LinkedHashMap<String, Double> total = new LinkedHashMap<>();
+        for (int i = 0; i < answers.size(); i++)
+            if (answers.get(i) != null) total.merge(answers.get(i), Double.isNaN(rewards[i]) ? 0.0 : rewards[i], Double::sum);
+        String win = null;
+        for (var e : total.entrySet()) if (win == null || e.getValue() > total.get(win)) win = e.getKey();
+        if (win == null) return -1;
+        int pick = -1;
+        for (int i = 0; i < answers.size(); i++)
+            if (win.equals(answers.get(i)) && (pick < 0 || rewards[i] > rewards[pick] || Double.isNaN(rewards[pick]) && !Double.isNaN(rewards[i]))) pick = i;
+        return pick;
+    }
+
+    /**
      * What {@link #run} returns: the chosen completion of every prompt as SFT rows ({@code prompt}, {@code completion},
      * {@code reward}), best-vs-worst preference rows ({@code prompt}, {@code chosen}, {@code rejected}, {@code chosen_reward},
      * {@code rejected_reward}; prompts whose best and worst tie are left out), and the summary ({@code greedy_reward},
      * {@code chosen_reward}, {@code sample_reward}; with a task {@code greedy_accuracy}, {@code chosen_accuracy},
-     * {@code oracle_accuracy}; {@code prompts}, {@code pairs}).
+     * {@code oracle_accuracy}, and every selection rule's accuracy on the same samples: {@code best_accuracy},
+     * {@code majority_accuracy}, {@code weighted_accuracy}; {@code prompts}, {@code pairs}).
      */
     public record Result(List<ObjectNode> chosen, List<ObjectNode> pairs, Map<String, Double> summary) {}
 
@@ -137,7 +159,7 @@ public final class BestOfN {
      * Best-of-N over {@code prompts}: greedy completions for the baseline, N samples each, one chosen per prompt.
      *
      * @param task     gives correctness for the accuracies (null: a prompt file, no accuracy)
-     * @param answerOf the answer of a completion for {@link Select#MAJORITY} (null: no answer, no vote)
+     * @param answerOf the answer of a completion for {@link Select#MAJORITY} and {@link Select#WEIGHTED} (null: no answer, no vote)
      */
     public static Result run(LlamaModel policy, Tokenizer tok, List<Task.Example> prompts, Rewards.Weighted reward, Task task,
                              Function<String, String> answerOf, Config cfg) {
@@ -156,17 +178,21 @@ public final class BestOfN {
         Samples s = sample(policy, tok, prompts, n, new SamplingConfig(budget, cfg.temperature(), 0, 1.0, cfg.seed(), List.of()), cfg.batchSize(), reward);
         // 3. one chosen per prompt; best vs worst as a pair
         List<ObjectNode> chosen = new ArrayList<>(), pairs = new ArrayList<>();
-        double chosenReward = 0, greedyCorrect = 0, chosenCorrect = 0, anyCorrect = 0;
+        double chosenReward = 0, greedyCorrect = 0, chosenCorrect = 0, anyCorrect = 0, bestCorrect = 0, majorityCorrect = 0, weightedCorrect = 0;
         for (int i = 0; i < prompts.size(); i++) {
             Task.Example e = prompts.get(i);
             double[] r = s.rewardsOf(i);
-            int b = best(r), w = worst(r), c = b;
-            if (cfg.select() == Select.MAJORITY) {
-                List<String> answers = new ArrayList<>();
-                for (int k = 0; k < n; k++) answers.add(answerOf == null ? null : answerOf.apply(s.text(i, k)));
-                int m = majority(answers);
-                c = m >= 0 ? m : b;                                          // nothing to vote on: the best
-            }
+            int b = best(r), w = worst(r);
+            List<String> answers = new ArrayList<>();
+            for (int k = 0; k < n; k++) answers.add(answerOf == null ? null : answerOf.apply(s.text(i, k)));
+            int m = majority(answers), v = weighted(answers, r);
+            if (m < 0) m = b;                                                // nothing to vote on: the best
+            if (v < 0) v = b;
+            int c = switch (cfg.select()) {
+                case BEST -> b;
+                case MAJORITY -> m;
+                case WEIGHTED -> v;
+            };
             chosenReward += r[c];
             ObjectNode row = Json.object().put("prompt", e.prompt()).put("completion", s.text(i, c)).put("reward", r[c]);
             chosen.add(row);
@@ -176,6 +202,9 @@ public final class BestOfN {
             if (task != null) {
                 if (task.correct(e, greedy.get(i).text())) greedyCorrect++;
                 if (task.correct(e, s.text(i, c))) chosenCorrect++;
+                if (task.correct(e, s.text(i, b))) bestCorrect++;
+                if (task.correct(e, s.text(i, m))) majorityCorrect++;
+                if (task.correct(e, s.text(i, v))) weightedCorrect++;
                 for (int k = 0; k < n; k++) if (task.correct(e, s.text(i, k))) { anyCorrect++; break; }
             }
         }
@@ -189,6 +218,9 @@ public final class BestOfN {
             sum.put("greedy_accuracy", greedyCorrect / p);
             sum.put("chosen_accuracy", chosenCorrect / p);
             sum.put("oracle_accuracy", anyCorrect / p);
+            sum.put("best_accuracy", bestCorrect / p);
+            sum.put("majority_accuracy", majorityCorrect / p);
+            sum.put("weighted_accuracy", weightedCorrect / p);
         }
         sum.put("pairs", (double) pairs.size());
         return new Result(chosen, pairs, sum);

@@ -119,6 +119,8 @@ public final class Rewards {
      */
     public static RewardFunction model(String name, LlamaModel rm, Tokenizer tok, int head, int batchSize, int maxLength) {
         if (rm.config.isCausalLm()) throw new UserError("reward model '" + name + "' has no score head (expected *ForSequenceClassification)");
+        if (rm.config.tokenClassification())
+            throw new UserError("reward model '" + name + "' is a process reward model (*ForTokenClassification): use --reward prm --prm-model DIR");
         if (head < 0 || head >= rm.config.numLabels()) throw new UserError("reward model '" + name + "' has " + rm.config.numLabels() + " heads; head " + head + " does not exist");
         return new RewardFunction() {
             public String name() { return name; }

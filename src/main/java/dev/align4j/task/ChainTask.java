@@ -90,6 +90,11 @@ public final class ChainTask implements Task {
         return out;
     }
 
+    @Override public String stepSeparator() { return SEPARATOR; }
+
+    /** {@link #stepLabels}, as every task with gold step labels offers them. */
+    @Override public List<Boolean> goldStepLabels(Example ex, String completion) { return stepLabels(ex, completion); }
+
     /** Gold reward on the outcome: 1 when the last written step is the final answer, else 0. */
     @Override
     public double reward(Example ex, String completion) {

@@ -41,6 +41,18 @@ public interface Task {
      */
     default String slip(Example ex) { return null; }
 
+    /**
+     * The string between the steps of a multi-step completion, or null for a task without steps. A process reward model
+     * trained on the task uses it as its step separator.
+     */
+    default String stepSeparator() { return null; }
+
+    /**
+     * Gold step labels of a completion (one per step, split at {@link #stepSeparator}: true = the step is right), or null
+     * where the task has none; process reward models then learn from Monte Carlo labels (Math-Shepherd) instead.
+     */
+    default List<Boolean> goldStepLabels(Example ex, String completion) { return null; }
+
     /** Names of the reward components; one for a single-objective task. */
     default List<String> objectives() { return List.of("gold"); }
 

@@ -33,6 +33,21 @@ class BestOfNTest {
         assertEquals(-1, BestOfN.majority(Arrays.asList(null, null)), "nothing to vote on");
     }
 
+    @Test
+    void weightedVoteSumsEachAnswersRewardsAndKeepsItsBestSample() {
+        // totals: 7 → 0.2 + 0.3 = 0.5; 5 → 0.9 + 0.05 = 0.95 (wins; a majority vote would tie 2:2 and pick 7, seen first);
+        // null does not vote (its 1.0 counts for nothing); the pick is 5's highest-reward sample, index 1
+        assertEquals(1, BestOfN.weighted(Arrays.asList("7", "5", "7", null, "5"), new double[]{0.2, 0.9, 0.3, 1.0, 0.05}));
+        assertEquals(0, BestOfN.majority(Arrays.asList("7", "5", "7", null, "5")), "the unweighted vote differs");
+        // many weak votes beat one strong one: 3 × 0.4 = 1.2 > 0.99
+        assertEquals(1, BestOfN.weighted(List.of("9", "4", "4", "4"), new double[]{0.99, 0.4, 0.4, 0.4}));
+        // equal totals (0.5 each): the answer sampled first; within it the first of its tied best samples
+        assertEquals(0, BestOfN.weighted(List.of("a", "b", "a"), new double[]{0.25, 0.5, 0.25}));
+        // a NaN reward does not vote (b: 0 + 0.4 beats a: 0.3) and is never the pick
+        assertEquals(2, BestOfN.weighted(List.of("a", "b", "b"), new double[]{0.3, Double.NaN, 0.4}));
+        assertEquals(-1, BestOfN.weighted(Arrays.asList(null, null), new double[]{1, 1}), "nothing to vote on");
+    }
+
     /** Two prompts × three samples with hand texts and rewards. */
     static BestOfN.Samples samples() {
         List<Task.Example> prompts = List.of(new Task.Example("p0", "1"), new Task.Example("p1", "5"));
