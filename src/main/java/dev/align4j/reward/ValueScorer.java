@@ -59,6 +59,9 @@ public final class ValueScorer implements PrefixScorer {
 
     public ValueLoss.Head head() { return head; }
 
+    /** The vocabulary the model reads token ids of. */
+    public int vocabSize() { return model.config.vocabSize(); }
+
     @Override public String name() { return "value"; }
 
     @Override
