@@ -122,11 +122,12 @@ public final class ValueModel {
      * Held-out quality of a value model on trajectories of the same policy: over every trained state {@code value/mse} and
      * {@code value/explained_variance}; at the prompt's last token (before anything is written) {@code value/prompt_mse}
      * (the Brier score when returns are 0/1), {@code value/prompt_auc} (with 0/1 returns: the chance that a successful
-     * trajectory's prompt gets a higher V than a failed one's, ties half) and {@code value/return_mean}.
+     * trajectory's prompt gets a higher V than a failed one's, ties half); at the finished sequence {@code value/final_auc} (the
+     * same for V of the whole completion: the value model as an outcome reward model); and {@code value/return_mean}.
      */
     public static Map<String, Double> evaluate(LlamaModel vm, ValueLoss.Head head, List<Row> rows, int padId, int maxLength) {
         List<Float> r = new ArrayList<>(), v = new ArrayList<>(), w = new ArrayList<>();
-        double[] v0 = new double[rows.size()], r0 = new double[rows.size()];
+        double[] v0 = new double[rows.size()], r0 = new double[rows.size()], vEnd = new double[rows.size()];
         try (NoGradGuard g = new NoGradGuard()) {
             for (int from = 0; from < rows.size(); from += 64) {
                 int n = Math.min(64, rows.size() - from);
@@ -137,7 +138,11 @@ public final class ValueModel {
                     float[] vals = Torch.toFloats(head.value(outputs(vm, b.seqs()))), tg = Torch.toFloats(b.targets()), st = Torch.toFloats(b.states());
                     int t = (int) b.seqs().length();
                     for (int i = 0; i < vals.length; i++) { r.add(tg[i]); v.add(vals[i]); w.add(st[i]); }
-                    for (int k = 0; k < n; k++) { v0[from + k] = vals[k * t + b.promptLast()[k]]; r0[from + k] = rows.get(from + k).ret(); }
+                    for (int k = 0; k < n; k++) {
+                        v0[from + k] = vals[k * t + b.promptLast()[k]];
+                        vEnd[from + k] = vals[k * t + b.seqs().promptLens()[k] + b.seqs().completionLens()[k] - 1];
+                        r0[from + k] = rows.get(from + k).ret();
+                    }
                 }
             }
         }
@@ -154,6 +159,7 @@ public final class ValueModel {
         for (int i = 0; i < v0.length; i++) pse += (v0[i] - r0[i]) * (v0[i] - r0[i]);
         out.put("value/prompt_mse", pse / Math.max(1, v0.length));
         out.put("value/prompt_auc", auc(v0, r0));
+        out.put("value/final_auc", auc(vEnd, r0));
         out.put("value/return_mean", Arrays.stream(r0).average().orElse(Double.NaN));
         return out;
     }
