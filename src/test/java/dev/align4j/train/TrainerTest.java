@@ -368,6 +368,11 @@ class TrainerTest {
             assertAllChanged(before, m);
             assertAllChanged(criticBefore, critic);
             assertEquals(cfg.value(), dev.align4j.loss.ValueLoss.Head.readFrom(dir.resolve("hl/checkpoint-25/critic")), "the critic's support is saved beside it");
+            // the saved critic is a value model that guided decoding can load (--guide value:DIR/checkpoint-25/critic)
+            try (var v = dev.align4j.reward.ValueScorer.load(dir.resolve("hl/checkpoint-25/critic"), ScalarType.Float)) {
+                double[] s = v.score(List.of(prompts.get(0).prompt()), List.of("aa"));
+                assertTrue(s[0] >= -0.5 && s[0] <= 1.5, "an expectation over the support [-0.5, 1.5]: " + s[0]);
+            }
         }
     }
 
