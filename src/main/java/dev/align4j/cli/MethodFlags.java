@@ -109,6 +109,19 @@ final class MethodFlags {
         double temperature;
     }
 
+    /** A value head's loss and support (PPO's critic, the value model): {@code loss.ValueLoss.Head}. */
+    static final class ValueHeadFlags {
+        @Option(names = "--value-loss", description = {"mse (regression), or a categorical head trained by cross-entropy (Farebrother et al. 2024):",
+                "hl-gauss (Gaussian histogram target) or two-hot (default: ${DEFAULT-VALUE})."})
+        String valueLoss;
+        @Option(names = "--value-bins", description = "Bins of a categorical value head, B (default: ${DEFAULT-VALUE}).")
+        int valueBins;
+        @Option(names = "--value-range", split = ",", paramLabel = "MIN,MAX", description = "Support of a categorical value head; targets outside are clamped (default: ${DEFAULT-VALUE}).")
+        List<Double> valueRange;
+        @Option(names = "--hl-sigma-ratio", description = "HL-Gauss sigma in bin widths (the paper's 0.75) (default: ${DEFAULT-VALUE}).")
+        double hlSigmaRatio;
+    }
+
     /** The method's β: the KL / temperature coefficient its loss or reward uses. */
     static final class BetaFlag {
         @Option(names = "--beta", description = "The method's beta: KL coefficient or implicit-reward temperature (default: ${DEFAULT-VALUE}).")

@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "ppo", description = {"Online RL with PPO: a critic, GAE, clipped policy and value losses, a fixed or adaptive KL penalty in the reward.",
-        "Example: ./align4j ppo --model out/quickstart/sft --task arithmetic --steps 100 --beta 0.02 --kl-target 0.5 --output out/ppo"})
+        "The critic regresses the returns (--value-loss mse) or classifies them over --value-bins bins of --value-range (hl-gauss, two-hot).",
+        "Example: ./align4j ppo --model out/quickstart/sft --task arithmetic --steps 100 --beta 0.02 --kl-target 0.5 --output out/ppo",
+        "Example: ./align4j ppo --model out/quickstart/sft --task chain --value-loss hl-gauss --value-bins 51 --value-range -1,1 --output out/ppo-hl"})
 final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
@@ -20,6 +22,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin MethodFlags.RolloutFlags ro = new MethodFlags.RolloutFlags();
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();
+    @Mixin MethodFlags.ValueHeadFlags vh = new MethodFlags.ValueHeadFlags();   // --value-loss mse|hl-gauss|two-hot, --value-bins, …
 
     @Option(names = "--critic-model", paramLabel = "DIR", description = "Initialise the critic from this model (e.g. a reward model); default: the policy's trunk with a new value head.")
     Path criticModel;
@@ -57,18 +60,19 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
             throw new UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
         Ppo.Config cfg = f.config(Ppo.Config.DEFAULTS);
         TrainRun.online("ppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l)) {
+            try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l, cfg.value().labels())) {
                 Ppo.train(l.model(), critic, ref, reward, prompts, cfg, io);
             }
         });
         return 0;
     }
 
-    LlamaModel critic(HfModel.Loaded policy) {
+    /** A separate critic with {@code labels} value-head outputs (1 for mse, B bins for a categorical loss), or null with --shared-trunk. */
+    LlamaModel critic(HfModel.Loaded policy, int labels) {
         if (sharedTrunk) return null;
-        if (criticModel == null) return policy.model().withScoreHead(1, f.seed + 17);
+        if (criticModel == null) return policy.model().withScoreHead(labels, f.seed + 17);
         try (HfModel.Loaded c = HfModel.load(criticModel, f.m.scalarType())) {
-            return c.model().config.numLabels() == 1 ? c.model().copy(c.model().dtype) : c.model().withScoreHead(1, f.seed + 17);
+            return c.model().config.numLabels() == labels ? c.model().copy(c.model().dtype) : c.model().withScoreHead(labels, f.seed + 17);
         }
     }
 }

@@ -75,9 +75,17 @@ public final class Scoring {
      * a separate critic's score head, or a value head on the policy's own trunk (PPO with a shared trunk).
      */
     public static Tensor tokenValues(Tensor hidden, java.util.function.UnaryOperator<Tensor> head, SeqBatch batch) {
+        Tensor v = tokenHeadOutputs(hidden, head).select(2, 0);                // (B, T−1)
+        return v.to(ScalarType.Float).mul(mask(batch));
+    }
+
+    /**
+     * A value head's raw outputs (B, T−1, L) in fp32, aligned like {@link #tokenValues}: entry j reads the state x_{≤j}. A
+     * categorical head (L bins) turns them into a value elsewhere ({@code loss.ValueLoss.Head#value}); not masked.
+     */
+    public static Tensor tokenHeadOutputs(Tensor hidden, java.util.function.UnaryOperator<Tensor> head) {
         long t = hidden.size(1);
-        Tensor v = head.apply(hidden.narrow(1, 0, t - 1)).select(2, 0);         // (B, T−1)
-        return v.to(ScalarType.Float).mul(batch.completion().narrow(1, 1, t - 1).to(ScalarType.Float));
+        return head.apply(hidden.narrow(1, 0, t - 1)).to(ScalarType.Float);   // (B, T−1, L)
     }
 
     /**

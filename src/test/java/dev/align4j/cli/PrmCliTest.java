@@ -49,6 +49,12 @@ class PrmCliTest {
         double reward = sum.get("chosen_reward").asDouble();
         assertTrue(reward >= 0 && reward <= 1, "a product of probabilities: " + reward);
 
+        // as a guide: step-level beam search ranked by the PRM's weakest step so far
+        r = CliTest.run("generate", "--model", sft.resolve("final").toString(), "--task", "chain", "--prompts", "2", "--max-new-tokens", "8",
+                "--guide", "prm:" + fromTask.resolve("final"), "--beam", "2", "--beam-by", "value", "--expand", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Json.MAPPER.readTree(r.out()).get("scorer_rows_per_prompt").asDouble() > 0, r.out());
+
         // mistakes: no --prm-model; a reward model that is a PRM; a PRM given as --prm-model that is not one
         r = CliTest.run("best-of-n", "--model", sft.resolve("final").toString(), "--task", "chain", "--prompts", "1", "--n", "1", "--reward", "prm", "--output", dir.resolve("x.jsonl").toString());
         assertEquals(2, r.code());

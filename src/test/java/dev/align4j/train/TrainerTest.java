@@ -348,6 +348,34 @@ class TrainerTest {
         }
     }
 
+    @Test
+    void ppoWithAnHlGaussCriticLearnsItsValuesAndSavesItsSupport() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<dev.align4j.task.Task.Example> prompts = task.examples(dev.align4j.task.Task.Split.TRAIN, 20, 0);
+        Ppo.Config cfg = Configs.with(Ppo.Config.DEFAULTS, "steps", 25, "promptsPerStep", 4, "samplesPerPrompt", 4, "maxNewTokens", 4, "temperature", 1.0, "epochs", 2, "miniBatches", 2, "lr", 2e-2, "criticLr", 2e-2, "weightDecay", 0, "warmupSteps", 0, "maxGradNorm", 1.0, "beta", 0.01, "saveEvery", 25, "keep", 1, "seed", 0L,
+                "valueLoss", "hl-gauss", "valueBins", 11, "valueRange", List.of(-0.5, 1.5));
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel critic = m.withScoreHead(cfg.value().labels(), 5)) {
+            assertEquals(11, critic.config.numLabels());
+            Map<String, float[]> before = snapshot(m), criticBefore = snapshot(critic);
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            Ppo.train(m, critic, ref, dev.align4j.reward.Rewards.Weighted.of(dev.align4j.reward.Rewards.gold(task)), prompts, cfg, new Session(tok, dir.resolve("hl"), metrics, null, null));
+            double[][] reward = metrics.series("ppo", "reward"), vloss = metrics.series("ppo", "value_loss"), ev = metrics.series("ppo", "explained_variance");
+            assertTrue(earlyLate(reward, true) > earlyLate(reward, false) + 0.2, "reward rose from " + earlyLate(reward, false) + " to " + earlyLate(reward, true));
+            assertTrue(Double.isFinite(vloss[24][1]), "finite cross-entropy");
+            assertTrue(earlyLate(vloss, true) < earlyLate(vloss, false), "the critic learned: cross-entropy " + earlyLate(vloss, false) + " → " + earlyLate(vloss, true));
+            assertTrue(earlyLate(ev, true) > earlyLate(ev, false), "its expected values explain more of the returns: " + earlyLate(ev, false) + " → " + earlyLate(ev, true));
+            assertAllChanged(before, m);
+            assertAllChanged(criticBefore, critic);
+            assertEquals(cfg.value(), dev.align4j.loss.ValueLoss.Head.readFrom(dir.resolve("hl/checkpoint-25/critic")), "the critic's support is saved beside it");
+            // the saved critic is a value model that guided decoding can load (--guide value:DIR/checkpoint-25/critic)
+            try (var v = dev.align4j.reward.ValueScorer.load(dir.resolve("hl/checkpoint-25/critic"), ScalarType.Float)) {
+                double[] s = v.score(List.of(prompts.get(0).prompt()), List.of("aa"));
+                assertTrue(s[0] >= -0.5 && s[0] <= 1.5, "an expectation over the support [-0.5, 1.5]: " + s[0]);
+            }
+        }
+    }
+
     static float[] valueHead(Path checkpoint) {
         Map<String, float[]> w = new LinkedHashMap<>();
         Safetensors.read(checkpoint.resolve(Ppo.VALUE_HEAD_FILE), ScalarType.Float, (k, t) -> { w.put(k, Torch.toFloats(t)); t.close(); });

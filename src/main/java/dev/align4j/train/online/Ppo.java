@@ -7,6 +7,7 @@ import dev.align4j.core.Configs;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
+import dev.align4j.loss.ValueLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Safetensors;
 import dev.align4j.model.Scoring;
@@ -37,6 +38,11 @@ import java.util.*;
  * policy's final hidden states: one forward gives log-probs and values, one optimizer steps both on
  * {@code policy_loss + vf_coef · value_loss}, and the head ({@code v_head.summary.weight}, TRL's name) is saved as
  * {@code value_head.safetensors} while its Adam moments travel in the checkpoint's optimizer state.
+ *
+ * <p>The value head is a regression head (one output, the clipped ½ (V − R)² loss) or, with {@code --value-loss hl-gauss}
+ * or {@code two-hot}, a categorical head of B logits over a fixed support whose value is their expectation, trained by
+ * cross-entropy against a histogram of the GAE return (Farebrother et al. 2024; {@link ValueLoss}); its settings are
+ * saved beside the critic (or the value head) as {@code value_head.json}.
  */
 public final class Ppo {
     private Ppo() {}
@@ -58,10 +64,13 @@ public final class Ppo {
      * @param sharedTrunk the value head sits on the policy's own trunk (one model, one optimizer, loss = policy + vfCoef · value)
      *                    instead of a separate critic model
      * @param vfCoef      value-loss coefficient when the trunk is shared (TRL's {@code vf_coef})
+     * @param value       the value head: mse, or a categorical loss (hl-gauss, two-hot) over bins of a support; value-clip
+     *                    applies to mse only
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, int epochs, int miniBatches, double criticLr,
                             double clip, double valueClip, double gamma, double lambda, boolean whiten, double beta, double klTarget,
-                            long klHorizon, boolean sharedTrunk, double vfCoef) {
+                            long klHorizon, boolean sharedTrunk, double vfCoef,
+                            @JsonUnwrapped ValueLoss.Head value) {
         public Config {
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(epochs >= 1 && miniBatches >= 1 && miniBatches <= rollouts.size(),
@@ -79,7 +88,7 @@ public final class Ppo {
         public double criticLearningRate() { return criticLr > 0 ? criticLr : Math.min(0.5, 2 * run.lr()); }
 
         /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
-        public static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 100, "lr", 1e-4, "warmupSteps", 5, "promptsPerStep", 32, "samplesPerPrompt", 4,
+        public static final Config DEFAULTS = Configs.of(Config.class, Configs.plus(RolloutConfig.COMMON, ValueLoss.Head.DEFAULTS), "steps", 100, "lr", 1e-4, "warmupSteps", 5, "promptsPerStep", 32, "samplesPerPrompt", 4,
                 "epochs", 2, "miniBatches", 2, "criticLr", 0.0, "clip", 0.2, "valueClip", 0.2, "gamma", 1.0, "lambda", 0.95, "whiten", true, "beta", 0.02,
                 "klTarget", 0.0, "klHorizon", 10_000L, "sharedTrunk", false, "vfCoef", 0.1);
     }
@@ -90,13 +99,24 @@ public final class Ppo {
 
     public record Result(double finalReward, double finalBeta, Path lastCheckpoint) {}
 
-    /** Per-token log-probs (and entropy) of the policy and the values (N, T), from one trunk pass when it is shared. */
-    private record Forward(Scoring.Scores scores, Tensor values) {}
+    /**
+     * Per-token log-probs (and entropy) of the policy, the value head's outputs (N, T, L) and the values (N, T), zero off
+     * the completion; from one trunk pass when it is shared.
+     */
+    private record Forward(Scoring.Scores scores, Tensor outputs, Tensor values) {}
 
-    private static Forward forward(LlamaModel policy, LlamaModel critic, Tensor valueHead, SeqBatch sb, boolean entropy) {
-        if (valueHead == null) return new Forward(Scoring.score(policy, sb, entropy), Scoring.tokenValues(critic, sb));
-        Tensor h = policy.hidden(sb.ids(), null, null);                                  // (B, T, H), one pass for both heads
-        return new Forward(Scoring.fromLogits(policy.lmHead(h), sb, entropy, false), Scoring.tokenValues(h, x -> torch.linear(x, valueHead), sb));
+    private static Forward forward(LlamaModel policy, LlamaModel critic, Tensor valueHead, ValueLoss.Head head, SeqBatch sb, boolean entropy) {
+        Scoring.Scores sc;
+        Tensor out;
+        if (valueHead == null) {
+            sc = Scoring.score(policy, sb, entropy);
+            out = Scoring.tokenHeadOutputs(critic.hidden(sb.ids(), null, null), critic::scoreHead);
+        } else {
+            Tensor h = policy.hidden(sb.ids(), null, null);                              // (B, T, H), one pass for both heads
+            sc = Scoring.fromLogits(policy.lmHead(h), sb, entropy, false);
+            out = Scoring.tokenHeadOutputs(h, x -> torch.linear(x, valueHead));
+        }
+        return new Forward(sc, out, head.value(out).mul(Scoring.mask(sb)));                // (B, T−1, L), (B, T−1)
     }
 
     /**
@@ -107,9 +127,12 @@ public final class Ppo {
                                Config cfg, Session io) {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
         if (cfg.sharedTrunk() != (critic == null)) throw new IllegalArgumentException("a separate critic exactly when the trunk is not shared");
-        if (critic != null && critic.config.numLabels() != 1) throw new IllegalArgumentException("the critic needs exactly one value head");
+        if (critic != null && critic.config.numLabels() != cfg.value().labels())
+            throw new IllegalArgumentException("the critic needs " + cfg.value().labels() + " value-head outputs for --value-loss " + cfg.value().valueLoss().flag());
+        if (cfg.value().categorical() && cfg.valueClip() > 0)
+            System.err.println("ppo: --value-clip applies to the mse value loss only; the " + cfg.value().valueLoss().flag() + " cross-entropy is not clipped");
         if (prompts.isEmpty()) throw new UserError("ppo: no prompts");
-        Tensor valueHead = cfg.sharedTrunk() ? newValueHead(policy, cfg.run().seed()) : null;
+        Tensor valueHead = cfg.sharedTrunk() ? newValueHead(policy, cfg.run().seed(), cfg.value().labels()) : null;
         Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
         if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
         List<Loop.Group> groups = new ArrayList<>(List.of(new Loop.Group("model", policy, trained, cfg.run().lr())));
@@ -124,10 +147,13 @@ public final class Ppo {
         }
     }
 
-    /** A value head (1, H) on the policy's trunk, initialised like a fresh score head (normal, the config's init std). */
-    public static Tensor newValueHead(LlamaModel policy, long seed) {
+    /** A one-output value head (1, H) on the policy's trunk; see {@link #newValueHead(LlamaModel, long, int)}. */
+    public static Tensor newValueHead(LlamaModel policy, long seed) { return newValueHead(policy, seed, 1); }
+
+    /** A value head (L, H) on the policy's trunk, initialised like a fresh score head (normal, the config's init std). */
+    public static Tensor newValueHead(LlamaModel policy, long seed, int labels) {
         try (NoGradGuard g = new NoGradGuard();
-             Tensor w = torch.zeros(new long[]{1, policy.config.hiddenSize()}, Torch.opts(ScalarType.Float))) {
+             Tensor w = torch.zeros(new long[]{labels, policy.config.hiddenSize()}, Torch.opts(ScalarType.Float))) {
             w.normal_(0.0, policy.config.initializerRange(), new org.bytedeco.pytorch.GeneratorOptional(torch.make_generator_cpu(seed + 17)));
             return w.to(policy.dtype).clone();
         }
@@ -180,7 +206,7 @@ public final class Ppo {
                 old = Scoring.score(policy, sb, false).tokenLogps();
                 kl = klCoef.beta > 0 ? old.to(ScalarType.Double).sub(Scoring.score(reference, sb, false).tokenLogps().to(ScalarType.Double))
                         : torch.zeros_like(old).to(ScalarType.Double);
-                values = forward(policy, critic, valueHead, sb, false).values();
+                values = forward(policy, critic, valueHead, cfg.value(), sb, false).values();
             }
             // 3. per-token rewards −β·KL, the score on the last token → GAE advantages and returns (N, T)
             Tensor tokenRewards = kl.mul(Torch.s(-klCoef.beta)).add(Advantages.lastToken(mask).to(ScalarType.Double).mul(Torch.doubles(scores, n).unsqueeze(1)));
@@ -210,10 +236,10 @@ public final class Ppo {
             long t = mb.length() - 1;
             Tensor oldT = old.index_select(0, rows).narrow(1, 0, t), advT = adv.index_select(0, rows).narrow(1, 0, t);
             Tensor retT = ret.index_select(0, rows).narrow(1, 0, t), valT = values.index_select(0, rows).narrow(1, 0, t);
-            Forward fw = forward(policy, critic, valueHead, mb, true);
+            Forward fw = forward(policy, critic, valueHead, cfg.value(), mb, true);
             Scoring.Scores sc = fw.scores();
             PolicyLoss.Out o = PolicyLoss.clippedSurrogate(sc.tokenLogps(), oldT, advT, sc.mask(), null, PolicyLoss.Clip.symmetric(cfg.clip(), cfg.rollouts().maxNewTokens()));
-            PolicyLoss.ValueOut v = PolicyLoss.valueLoss(fw.values(), valT, retT, sc.mask(), cfg.valueClip());
+            PolicyLoss.ValueOut v = ValueLoss.loss(cfg.value(), fw.outputs(), valT, retT, sc.mask(), cfg.valueClip());
             double tokens = Math.max(1, Torch.item(sc.mask().sum()));
             Tensor logRatio = sc.tokenLogps().detach().sub(oldT);
             m.put("loss", Torch.item(o.loss()));
@@ -229,6 +255,7 @@ public final class Ppo {
         public void save(ObjectNode state, Path dir) {
             state.put("kl_coef", klCoef.beta);
             if (valueHead != null) Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
+            cfg.value().writeTo(valueHead != null ? dir : dir.resolve("critic"));             // how to read the head's outputs
         }
 
         @Override
