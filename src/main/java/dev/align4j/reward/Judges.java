@@ -125,6 +125,11 @@ public final class Judges {
         return new Accuracy(label / Math.max(1, p.length), major / Math.max(1, decided), p.length);
     }
 
+    /** Closes several judges as one resource. */
+    public record All(List<Judge> judges) implements AutoCloseable {
+        @Override public void close() { for (Judge j : judges) j.close(); }
+    }
+
     static List<String> prompts(List<Task.Example> ex) {
         List<String> p = new ArrayList<>(ex.size());
         for (Task.Example e : ex) p.add(e.prompt());

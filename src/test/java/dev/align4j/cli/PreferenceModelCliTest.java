@@ -26,7 +26,7 @@ class PreferenceModelCliTest {
         assertTrue(acc >= 0 && acc <= 1, h.toString());
         assertTrue(h.has("pm/accuracy_majority"), h.toString());
         // the gold judge agrees with the gold majority direction on every pair, by definition
-        assertEquals(1.0, h.get("baseline/accuracy_majority").asDouble(), 1e-12);
+        assertEquals(1.0, h.get("gold/accuracy_majority").asDouble(), 1e-12);
         assertTrue(Files.exists(out.resolve("final/pairwise_preference.json")));
         assertTrue(Files.exists(out.resolve("preference-model_config.json")), "the resolved config is saved");
 
