@@ -58,6 +58,23 @@ class GameTest {
     }
 
     @Test
+    void samplingAPolicyGivesOneDistributionPerPrompt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        CycleTask t = new CycleTask();
+        List<Task.Example> prompts = t.examples(Task.Split.TEST, 3, 0);
+        dev.align4j.model.Tokenizer tok = dev.align4j.model.Tokenizer.writeBuiltin(dir);
+        try (dev.align4j.model.LlamaModel m = dev.align4j.model.LlamaModel.init(dev.align4j.model.ModelConfig.builtin("nano", dev.align4j.model.Tokenizer.BUILTIN_VOCAB, 1, new int[]{2}, 0), 1,
+                org.bytedeco.pytorch.global.torch.ScalarType.Float)) {
+            List<double[]> d = Game.sample(m, tok, t, t, prompts, 4, 1.0, 0);
+            assertEquals(3, d.size());
+            for (double[] p : d) {
+                assertEquals(1.0, java.util.Arrays.stream(p).sum(), 1e-12);
+                for (double v : p) assertEquals(0, (v * 4) % 1, 1e-9, "counts of 4 samples");
+            }
+            assertEquals(0.5, Game.winRate(d, d, t.payoff()), 1e-12, "a policy ties itself");
+        }
+    }
+
+    @Test
     void theCycleTasksNashPolicyAndAPureStyle() {
         CycleTask t = new CycleTask();                                   // s = 2, τ = ½
         double[][] m = t.payoff();
