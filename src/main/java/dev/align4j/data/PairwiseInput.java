@@ -93,9 +93,15 @@ public final class PairwiseInput {
         AtomicFiles.writeString(dir.resolve(MARKER), o.toPrettyString() + "\n");
     }
 
-    /** The max_length a saved preference model was trained with; a user error if {@code dir} is not one. */
+    /**
+     * The max_length a saved preference model was trained with: from {@value #MARKER} (a {@code final/} directory) or, for
+     * a checkpoint, from its {@code trainer_state.json} (trainer {@code preference-model}); a user error if {@code dir} is
+     * neither.
+     */
     public static int check(Path dir) {
-        Path f = dir.resolve(MARKER);
+        Path f = dir.resolve(MARKER), state = dir.resolve("trainer_state.json");
+        if (!Files.exists(f) && Files.exists(state) && Json.read(state).path("trainer").asText().equals("preference-model"))
+            return Json.read(state).path("config").path("maxLength").asInt(256);
         if (!Files.exists(f))
             throw new UserError(dir + ": not a pairwise preference model (no " + MARKER + "; train one with ./align4j preference-model, or use rm:DIR for a Bradley-Terry reward model)");
         return Json.read(f).path("max_length").asInt(256);

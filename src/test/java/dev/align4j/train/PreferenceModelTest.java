@@ -88,6 +88,9 @@ class PreferenceModelTest {
             try (HfModel.Loaded l = HfModel.load(dir.resolve("final"), ScalarType.Float)) {
                 assertEquals("LlamaForSequenceClassification", l.model().config.architecture());
             }
+            try (Judge ckpt = Judges.parse("pm:" + dir.resolve("pm/checkpoint-30"), null, 0.1)) {      // a checkpoint reads as a judge too
+                assertArrayEquals(prob(j2(pm, tok), cycle(), false), prob(ckpt, cycle(), false), 1e-5);
+            }
             UserError e = assertThrows(UserError.class, () -> Judges.parse("pm:" + dir.resolve("pm/checkpoint-30").resolve("missing"), null, 0.1));
             assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
             HfModel.save(dir.resolve("bt"), pm, tok);                                   // a score-head model without the marker
@@ -107,6 +110,8 @@ class PreferenceModelTest {
             assertArrayEquals(new double[]{0.880797}, bt.prob(List.of(e), List.of("82"), List.of("81")), 1e-6);
         }
     }
+
+    static Judge j2(LlamaModel pm, Tokenizer tok) { return Judges.preferenceModel(pm, tok, 48); }
 
     static List<Task.Example> examples(List<PreferencePair> d) { return d.stream().map(p -> new Task.Example(p.prompt(), "")).toList(); }
 
