@@ -35,7 +35,7 @@ final class BestOfNCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin Common.ModelOptions m = new Common.ModelOptions();            // --model, --dtype, --threads, --debug
     @Mixin RewardFlags rf = new RewardFlags();                           // --reward gold,answer,rm,…
 
-    @Option(names = "--task", description = "Built-in task whose prompts are sampled: arithmetic, sort, phrase, brief-arith, chain.")
+    @Option(names = "--task", description = "Built-in task whose prompts are sampled: arithmetic, sort, phrase, brief-arith, chain, cycle.")
     String task;
     @Option(names = "--split", defaultValue = "train", description = "The task's split: train (data for training) or test (held out) (default: ${DEFAULT-VALUE}).")
     String split;

@@ -40,7 +40,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     List<String> models;
     @Option(names = "--reference", paramLabel = "DIR", description = "pi_ref for win_rate (greedy completions judged by the gold reward, else --reward) and kl (same vocabulary).")
     Path reference;
-    @Option(names = "--task", description = "Built-in task whose test split is evaluated: arithmetic, sort, phrase, brief-arith, chain.")
+    @Option(names = "--task", description = "Built-in task whose test split is evaluated: arithmetic, sort, phrase, brief-arith, chain, cycle.")
     String task;
     @Mixin MethodFlags.PromptFileFlags pf = new MethodFlags.PromptFileFlags();   // or --data prompts.jsonl
     @Mixin RewardFlags rf = new RewardFlags();                          // --reward, --reward-model, ...

@@ -21,7 +21,7 @@ final class MethodFlags {
 
     /** A built-in task: the data source or prompts, and the held-out evaluation. */
     static final class TaskFlags {
-        @Option(names = "--task", description = "Built-in task: arithmetic, sort, phrase, brief-arith, chain (its data or prompts, and the held-out evaluation).")
+        @Option(names = "--task", description = "Built-in task: arithmetic, sort, phrase, brief-arith, chain, cycle (its data or prompts, and the held-out evaluation).")
         String task;
         @Option(names = "--eval-prompts", defaultValue = "200", description = "Held-out prompts per evaluation (default: ${DEFAULT-VALUE}).")
         int evalPrompts;

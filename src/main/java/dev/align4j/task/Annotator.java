@@ -8,7 +8,8 @@ import java.util.*;
  * A simulated annotator that turns gold rewards into every kind of feedback align4j accepts. Noise has
  * one knob, the temperature τ (0 = a perfect annotator):
  * <ul>
- * <li>pairwise: a ≻ b with probability σ((r_a − r_b)/τ) — a Bradley–Terry model (ties: a coin flip);</li>
+ * <li>pairwise: a ≻ b with probability σ((r_a − r_b)/τ) — a Bradley–Terry model (ties: a coin flip); for a task with a
+ * general gold preference ({@link GoldPreference.Classes}) a draw from P*(a ≻ b) itself ({@link #prefersWith});</li>
  * <li>ranked lists: a Plackett–Luce draw with scores r/τ (Gumbel-max: sort r_i/τ + G_i);</li>
  * <li>unpaired labels: good with probability σ((r − 0.5)/τ);</li>
  * <li>ratings 1–5: round(1 + 4·clip(r + N(0, τ²))).</li>
@@ -37,6 +38,16 @@ public final class Annotator {
 
     /** True when the annotator prefers a over b. */
     public boolean prefers(double ra, double rb) { return rng.nextDouble() < preferProbability(ra, rb); }
+
+    /**
+     * True when the annotator prefers a over b under a general preference {@code p} = P*(a ≻ b): a draw from it, so the
+     * label frequencies are P*; at temperature 0 (a perfect annotator) the majority direction, p &gt; ½ (½: a coin flip).
+     * The preference's own noise is part of P*, so τ does not rescale it.
+     */
+    public boolean prefersWith(double p) {
+        if (temperature == 0 && p != 0.5) return p > 0.5;
+        return rng.nextDouble() < p;
+    }
 
     /** Indices of the completions from best to worst. */
     public int[] rank(double[] rewards) {

@@ -108,11 +108,12 @@ public interface Task {
             case "phrase" -> new PhraseTask();
             case "brief-arith" -> new BriefArithmeticTask();
             case "chain" -> new ChainTask();
+            case "cycle" -> new CycleTask();
             default -> throw new UserError("--task " + name + ": unknown task; expected one of " + String.join(", ", names()));
         };
     }
 
-    static List<String> names() { return List.of("arithmetic", "sort", "phrase", "brief-arith", "chain"); }
+    static List<String> names() { return List.of("arithmetic", "sort", "phrase", "brief-arith", "chain", "cycle"); }
 
     /** The completion up to its first newline, trimmed: how every built-in task reads an answer. */
     static String firstLine(String completion) {

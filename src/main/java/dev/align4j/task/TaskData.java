@@ -46,16 +46,43 @@ public final class TaskData {
      * pairs whose gold rewards tie are dropped, as an annotator would mark them "tie".
      */
     public static List<PreferencePair> preferencePairs(Task t, Task.Split split, int n, double errorRate, double temperature, long seed) {
+        List<PreferencePair> out = new ArrayList<>();
+        for (Labelled l : labelledPairs(t, split, n, errorRate, temperature, seed)) out.add(l.pair());
+        return out;
+    }
+
+    /** An annotated pair with its prompt's example and the gold preference of its chosen side, P*(chosen ≻ rejected). */
+    public record Labelled(PreferencePair pair, Task.Example example, double gold) {}
+
+    /**
+     * {@link #preferencePairs} with each pair's example and gold preference. For a task with a general preference
+     * ({@link GoldPreference.Classes}: {@code cycle}) the annotator draws each label from P* ({@link Annotator#prefersWith};
+     * temperature 0: the majority direction) and pairs of one class (P* = ½) are dropped as ties; for the others, from
+     * σ((r_x − r_y)/τ), pairs of equal gold reward dropped.
+     */
+    public static List<Labelled> labelledPairs(Task t, Task.Split split, int n, double errorRate, double temperature, long seed) {
         Random rng = new Random(seed);
         Annotator a = new Annotator(temperature, seed + 1);
-        List<PreferencePair> out = new ArrayList<>();
+        GoldPreference.Classes general = t instanceof GoldPreference.Classes c ? c : null;
+        GoldPreference gold = GoldPreference.of(t, temperature);
+        List<Labelled> out = new ArrayList<>();
         List<Task.Example> ex = t.examples(split, n, seed);
         for (int i = 0; out.size() < n && i < n * 20; i++) {
             Task.Example e = ex.get(i % ex.size());
             String x = t.demonstrate(e, errorRate, rng), y = t.demonstrate(e, errorRate, rng);
-            double rx = t.reward(e, x), ry = t.reward(e, y);
-            if (rx == ry || x.equals(y)) continue;
-            out.add(a.prefers(rx, ry) ? new PreferencePair(e.prompt(), x, y) : new PreferencePair(e.prompt(), y, x));
+            if (x.equals(y)) continue;
+            boolean xWins;
+            if (general != null) {
+                double p = general.prob(e, x, y);
+                if (p == 0.5) continue;
+                xWins = a.prefersWith(p);
+            } else {
+                double rx = t.reward(e, x), ry = t.reward(e, y);
+                if (rx == ry) continue;
+                xWins = a.prefers(rx, ry);
+            }
+            String c = xWins ? x : y, r = xWins ? y : x;
+            out.add(new Labelled(new PreferencePair(e.prompt(), c, r), e, gold.prob(e, c, r)));
         }
         return out;
     }
