@@ -66,7 +66,7 @@ final class MctsCommand implements Callable<Integer>, ConfigFile.Configured {
     double beta;
     @Option(names = "--label-smoothing", description = "cDPO epsilon (default: ${DEFAULT-VALUE}).")
     double labelSmoothing;
-    @Option(names = "--rpo-alpha", description = "Weight of NLL on the chosen step (RPO); 0 = off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rpo-alpha", description = "Weight of NLL on the chosen step (RPO); 0 = MCTS-DPO's plain DPO (default: ${DEFAULT-VALUE}).")
     double rpoAlpha;
     @Option(names = "--apo-alpha", description = "Step-APO: weight of the pair's advantage gap in the margin (default: ${DEFAULT-VALUE}).")
     double apoAlpha;

@@ -93,7 +93,8 @@ public final class Mcts {
      * @param maxStepTokens   longest step; a step cut there is terminal
      * @param maxNewTokens    longest completion: a rollout's budget, and a node that has written this many tokens is terminal
      * @param maxDepth        most steps in a completion; a node at this depth is terminal
-     * @param rollouts        rollouts per new non-terminal node, averaged into its value
+     * @param rollouts        rollouts per new non-terminal node, averaged into its value (one rollout ranked a right step
+     *                        below a wrong one in a third of the chain pairs; four, in a tenth)
      * @param minGap          a pair needs Q(best) − Q(worst) above this
      * @param prmWeight       w: node value = (1 − w)·outcome + w·PrefixScorer score (0: outcome only)
      * @param tokenBudget     outcome mode: sampled tokens per round, one value per round (the last repeats)
@@ -101,19 +102,20 @@ public final class Mcts {
      * @param losses          the DPO loss(es): sigmoid (MCTS-DPO), step_apo (Step-APO), …
      * @param beta            DPO's β
      * @param labelSmoothing  cDPO's ε
-     * @param rpoAlpha        NLL-on-chosen weight (0 = off)
+     * @param rpoAlpha        NLL-on-chosen weight (RPO, Pang et al. 2024); 0 = MCTS-DPO's plain DPO, which on the tiny chain
+     *                        models lowered both sides' log-probs and collapsed accuracy (docs/results-parts/mcts.md)
      * @param apoAlpha        Step-APO's α
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, int rounds, int promptsPerRound, Mode mode,
                          int simulations, int children, double cPuct, double priorLengthPenalty, double temperature, String separator, int maxStepTokens,
                          int maxNewTokens, int maxDepth, int rollouts, double minGap, double prmWeight, List<Long> tokenBudget, int genBatch,
                          List<PreferenceLoss.Variant> losses, double beta, double labelSmoothing, double rpoAlpha, double apoAlpha) {
-        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 100, "lr", 1e-4, "warmupSteps", 10,
+        public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 30, "lr", 5e-5, "warmupSteps", 10,
                 "batchSize", 32, "maxLength", 64, "saveEvery", 1, "evalEvery", 1,
                 "rounds", 3, "promptsPerRound", 128, "mode", Mode.TREE, "simulations", 8, "children", 4, "cPuct", 1.0, "priorLengthPenalty", 1.25,
-                "temperature", 1.0, "separator", ChainTask.SEPARATOR, "maxStepTokens", 8, "maxNewTokens", 24, "maxDepth", 8, "rollouts", 1, "minGap", 0.3, "prmWeight", 0.0,
+                "temperature", 1.0, "separator", ChainTask.SEPARATOR, "maxStepTokens", 8, "maxNewTokens", 24, "maxDepth", 8, "rollouts", 4, "minGap", 0.5, "prmWeight", 0.0,
                 "tokenBudget", List.of(), "genBatch", 256,
-                "losses", List.of(PreferenceLoss.Variant.SIGMOID), "beta", 0.1, "labelSmoothing", 0.0, "rpoAlpha", 0.0, "apoAlpha", 1.0);
+                "losses", List.of(PreferenceLoss.Variant.SIGMOID), "beta", 0.1, "labelSmoothing", 0.0, "rpoAlpha", 1.0, "apoAlpha", 1.0);
 
         public Config {
             mode = mode == null ? Mode.TREE : mode;

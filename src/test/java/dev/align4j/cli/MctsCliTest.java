@@ -41,7 +41,7 @@ class MctsCliTest {
         }
         // partial credit against the final answer: the steps differ in value, so pairs exist
         CliTest.Result r = CliTest.run("mcts", "--model", m.toString(), "--task", "chain", "--reward", "partial", "--rounds", "1", "--prompts-per-round", "6",
-                "--simulations", "2", "--children", "3", "--max-step-tokens", "4", "--max-new-tokens", "16", "--min-gap", "0.05",
+                "--simulations", "2", "--children", "3", "--max-step-tokens", "4", "--max-new-tokens", "16", "--min-gap", "0.05", "--rollouts", "1",
                 "--steps", "2", "--batch-size", "4", "--eval-prompts", "4", "--output", out.toString());
         assertEquals(0, r.code(), r.err());
         List<String> rows = Files.readAllLines(out.resolve("round-1/pairs.jsonl"));

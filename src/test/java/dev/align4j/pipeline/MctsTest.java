@@ -188,7 +188,7 @@ class MctsTest {
         Rewards.Weighted reward = Rewards.Weighted.of(Rewards.gold(task));
         try (LlamaModel m = warmed(tok, task)) {
             Mcts.Config cfg = Configs.with(Mcts.Config.DEFAULTS, "rounds", 1, "promptsPerRound", 16, "simulations", 4, "children", 3,
-                    "maxStepTokens", 4, "maxNewTokens", 12, "minGap", 0.2, "steps", 12, "lr", 5e-3, "warmupSteps", 0, "batchSize", 8, "maxLength", 32);
+                    "maxStepTokens", 4, "maxNewTokens", 12, "minGap", 0.2, "rollouts", 1, "rpoAlpha", 0.0, "steps", 12, "lr", 5e-3, "warmupSteps", 0, "batchSize", 8, "maxLength", 32);
             // the search alone: every node counted, values are means of rewards in [0, 1], tokens counted
             Mcts.Search s = Mcts.search(m, tok, prompts.subList(0, 16), reward, null, cfg, 3);
             assertTrue(s.sampledTokens() > 16 * 3, "steps and rollouts sampled: " + s.sampledTokens());
