@@ -63,7 +63,7 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
         boolean steps = d.data != null && (cfg.needsAdvantages() || StepPair.isStepFile(d.data));
-        if (cfg.needsAdvantages() && d.data == null) throw new UserError("--loss step_apo needs --data FILE of step pairs with advantages (./align4j mcts --pairs-dir writes them)");
+        if (cfg.needsAdvantages() && d.data == null) throw new UserError("--loss step_apo needs --data FILE of step pairs with advantages (./align4j mcts writes them to OUTPUT/round-R/pairs.jsonl)");
         TrainRun.offline("dpo", f, cfg, d.describe(tf), (l, metrics) -> {
             if (steps) {
                 List<StepPair> sp = d.rows("dpo", StepPair.read(d.data, d.skipInvalid));

@@ -49,7 +49,8 @@ import java.util.Map;
  *                     reward), optionally (1 − w)·outcome + w·PrefixScorer
  *             backup: every node on the path counts the value, Q = mean of the values below it
  *     pairs: at every expanded node, the highest-Q child ≻ the lowest-Q child when their gap exceeds min-gap
- *     π_t = step-level DPO on the pairs from π_{t−1}, reference π_{t−1} (the round's starting policy)
+ *     π_t = step-level DPO (+ RPO's NLL on the chosen step by default) on the pairs from π_{t−1}, reference π_{t−1}
+ *           (the round's starting policy)
  *     log, evaluate on held-out prompts, checkpoint-t
  * </pre>
  *
