@@ -2,6 +2,7 @@ package dev.align4j.cli;
 
 import dev.align4j.core.UserError;
 import dev.align4j.data.PreferencePair;
+import dev.align4j.data.StepPair;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
@@ -20,7 +21,9 @@ import java.util.concurrent.Callable;
         "Data: --data FILE with prompt/chosen/rejected (or chosen/rejected sharing a prompt prefix), or --task NAME (annotated pairs).",
         "Losses: sigmoid, hinge, ipo, robust, exo_pair, nca_pair, bco_pair, sppo_hard, apo_zero, apo_down, discopop, sigmoid_norm,",
         "aot, aot_unpaired (aot_pair); reference-free: simpo (--simpo-gamma), cpo, orpo (lambda = --beta), sft (NLL of chosen);",
+        "step_apo (Step-APO: step pairs with chosen_advantage / rejected_advantage, --apo-alpha);",
         "several combine as sum of --loss-weights x loss; --rpo-alpha adds NLL on chosen (RPO).",
+        "Step pairs as ./align4j mcts writes them (chosen_final / rejected_final columns) train each intermediate step without EOS.",
         "Example: ./align4j dpo --model out/quickstart/sft --task arithmetic --loss sigmoid --beta 0.1 --output out/dpo"})
 final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
@@ -40,6 +43,8 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
     double rpoAlpha;
     @Option(names = "--simpo-gamma", description = "SimPO target margin gamma (default: ${DEFAULT-VALUE}).")
     double simpoGamma;
+    @Option(names = "--apo-alpha", description = "Step-APO: weight of the pair's advantage gap in the margin (default: ${DEFAULT-VALUE}).")
+    double apoAlpha;
     @Option(names = "--modpo-weights", split = ",", description = "MODPO: one weight per objective (data needs chosen_scores / rejected_scores).")
     List<Double> modpoWeights;
     @Option(names = "--modpo-objective", defaultValue = "0", description = "MODPO: the objective k the pairs are labelled for (default: ${DEFAULT-VALUE}).")
@@ -57,7 +62,17 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Task t = tf.task();
         if (modpoWeights != null && d.data == null)
             throw new UserError("--modpo-weights needs --data FILE with chosen_scores and rejected_scores (see ./align4j export --format multi)");
+        boolean steps = d.data != null && (cfg.needsAdvantages() || StepPair.isStepFile(d.data));
+        if (cfg.needsAdvantages() && d.data == null) throw new UserError("--loss step_apo needs --data FILE of step pairs with advantages (./align4j mcts writes them to OUTPUT/round-R/pairs.jsonl)");
         TrainRun.offline("dpo", f, cfg, d.describe(tf), (l, metrics) -> {
+            if (steps) {
+                List<StepPair> sp = d.rows("dpo", StepPair.read(d.data, d.skipInvalid));
+                System.err.printf("dpo: %d step pairs (EOS only after a final step)%n", sp.size());
+                try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+                    Dpo.trainSteps(l.model(), ref, sp, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
+                }
+                return l.model();
+            }
             Dpo.Modpo modpo = null;
             List<PreferencePair> rows;
             if (modpoWeights != null) {

@@ -55,6 +55,11 @@ public final class PreferenceLoss {
          * same loss (TRL's {@code aot_unpaired}, called {@code aot_pair} up to TRL 0.28; both names are accepted).
          */
         AOT_UNPAIRED,
+        /**
+         * Step-APO (Wang, Chen, Han, Bai 2024, "CPL: Critical Plan Step Learning", arXiv 2409.08642): DPO on step pairs whose
+         * margin must exceed the MCTS advantage gap, see {@link #stepApo}; needs per-pair advantages (pairs from {@code ./align4j mcts}).
+         */
+        STEP_APO,
         /** SFT: the NLL of the chosen completions, one cross-entropy over all their tokens in the batch (TRL's {@code sft}; with sigmoid = RPO). */
         SFT,
         /** SimPO, reference-free: see {@link #simpo}. */
@@ -76,6 +81,9 @@ public final class PreferenceLoss {
 
         /** Whether the variant reads length-normalized (mean) log-probs instead of sums. */
         public boolean lengthNormalized() { return this == IPO || this == SIGMOID_NORM; }
+
+        /** Step-APO needs each pair's advantages from a search, besides the log-probs. */
+        public boolean needsAdvantages() { return this == STEP_APO; }
 
         /** SimPO, CPO, ORPO and SFT need no reference model. */
         public boolean referenceFree() { return this == SIMPO || this == CPO || this == ORPO || this == SFT; }
@@ -117,6 +125,7 @@ public final class PreferenceLoss {
             case APO_ZERO -> torch.sigmoid(a.mul(Torch.s(beta))).neg().add(Torch.s(1.0)).add(torch.sigmoid(r.mul(Torch.s(beta))));
             case APO_DOWN -> torch.sigmoid(a.mul(Torch.s(beta))).add(torch.sigmoid(bh).neg().add(Torch.s(1.0)));
             case SIMPO, CPO, ORPO, SFT -> throw new IllegalArgumentException(v + " is reference-free: use simpo(), cpo(), orpo() or SftLoss");
+            case STEP_APO -> throw new IllegalArgumentException("step_apo needs each pair's advantages: use stepApo()");
             case AOT, AOT_UNPAIRED -> {
                 Tensor x = v == Variant.AOT_UNPAIRED ? a : policyChosen.sub(policyRejected), y = v == Variant.AOT_UNPAIRED ? r : refChosen.sub(refRejected);
                 Tensor bd = sorted(x).sub(sorted(y)).mul(Torch.s(beta));                  // (B) k-th smallest against k-th smallest
@@ -148,6 +157,24 @@ public final class PreferenceLoss {
         Tensor a = policyChosen.sub(refChosen), r = policyRejected.sub(refRejected);
         Tensor logits = a.sub(r).mul(Torch.s(beta)).sub(marginDiff).div(Torch.s(wk));
         return new Out(logsig(logits).neg(), a.detach().mul(Torch.s(beta)), r.detach().mul(Torch.s(beta)));
+    }
+
+    /**
+     * Step-APO (Wang, Chen, Han, Bai 2024, "CPL: Critical Plan Step Learning Boosts LLM Generalization in Reasoning Tasks",
+     * arXiv 2409.08642, §3.2; the authors' released loss {@code sigmoid_a_α}): the step-level DPO logit is shifted by the MCTS
+     * advantage gap of the two steps, so a pair whose steps differ more in value must be separated by a wider margin:
+     * <pre>  −(1−ε)·log σ(βh − α·ΔA) − ε·log σ(−(βh − α·ΔA)),   ΔA = A(s, a_c) − A(s, a_r) = Q(s, a_c) − Q(s, a_r)</pre>
+     * (the two steps share the state s, so V(s) cancels). h = a − r as above; α = 0 is DPO (cDPO with ε &gt; 0).
+     *
+     * @param advantageGap (B) A(s, a_c) − A(s, a_r) per pair, from the search
+     * @param alpha        weight α of the advantage gap (the authors' runs: 1.0)
+     */
+    public static Out stepApo(Tensor policyChosen, Tensor policyRejected, Tensor refChosen, Tensor refRejected,
+                              Tensor advantageGap, double beta, double alpha, double eps) {
+        Tensor a = policyChosen.sub(refChosen), r = policyRejected.sub(refRejected);
+        Tensor z = a.sub(r).mul(Torch.s(beta)).sub(advantageGap.mul(Torch.s(alpha)));
+        Tensor losses = logsig(z).mul(Torch.s(-(1 - eps))).sub(logsig(z.neg()).mul(Torch.s(eps)));
+        return new Out(losses, a.detach().mul(Torch.s(beta)), r.detach().mul(Torch.s(beta)));
     }
 
     /** SimPO (Meng et al. 2024), reference-free: −log σ(β(π̄_c − π̄_r) − γ) on length-normalized log-probs. */

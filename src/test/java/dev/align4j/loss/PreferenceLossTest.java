@@ -185,4 +185,27 @@ class PreferenceLossTest {
             assertTrue(Double.isFinite(Torch.item(zero.grad())), "gradient at 0: " + Torch.item(zero.grad()));
         }
     }
+
+    @Test
+    void stepApoShiftsTheLogitByTheAdvantageGap() {
+        // Step-APO: −(1−ε) log σ(βh − α·ΔA) − ε log σ(−(βh − α·ΔA)); shared inputs βh = 0.5 (β = 0.5, h = 1), α = 1
+        try (PointerScope s = new PointerScope()) {
+            Tensor pc = Torch.floats(new float[]{-1, -1}, 2), pr = Torch.floats(new float[]{-2, -2}, 2), ref = Torch.floats(new float[]{-1.5f, -1.5f}, 2);
+            Tensor gap = Torch.floats(new float[]{0.8f, 0f}, 2);
+            float[] l = Torch.toFloats(PreferenceLoss.stepApo(pc, pr, ref, ref, gap, 0.5, 1.0, 0).losses());
+            // ΔA = 0.8: z = 0.5 − 0.8 = −0.3, −log σ(−0.3) = log(1 + e^0.3) = log 2.349859 = 0.854355: a wider value gap asks a wider margin
+            assertEquals(0.854355, l[0], TOL);
+            // ΔA = 0: z = 0.5, −log σ(0.5) = 0.474077 = DPO's sigmoid loss
+            assertEquals(0.474077, l[1], TOL);
+            // ε = 0.1 at ΔA = 0.8: 0.9·0.854355 + 0.1·(−log σ(0.3) = 0.554355) = 0.768920 + 0.055436 = 0.824355
+            assertEquals(0.824355, Torch.toFloats(PreferenceLoss.stepApo(pc, pr, ref, ref, gap, 0.5, 1.0, 0.1).losses())[0], TOL);
+            // α = 0 is DPO whatever the gap
+            assertEquals(0.474077, Torch.toFloats(PreferenceLoss.stepApo(pc, pr, ref, ref, gap, 0.5, 0.0, 0).losses())[0], TOL);
+            // implicit rewards as DPO's: β·a = 0.25, β·r = −0.25
+            PreferenceLoss.Out o = PreferenceLoss.stepApo(pc, pr, ref, ref, gap, 0.5, 1.0, 0);
+            assertEquals(0.25, Torch.toFloats(o.chosenRewards())[0], TOL);
+            assertEquals(-0.25, Torch.toFloats(o.rejectedRewards())[0], TOL);
+        }
+        assertThrows(IllegalArgumentException.class, () -> loss(Variant.STEP_APO, 0.5, 0, 0), "compute() has no advantages to give it");
+    }
 }

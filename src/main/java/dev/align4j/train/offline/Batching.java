@@ -29,7 +29,15 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
 
     /** Tokenizes one prompt + completion under these limits (the completion ends with EOS). */
     public Tokenized tokenize(Tokenizer tok, String prompt, String completion) {
-        return Tokenized.of(tok, prompt, completion, maxLength, truncation, true);
+        return tokenize(tok, prompt, completion, true);
+    }
+
+    /**
+     * The same, with EOS appended only when {@code eos}: a step that does not end its completion (a step-level pair's
+     * intermediate step) is trained as written, without an end of sequence.
+     */
+    public Tokenized tokenize(Tokenizer tok, String prompt, String completion, boolean eos) {
+        return Tokenized.of(tok, prompt, completion, maxLength, truncation, eos);
     }
 
     /** Token ids and which of them the loss covers. */

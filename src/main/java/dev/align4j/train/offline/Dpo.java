@@ -9,6 +9,7 @@ import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.PreferencePair;
+import dev.align4j.data.StepPair;
 import dev.align4j.data.Tokenized;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.loss.SftLoss;
@@ -45,9 +46,10 @@ public final class Dpo {
      * @param labelSmoothing ε for cDPO / robust DPO / EXO (0 = off)
      * @param rpoAlpha       weight of the NLL-on-chosen term (RPO); 0 = off
      * @param simpoGamma     SimPO's target margin γ
+     * @param apoAlpha       Step-APO's weight α of the pair's advantage gap (step pairs only)
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, List<PreferenceLoss.Variant> losses,
-                            List<Double> lossWeights, double beta, double labelSmoothing, double rpoAlpha, double simpoGamma) {
+                            List<Double> lossWeights, double beta, double labelSmoothing, double rpoAlpha, double simpoGamma, double apoAlpha) {
         public Config {
             losses = List.copyOf(losses);
             lossWeights = lossWeights == null ? List.of() : List.copyOf(lossWeights);
@@ -57,7 +59,11 @@ public final class Dpo {
             UserError.check(beta > 0, "beta must be > 0: %s", beta);
             UserError.check(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5): %s", labelSmoothing);
             UserError.check(rpoAlpha >= 0, "rpo-alpha must be >= 0: %s", rpoAlpha);
+            UserError.check(apoAlpha >= 0, "apo-alpha must be >= 0: %s", apoAlpha);
         }
+
+        /** True when a loss needs each pair's advantages (Step-APO). */
+        public boolean needsAdvantages() { return losses.stream().anyMatch(PreferenceLoss.Variant::needsAdvantages); }
 
         public double weight(int k) { return lossWeights.isEmpty() ? 1.0 : lossWeights.get(k); }
 
@@ -66,7 +72,7 @@ public final class Dpo {
 
         /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 300, "lr", 5e-5, "weightDecay", 0.0, "warmupSteps", 20, "batchSize", 32,
-                "losses", List.of(PreferenceLoss.Variant.SIGMOID), "lossWeights", List.of(), "beta", 0.1, "labelSmoothing", 0.0, "rpoAlpha", 0.0, "simpoGamma", 0.5);
+                "losses", List.of(PreferenceLoss.Variant.SIGMOID), "lossWeights", List.of(), "beta", 0.1, "labelSmoothing", 0.0, "rpoAlpha", 0.0, "simpoGamma", 0.5, "apoAlpha", 1.0);
     }
 
     public record Result(long steps, double finalLoss, double finalAccuracy, Path lastCheckpoint) {}
@@ -116,7 +122,34 @@ public final class Dpo {
         return train(policy, reference, modpo.pairs(), modpo, cfg, io);
     }
 
+    /**
+     * Step-level DPO (MCTS-DPO, Step-APO) on step pairs: each side is tokenized as written, EOS only after a step that ended
+     * its completion ({@link StepPair#chosenFinal()}); Step-APO reads each pair's advantage gap A(s, a_c) − A(s, a_r).
+     */
+    public static Result trainSteps(LlamaModel policy, LlamaModel reference, List<StepPair> data, Config cfg, Session io) {
+        List<Tokenized[]> rows = new ArrayList<>();
+        List<Float> gaps = new ArrayList<>();
+        int dropped = 0;
+        for (StepPair p : data) {
+            Tokenized[] t = tokenize(io.tok(), cfg.batching(), p);
+            if (t[0].completion().length == 0 || t[1].completion().length == 0) { dropped++; continue; }
+            double gap = p.chosenAdvantage() - p.rejectedAdvantage();
+            if (cfg.needsAdvantages() && !Double.isFinite(gap))
+                throw new UserError("dpo: --loss step_apo needs each pair's chosen_advantage and rejected_advantage (as ./align4j mcts writes them)");
+            rows.add(t);
+            gaps.add((float) gap);
+        }
+        return train(policy, reference, rows, dropped, List.of(), 0, cfg.needsAdvantages() ? gaps : List.of(), cfg, io);
+    }
+
+    /** A step pair's two sides as the trainer scores them: EOS after a side only when that step ended its completion. */
+    public static Tokenized[] tokenize(dev.align4j.model.Tokenizer tok, Batching b, StepPair p) {
+        return new Tokenized[]{b.tokenize(tok, p.prompt(), p.chosen(), p.chosenFinal()), b.tokenize(tok, p.prompt(), p.rejected(), p.rejectedFinal())};
+    }
+
     private static Result train(LlamaModel policy, LlamaModel reference, List<PreferencePair> data, Modpo modpo, Config cfg, Session io) {
+        if (cfg.needsAdvantages() && modpo == null)
+            throw new UserError("dpo: --loss step_apo trains on step pairs with advantages (rows with chosen_final and chosen_advantage, as ./align4j mcts writes them)");
         List<Tokenized[]> rows = new ArrayList<>();
         List<Float> margins = new ArrayList<>();
         int dropped = 0;
@@ -127,12 +160,18 @@ public final class Dpo {
             rows.add(new Tokenized[]{c, r});
             if (modpo != null) margins.add((float) modpo.margins()[i]);
         }
+        return train(policy, reference, rows, dropped, margins, modpo == null ? 0 : modpo.weight(), List.of(), cfg, io);
+    }
+
+    /** @param gaps Step-APO's per-pair advantage gaps (empty: no loss needs them) */
+    private static Result train(LlamaModel policy, LlamaModel reference, List<Tokenized[]> rows, int dropped, List<Float> margins, double modpoWeight,
+                                List<Float> gaps, Config cfg, Session io) {
         if (dropped > 0) System.err.println("dpo: " + dropped + " pairs with an empty completion after truncation were skipped");
         if (rows.isEmpty()) throw new UserError("dpo: no trainable pairs");
-        boolean referenceFree = modpo == null && cfg.referenceFree();
+        boolean referenceFree = margins.isEmpty() && cfg.referenceFree();
         if (!referenceFree && reference == null) throw new IllegalArgumentException("these losses need a reference model");
         float[][] ref = referenceFree ? new float[4][rows.size()] : referenceLogps(reference, rows, io.tok().padId, Math.max(cfg.batching().batchSize(), 32));
-        Recipe recipe = new Recipe(policy, rows, ref, margins, modpo == null ? 0 : modpo.weight(), cfg,
+        Recipe recipe = new Recipe(policy, rows, ref, margins, modpoWeight, gaps, cfg,
                 new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed()), io.tok().padId, new RunningMean());
         Loop.Outcome out = Loop.run(io, Loop.Plan.of("dpo", cfg.run(), cfg, policy, 10), recipe);
         return new Result(cfg.run().steps(), out.get("loss"), out.get("rewards/accuracies"), out.lastCheckpoint());
@@ -152,8 +191,9 @@ public final class Dpo {
      *
      * @param ref     precomputed reference log-probs: {chosen sums, rejected sums, chosen means, rejected means}
      * @param margins MODPO's per-pair margins (empty: the configured losses)
+     * @param gaps    Step-APO's per-pair advantage gaps (empty unless a loss needs them)
      */
-    private record Recipe(LlamaModel policy, List<Tokenized[]> rows, float[][] ref, List<Float> margins, double modpoWeight, Config cfg,
+    private record Recipe(LlamaModel policy, List<Tokenized[]> rows, float[][] ref, List<Float> margins, double modpoWeight, List<Float> gaps, Config cfg,
                           Batches order, int padId, RunningMean bco) implements Loop.Recipe {
         @Override
         public void step(Loop.Step s) {
@@ -175,8 +215,14 @@ public final class Dpo {
             }
             if (margins.isEmpty() && cfg.losses().contains(PreferenceLoss.Variant.BCO_PAIR))    // fold this batch's mean reward in first (TRL v0.28)
                 bco.add(Torch.item(pol.sumC().sub(refs.sumC()).add(pol.sumR().sub(refs.sumR())).mean()) * cfg.beta() / 2);
+            Tensor gap = null;
+            if (!gaps.isEmpty()) {
+                float[] g = new float[b];
+                for (int i = 0; i < b; i++) g[i] = gaps.get(idx[i]);
+                gap = Torch.floats(g, b);                                                        // (B) A(s, a_c) − A(s, a_r)
+            }
             for (int k = 0; k < cfg.losses().size() && margins.isEmpty(); k++) {
-                PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bco.value, scores, b);
+                PreferenceLoss.Out o = variant(cfg.losses().get(k), pol, refs, cfg, bco.value, scores, b, gap);
                 Tensor lk = o.losses().mean().mul(Torch.s(cfg.weight(k)));
                 loss = loss == null ? lk : loss.add(lk);
                 if (first == null) first = o;
@@ -209,8 +255,9 @@ public final class Dpo {
      * the length-normalised ones, and β·(mean log-prob) for SimPO, CPO and ORPO. CPO's NLL is one cross-entropy over every
      * chosen completion token of the batch; ORPO's over every chosen token, prompt included (TRL's CPO/ORPO trainers).
      */
-    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, Config cfg, double bcoDelta, Scoring.Scores scores, int b) {
+    static PreferenceLoss.Out variant(PreferenceLoss.Variant v, Sides pol, Sides ref, Config cfg, double bcoDelta, Scoring.Scores scores, int b, Tensor gap) {
         double beta = cfg.beta();
+        if (v.needsAdvantages()) return PreferenceLoss.stepApo(pol.sumC(), pol.sumR(), ref.sumC(), ref.sumR(), gap, beta, cfg.apoAlpha(), cfg.labelSmoothing());
         if (v.referenceFree()) {
             Tensor losses = switch (v) {
                 case SIMPO -> PreferenceLoss.simpo(pol.meanC(), pol.meanR(), beta, cfg.simpoGamma());

@@ -42,7 +42,7 @@ public final class OnlineDpo {
         public Config {
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(rollouts.samplesPerPrompt() >= 2, "online DPO compares samples of one prompt: samples-per-prompt must be >= 2, not %s", rollouts.samplesPerPrompt());
-            UserError.check(!loss.referenceFree() && loss != PreferenceLoss.Variant.BCO_PAIR,
+            UserError.check(!loss.referenceFree() && loss != PreferenceLoss.Variant.BCO_PAIR && !loss.needsAdvantages(),
                     "online DPO takes a loss with a reference model and no running state (not %s)", loss.name().toLowerCase());
             UserError.check(beta > 0, "beta must be > 0: %s", beta);
             UserError.check(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5)");

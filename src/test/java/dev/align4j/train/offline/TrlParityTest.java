@@ -54,7 +54,7 @@ class TrlParityTest {
         try (PointerScope s = new PointerScope()) {
             Scoring.Scores sc = scores();
             Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.CPO), "beta", 0.5);
-            PreferenceLoss.Out o = Dpo.variant(Variant.CPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
+            PreferenceLoss.Out o = Dpo.variant(Variant.CPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2, null);
             // preference term: π_c − π_r = −2 − (−3) = 1 and −3 − (−2) = −1; per pair −log σ(0.5·1) = 0.474077, −log σ(−0.5) = 0.974077
             //   mean 0.724077; NLL pooled over the 4 chosen completion tokens (2 + 1 + 1 + 1) / 4 = 1.25 (the per-sequence
             //   mean of means, (2 + 1) / 2 = 1.5, was the old value) ⇒ 1.974077
@@ -67,7 +67,7 @@ class TrlParityTest {
         try (PointerScope s = new PointerScope()) {
             Scoring.Scores sc = scores();
             Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.ORPO), "beta", 0.5);
-            PreferenceLoss.Out o = Dpo.variant(Variant.ORPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
+            PreferenceLoss.Out o = Dpo.variant(Variant.ORPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2, null);
             // log odds(m) = m − log(1 − e^m): odds(−2) = −1.854587, odds(−1) = −0.541325, odds(−3) = −2.948931
             // pair 0: ratio odds(−2) − odds(−3) = 1.094344 ⇒ −0.5·log σ(1.094344) = 0.144375
             // pair 1: ratio odds(−1) − odds(−2) = 1.313262 ⇒ −0.5·log σ(1.313262) = 0.119092; mean 0.131733
@@ -83,7 +83,7 @@ class TrlParityTest {
             Scoring.Scores sc = scores();
             Dpo.Config cfg = Configs.with(Dpo.Config.DEFAULTS, "losses", List.of(Variant.IPO), "beta", 0.5);
             // the loss reads means, the logged rewards sums: chosen sums (−2, −3) ⇒ 0.5·(−2.5) = −1.25 (means would give −0.75)
-            PreferenceLoss.Out o = Dpo.variant(Variant.IPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2);
+            PreferenceLoss.Out o = Dpo.variant(Variant.IPO, Dpo.Sides.of(sc, 2), zeros(), cfg, 0, sc, 2, null);
             assertEquals(-1.25, Torch.item(o.chosenRewards().mean()), 1e-6);
             assertEquals(-1.25, Torch.item(o.rejectedRewards().mean()), 1e-6);   // rejected sums (−3, −2)
             // IPO's loss itself is on the means: h = (−2 + 3, −1 + 2) = (1, 1) ⇒ (1 − 1/(2·0.5))² = 0
