@@ -34,11 +34,13 @@ final class InpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         Inpo.Config cfg = f.config(Inpo.Config.DEFAULTS);
-        TrainRun.online("inpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (Judge judge = jf.build(tf.task()); LlamaModel iterate = l.model().copy(l.model().dtype); LlamaModel ref = l.model().copy(l.model().dtype)) {
-                Inpo.train(l.model(), iterate, ref, judge, prompts, cfg, io);
-            }
-        });
+        try (Judge judge = jf.build(tf.task())) {                  // first, so that a bad --judge fails before any model loads
+            TrainRun.online("inpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
+                try (LlamaModel iterate = l.model().copy(l.model().dtype); LlamaModel ref = l.model().copy(l.model().dtype)) {
+                    Inpo.train(l.model(), iterate, ref, judge, prompts, cfg, io);
+                }
+            });
+        }
         return 0;
     }
 }

@@ -31,11 +31,13 @@ final class NashMdCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         NashMd.Config cfg = f.config(NashMd.Config.DEFAULTS);
-        TrainRun.online("nash-md", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (Judge judge = jf.build(tf.task()); LlamaModel ref = l.model().copy(l.model().dtype)) {
-                NashMd.train(l.model(), ref, judge, prompts, cfg, io);
-            }
-        });
+        try (Judge judge = jf.build(tf.task())) {                  // first, so that a bad --judge fails before any model loads
+            TrainRun.online("nash-md", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
+                try (LlamaModel ref = l.model().copy(l.model().dtype)) {
+                    NashMd.train(l.model(), ref, judge, prompts, cfg, io);
+                }
+            });
+        }
         return 0;
     }
 }

@@ -32,11 +32,13 @@ final class SppoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         Sppo.Config cfg = f.config(Sppo.Config.DEFAULTS);
-        TrainRun.online("sppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (Judge judge = jf.build(tf.task()); LlamaModel iterate = l.model().copy(l.model().dtype)) {
-                Sppo.train(l.model(), iterate, judge, prompts, cfg, io);
-            }
-        });
+        try (Judge judge = jf.build(tf.task())) {                  // first, so that a bad --judge fails before any model loads
+            TrainRun.online("sppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
+                try (LlamaModel iterate = l.model().copy(l.model().dtype)) {
+                    Sppo.train(l.model(), iterate, judge, prompts, cfg, io);
+                }
+            });
+        }
         return 0;
     }
 }

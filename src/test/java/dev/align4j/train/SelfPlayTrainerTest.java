@@ -139,4 +139,36 @@ class SelfPlayTrainerTest {
             assertNull(Game.Tracker.start(m, tok, new CountA(), test, 4, 7), "a transitive task has no classes");
         }
     }
+
+    /** Resuming mid-round restores the previous iterate π_t with the weights: the same final weights as an uninterrupted run. */
+    @Test
+    void sppoResumesMidRoundWithTheSameIterate() throws Exception {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<Task.Example> prompts = task.examples(Task.Split.TRAIN, 20, 0);
+        Sppo.Config c = cfg(Sppo.Config.DEFAULTS, "steps", 4, "iterations", 1, "promptsPerStep", 8, "samplesPerPrompt", 3, "eta", 10.0, "saveEvery", 2, "keep", 2);
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        Map<String, float[]> want, mid;
+        try (LlamaModel m = nano(9); LlamaModel iterate = m.copy(ScalarType.Float); Judge judge = Judges.gold(task, 0.1); Metrics metrics = new Metrics(a)) {
+            Sppo.train(m, iterate, judge, prompts, c, new Session(tok, a, metrics.quiet(true), null, null));
+            want = snapshot(m);
+        }
+        java.nio.file.Files.createDirectories(b.resolve("checkpoint-2"));
+        try (var s = java.nio.file.Files.list(a.resolve("checkpoint-2"))) {
+            for (Path f : s.toList()) java.nio.file.Files.copy(f, b.resolve("checkpoint-2").resolve(f.getFileName()));
+        }
+        // a fresh start model: everything the resumed run needs, π_t included, comes from checkpoint-2
+        try (LlamaModel m = nano(9); LlamaModel iterate = nano(9); Judge judge = Judges.gold(task, 0.1); Metrics metrics = new Metrics(b)) {
+            mid = snapshot(m);
+            Sppo.train(m, iterate, judge, prompts, c, new Session(tok, b, metrics.quiet(true), null, b.resolve("checkpoint-2")));
+            for (var e : want.entrySet()) assertArrayEquals(e.getValue(), dev.align4j.core.Torch.toFloats(m.parameters().get(e.getKey())), e.getKey());
+        }
+        assertFalse(java.util.Arrays.equals(want.get("model.norm.weight"), mid.get("model.norm.weight")), "the run trained");
+        // the iterate file is π_t = the starting policy (one round), not the policy at step 2
+        try (LlamaModel iterate = nano(1)) {
+            Map<String, org.bytedeco.pytorch.Tensor> p = iterate.parameters();
+            dev.align4j.model.Safetensors.read(a.resolve("checkpoint-2/iterate.safetensors"), ScalarType.Float, (k, t) -> p.get(k).copy_(t));
+            for (var e : mid.entrySet()) assertArrayEquals(e.getValue(), dev.align4j.core.Torch.toFloats(p.get(e.getKey())), "pi_t is the start: " + e.getKey());
+        }
+    }
 }
