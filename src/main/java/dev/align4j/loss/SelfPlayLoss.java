@@ -18,11 +18,11 @@ public final class SelfPlayLoss {
     public record Out(Tensor losses, Tensor prediction, Tensor target) {}
 
     /**
-     * SPPO (Wu et al. 2024, "Self-Play Preference Optimization for Language Model Alignment", arXiv 2405.00675, eq. (3.6),
-     * Algorithm 1): per sample y of prompt x,
+     * SPPO (Wu et al. 2024, "Self-Play Preference Optimization for Language Model Alignment", arXiv 2405.00675,
+     * the update of Algorithm 1): per sample y of prompt x,
      * <pre>  ℓ(y) = ( log π(y|x)/π_t(y|x) − η (P̂(y ≻ π_t | x) − ½) )²</pre>
-     * the regression of the log-ratio onto the centred win rate; η/2 stands in for the log-partition log Z(x) (exact when
-     * the win rate of π_t against itself is ½). Its minimiser is π_{t+1} ∝ π_t exp(η P(y ≻ π_t)), multiplicative weights.
+     * the regression of the log-ratio onto the centred win rate; η/2 replaces the log-partition log Z_{π_t}(x) (the paper's
+     * approximation, from E_{y∼π_t} P(y ≻ π_t) = ½). Its minimiser is π_{t+1} ∝ π_t exp(η P(y ≻ π_t)), multiplicative weights.
      *
      * @param logp    log π(y|x), (N), with gradients
      * @param iterate log π_t(y|x), (N)
