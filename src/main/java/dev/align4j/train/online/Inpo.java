@@ -17,6 +17,7 @@ import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Path;
@@ -122,7 +123,7 @@ public final class Inpo {
                 m.put("logps/chosen", Torch.item(w.detach().mean()));
                 m.put("logps/rejected", Torch.item(l.detach().mean()));
                 m.put("margin", Torch.item(o.prediction().mean()));                       // h, regressed onto η/2
-                m.put("kl", Torch.item(sc.sum().detach().sub(torch.cat(new org.bytedeco.pytorch.TensorVector(rw, rl))).mean()));
+                m.put("kl", Torch.item(sc.sum().detach().sub(torch.cat(new TensorVector(rw, rl))).mean()));   // k1 estimate of KL(π ‖ π_ref)
                 return o.losses().mean();
             });
         }
