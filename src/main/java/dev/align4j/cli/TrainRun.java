@@ -8,6 +8,7 @@ import dev.align4j.core.UserError;
 
 import dev.align4j.core.Metrics;
 import dev.align4j.eval.Evaluator;
+import dev.align4j.eval.Game;
 import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
@@ -54,7 +55,12 @@ final class TrainRun {
             List<Task.Example> test = t != null ? t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1) : pf.evalData == null ? null : pf.read(pf.evalData, l);
             TrainFlags.printConfig(stage, cfg, f.output);
             System.err.printf("%s: %d training prompts%s%n", stage, train.size(), test == null ? " (no held-out prompts: add --eval-data FILE)" : ", " + test.size() + " held out");
-            EvalHook eval = test == null ? null : step -> evaluate(t, l, test, reward, maxNewTokens);
+            Game.Tracker game = test == null ? null : Game.Tracker.start(l.model(), l.tokenizer(), t, test, GAME_SAMPLES, f.seed + 2);
+            EvalHook eval = test == null ? null : step -> {
+                Map<String, Double> m = new java.util.LinkedHashMap<>(evaluate(t, l, test, reward, maxNewTokens));
+                if (game != null) m.putAll(game.evaluate(l.model(), l.tokenizer()));
+                return m;
+            };
             if (eval != null) {
                 Map<String, Double> before = eval.evaluate(0);
                 System.err.println(stage + ": held-out before " + summary(before));
@@ -67,6 +73,9 @@ final class TrainRun {
         }
     }
 
+    /** Samples per held-out prompt for the exact game quantities on a task such as {@code cycle} ({@link Game.Tracker}). */
+    static final int GAME_SAMPLES = 8;
+
     private static Map<String, Double> evaluate(Task t, HfModel.Loaded l, List<Task.Example> test, Rewards.Weighted reward, int maxNewTokens) {
         if (t == null) return Evaluator.evaluate(l.model(), l.tokenizer(), test, reward, maxNewTokens, 100);
         Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
@@ -74,7 +83,8 @@ final class TrainRun {
     }
 
     private static String summary(Map<String, Double> m) {
-        return m.containsKey("accuracy") ? String.format("accuracy %.1f%% (gold reward %.3f)", 100 * m.get("accuracy"), m.get("gold_reward"))
+        String s = m.containsKey("accuracy") ? String.format("accuracy %.1f%% (gold reward %.3f)", 100 * m.get("accuracy"), m.get("gold_reward"))
                 : String.format("reward %.3f", m.get("reward"));
+        return m.containsKey("exploitability") ? s + String.format(", exploitability %.3f, win rate vs start %.3f", m.get("exploitability"), m.get("win_rate")) : s;
     }
 }

@@ -115,6 +115,46 @@ public final class Game {
         return out;
     }
 
+    /**
+     * The game quantities logged at each evaluation of an online trainer on a {@link GoldPreference.Classes} task:
+     * {@code exploitability} of the policy's pooled class distribution and its {@code win_rate} against the starting
+     * policy, W(π, π_0) averaged over held-out prompts, both from {@code k} samples per prompt at temperature 1 (the
+     * starting policy's once, before training; the same sampling seed every time, so successive evaluations share noise).
+     */
+    public static final class Tracker {
+        private final Task task;
+        private final GoldPreference.Classes g;
+        private final List<Task.Example> prompts;
+        private final List<double[]> start;
+        private final int k;
+        private final long seed;
+
+        private Tracker(Task task, GoldPreference.Classes g, List<Task.Example> prompts, List<double[]> start, int k, long seed) {
+            this.task = task;
+            this.g = g;
+            this.prompts = prompts;
+            this.start = start;
+            this.k = k;
+            this.seed = seed;
+        }
+
+        /** Samples the starting policy; null when the task's gold preference has no classes (nothing exact to compute). */
+        public static Tracker start(LlamaModel model, Tokenizer tok, Task task, List<Task.Example> prompts, int k, long seed) {
+            if (!(task instanceof GoldPreference.Classes g) || prompts.isEmpty()) return null;
+            return new Tracker(task, g, prompts, sample(model, tok, task, g, prompts, k, 1.0, seed), k, seed);
+        }
+
+        /** {@code exploitability} and {@code win_rate} (against the starting policy) of {@code model} now. */
+        public java.util.Map<String, Double> evaluate(LlamaModel model, Tokenizer tok) {
+            List<double[]> now = sample(model, tok, task, g, prompts, k, 1.0, seed);
+            double[][] m = g.payoff();
+            java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+            out.put("exploitability", exploitability(pooled(now), m));
+            out.put("win_rate", winRate(now, start, m));
+            return out;
+        }
+    }
+
     private static void check(double[] p, double[][] m) {
         if (p.length != m.length) throw new IllegalArgumentException("distribution over " + p.length + " classes, payoff over " + m.length);
         double s = 0;

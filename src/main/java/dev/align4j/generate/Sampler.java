@@ -33,6 +33,21 @@ public final class Sampler {
 
     /** {@code tok} may be null only through {@link #generateIgnoringEos}. */
     public static List<Completion> generate(LlamaModel model, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
+        return generate(model, null, 0, tok, prompts, cfg);
+    }
+
+    /**
+     * Sampling from the geometric mixture of two models of one vocabulary, token by token:
+     * log π_mix(·|s) = (1 − β) log π(·|s) + β log π_ref(·|s) + const (Nash-MD's π^β ∝ π^{1−β} π_ref^β, Munos et al. 2023, as
+     * TRL's {@code GeometricMixtureWrapper}). Each model keeps its own KV cache; the recorded log-probs are the mixture's.
+     */
+    public static List<Completion> generateMixture(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
+        if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("mixture coefficient must be in [0, 1]: " + beta);
+        if (model.config.vocabSize() != ref.config.vocabSize()) throw new UserError("a geometric mixture needs one vocabulary: " + model.config.vocabSize() + " vs " + ref.config.vocabSize());
+        return generate(model, ref, beta, tok, prompts, cfg);
+    }
+
+    private static List<Completion> generate(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
         Torch.init();
         int padId = tok == null ? 0 : tok.padId;
         int n = prompts.size();
@@ -66,7 +81,8 @@ public final class Sampler {
 
         Generator gen = torch.make_generator_cpu(cfg.seed());
         try (NoGradGuard ng = new NoGradGuard();
-             KVCache cache = new KVCache(model.config, n, capacity, model.dtype)) {
+             KVCache cache = new KVCache(model.config, n, capacity, model.dtype);
+             KVCache refCache = ref == null ? null : new KVCache(ref.config, n, capacity, ref.dtype)) {
             Tensor keyMask = Torch.bools(km, n, capacity);             // (B, capacity), true at real tokens
             Tensor input = Torch.longs(ids, n, maxPrompt);             // (B, P) then (B, 1)
             for (int step = 0; step < cfg.maxNewTokens() && active.length > 0; step++) {
@@ -77,6 +93,12 @@ public final class Sampler {
                     Tensor mask = anyPad ? keyMask.narrow(1, 0, len) : null;
                     Tensor h = model.hidden(input, mask, cache);        // (B, t, H)
                     Tensor logits = model.nextTokenLogits(h.select(1, h.size(1) - 1)); // (B, V)
+                    if (ref != null) {                                  // (1 − β) log π + β log π_ref
+                        Tensor hr = ref.hidden(input, mask, refCache);
+                        Tensor lr = ref.nextTokenLogits(hr.select(1, hr.size(1) - 1));
+                        logits = torch.log_softmax(logits.to(ScalarType.Float), -1).mul(Torch.s(1 - beta))
+                                .add(torch.log_softmax(lr.to(ScalarType.Float), -1).mul(Torch.s(beta)));
+                    }
                     Pick pick = pick(logits, cfg, gen);                 // (B) tokens and their log-probs
                     next = Torch.toLongs(pick.tokens());
                     nextLp = Torch.toFloats(pick.logps());
@@ -109,6 +131,7 @@ public final class Sampler {
                 if (still < active.length) {
                     try (Tensor rows = Torch.longs(keepIdx, still)) {
                         cache.keepRows(rows);
+                        if (refCache != null) refCache.keepRows(rows);
                         Tensor km2 = keyMask.index_select(0, rows);
                         keyMask.close();
                         keyMask = km2;

@@ -192,4 +192,40 @@ class SamplerTest {
             }
         }
     }
+
+    /** Nash-MD's opponents: greedy mixture decoding against recomputing argmax((1 − β) log π + β log π_ref) from scratch; β = 0 and 1 are the models themselves. */
+    @Test
+    void geometricMixtureMatchesRecomputationAndItsEnds() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir);
+        ModelConfig c = TestModels.llama(Tokenizer.BUILTIN_VOCAB).withVocab(Tokenizer.BUILTIN_VOCAB, 1, new int[]{127}, 0);
+        try (LlamaModel m = dev.align4j.model.ModelTestAccess.random(c, 21); LlamaModel r = dev.align4j.model.ModelTestAccess.random(c, 22)) {
+            int[] prompt = {1, 40, 41, 42};
+            int n = 10;
+            List<Long> seq = new ArrayList<>();
+            for (int p : prompt) seq.add((long) p);
+            int[] want = new int[n];
+            try (NoGradGuard g = new NoGradGuard()) {
+                for (int i = 0; i < n; i++) {
+                    try (PointerScope s = new PointerScope()) {
+                        long[] ids = seq.stream().mapToLong(Long::longValue).toArray();
+                        Tensor a = org.bytedeco.pytorch.global.torch.log_softmax(m.logits(Torch.longs(ids, 1, ids.length), null).select(1, ids.length - 1), -1);
+                        Tensor b = org.bytedeco.pytorch.global.torch.log_softmax(r.logits(Torch.longs(ids, 1, ids.length), null).select(1, ids.length - 1), -1);
+                        want[i] = (int) Torch.toLongs(a.mul(Torch.s(0.7)).add(b.mul(Torch.s(0.3))).argmax())[0];
+                        seq.add((long) want[i]);
+                    }
+                }
+            }
+            assertArrayEquals(want, Sampler.generateMixture(m, r, 0.3, tok, List.of(prompt), SamplingConfig.greedy(n)).get(0).tokens());
+            // sampling at the ends: β = 0 draws exactly what π draws, β = 1 what π_ref draws (same seed)
+            List<int[]> prompts = List.of(prompt, new int[]{1, 50});
+            SamplingConfig sc = new SamplingConfig(n, 1.0, 0, 1.0, 5, List.of());
+            List<Completion> mix0 = Sampler.generateMixture(m, r, 0, tok, prompts, sc), plain = Sampler.generate(m, tok, prompts, sc);
+            List<Completion> mix1 = Sampler.generateMixture(m, r, 1, tok, prompts, sc), ref = Sampler.generate(r, tok, prompts, sc);
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(plain.get(i).tokens(), mix0.get(i).tokens());
+                assertArrayEquals(ref.get(i).tokens(), mix1.get(i).tokens());
+            }
+            assertFalse(Arrays.equals(plain.get(0).tokens(), ref.get(0).tokens()), "the two models differ, so the ends test something");
+        }
+    }
 }

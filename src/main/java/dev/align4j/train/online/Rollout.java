@@ -26,6 +26,18 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
 
     /** Samples {@code cfg.promptsPerStep()} prompts and {@code cfg.samplesPerPrompt()} completions of each. */
     public static Rollout sample(LlamaModel policy, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        return sample(policy, null, 0, tok, prompts, cfg, seed, step);
+    }
+
+    /**
+     * The same prompts as {@link #sample} at this step, but completions drawn from the geometric mixture
+     * π^β ∝ π^{1−β} π_ref^β ({@link Sampler#generateMixture}) with an independent sampling seed: Nash-MD's opponents.
+     */
+    public static Rollout sampleMixture(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        return sample(policy, ref, beta, tok, prompts, cfg, seed, step);
+    }
+
+    private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
         Random pick = new Random(seed * 7_919 + step);
         List<Task.Example> batch = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
@@ -35,8 +47,9 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
             int[] ids = tok.encode(e.prompt(), true);
             for (int k = 0; k < cfg.samplesPerPrompt(); k++) promptIds.add(ids);
         }
-        List<Completion> outs = Sampler.generate(policy, tok, promptIds,
-                new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()));
+        List<Completion> outs = ref == null
+                ? Sampler.generate(policy, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()))
+                : Sampler.generateMixture(policy, ref, beta, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 37 + step + 1_000_003, List.of()));
         return new Rollout(batch, promptIds, outs, cfg.samplesPerPrompt());
     }
 
