@@ -41,6 +41,8 @@ public final class ProcessRewardModel {
      * @param stepSeparator       appended to every step before tokenizing; the label sits on its last token
      * @param trainOnLastStepOnly train on the last step's label only (TRL's {@code train_on_last_step_only}); evaluation
      *                            still scores every step
+     * <p>A trajectory longer than {@code batching.maxLength} is cut at its end as TRL cuts it ({@code batching.truncation}
+     * does not apply); steps cut off lose their labels.
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, String stepSeparator, boolean trainOnLastStepOnly) {
         public Config {
