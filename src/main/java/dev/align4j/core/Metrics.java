@@ -28,6 +28,12 @@ public final class Metrics implements AutoCloseable {
     /** A logged row: the stage (sft, dpo, eval/…), its step and the values. */
     public record Row(String stage, long step, Map<String, Double> values) {}
 
+    /** A metrics sink in {@code dir} whose earlier metrics.jsonl and tb/ (an interrupted round's) are removed first. */
+    public static Metrics fresh(Path dir) {
+        AtomicFiles.deleteRecursively(dir);
+        return new Metrics(dir);
+    }
+
     public Metrics(Path outputDir) {
         try {
             Files.createDirectories(outputDir);

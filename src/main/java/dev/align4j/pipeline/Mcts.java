@@ -1,9 +1,7 @@
 package dev.align4j.pipeline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.AtomicFiles;
 import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -499,7 +497,7 @@ public final class Mcts {
         List<Map<String, Double>> log = new ArrayList<>();
         Path last = null;
         int start = 0;
-        Path resumed = resume(policy, io);
+        Path resumed = Checkpoints.resumeRound(policy, io, "mcts", "round");
         if (resumed != null) { last = resumed; start = (int) Checkpoints.stepOf(resumed); }
         for (int round = start + 1; round <= cfg.rounds(); round++) {
             List<Task.Example> batch = Rft.draw(prompts, cfg.promptsPerRound(), seed * 1_000_003L + round);
@@ -523,7 +521,7 @@ public final class Mcts {
             // 2. step-level DPO from this round's policy, which is also the reference
             if (pairs.isEmpty()) System.err.printf("mcts: round %d found no pair (min gap %s); the policy is unchanged%n", round, cfg.minGap());
             else try (LlamaModel ref = policy.copy(policy.dtype);
-                      Metrics dm = io.output() == null ? Metrics.inMemory().quiet(true) : fresh(io.output().resolve("dpo-" + round))) {
+                      Metrics dm = io.output() == null ? Metrics.inMemory().quiet(true) : Metrics.fresh(io.output().resolve("dpo-" + round))) {
                 Dpo.Result r = Dpo.trainSteps(policy, ref, pairs, dpoConfig(cfg, seed + round), new Session(io.tok(), null, dm, null, null));
                 m.put("dpo_loss", r.finalLoss());
                 m.put("dpo_accuracy", r.finalAccuracy());
@@ -555,30 +553,5 @@ public final class Mcts {
                 "seed", seed, "batchSize", b.batchSize(), "maxLength", b.maxLength(), "truncation", b.truncation(),
                 "losses", cfg.losses(), "lossWeights", List.of(), "beta", cfg.beta(), "labelSmoothing", cfg.labelSmoothing(),
                 "rpoAlpha", cfg.rpoAlpha(), "apoAlpha", cfg.apoAlpha());
-    }
-
-    private static Metrics fresh(Path dir) {
-        AtomicFiles.deleteRecursively(dir);
-        return new Metrics(dir);
-    }
-
-    /** Restores the newest (or the given) round checkpoint into {@code policy}; null when starting fresh. */
-    private static Path resume(LlamaModel policy, Session io) {
-        if (io.output() == null) return null;
-        if (io.resume() == null) {
-            List<Path> previous = Checkpoints.list(io.output());
-            if (!previous.isEmpty())
-                throw new UserError(io.output() + ": holds checkpoints of a previous run (" + previous.get(previous.size() - 1).getFileName()
-                        + "); resume it or train into another directory");
-            return null;
-        }
-        Path from = Checkpoints.resolve(io.output(), io.resume());
-        if (from == null) return null;
-        JsonNode state = Checkpoints.restore(from, policy, null);
-        if (!state.path("trainer").asText().equals("mcts"))
-            throw new UserError(from + ": a checkpoint of " + state.path("trainer").asText("another trainer") + ", not of mcts");
-        io.metrics().rewind(from.resolve(Checkpoints.METRICS), Checkpoints.stepOf(from));
-        System.err.println("mcts: resumed from " + from + " after round " + Checkpoints.stepOf(from));
-        return from;
     }
 }

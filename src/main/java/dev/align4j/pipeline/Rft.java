@@ -1,9 +1,7 @@
 package dev.align4j.pipeline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.align4j.core.AtomicFiles;
 import dev.align4j.core.Configs;
 import dev.align4j.core.Json;
 import dev.align4j.core.Metrics;
@@ -125,7 +123,7 @@ public final class Rft {
         try (LlamaModel base = cfg.from() == From.BASE ? policy.copy(policy.dtype) : null) {     // before a resume overwrites the policy
             Path last = null;
             int start = 0;
-            Path resumed = resume(policy, io);
+            Path resumed = Checkpoints.resumeRound(policy, io, "rft", "iteration");
             if (resumed != null) { last = resumed; start = (int) Checkpoints.stepOf(resumed); }
             for (int it = start + 1; it <= cfg.iterations(); it++) {
                 Map<String, Double> m = new LinkedHashMap<>();
@@ -156,7 +154,7 @@ public final class Rft {
                 if (kept.isEmpty()) System.err.printf("rft: iteration %d kept no sample (threshold %s); the policy is unchanged%n", it, threshold);
                 else {
                     if (base != null) policy.loadFrom(base);
-                    try (Metrics sm = io.output() == null ? Metrics.inMemory().quiet(true) : fresh(io.output().resolve("sft-" + it))) {
+                    try (Metrics sm = io.output() == null ? Metrics.inMemory().quiet(true) : Metrics.fresh(io.output().resolve("sft-" + it))) {
                         Sft.Result r = Sft.train(policy, kept, sftConfig(cfg, seed + it), new Session(io.tok(), null, sm, null, null));
                         m.put("sft_loss", r.finalLoss());
                     }
@@ -229,31 +227,6 @@ public final class Rft {
         return keptIndices(s, threshold, select).stream().mapToDouble(i -> s.rewards()[i]).average().orElse(Double.NaN);
     }
 
-    /** A metrics sink in {@code dir}, whose earlier metrics.jsonl and tb/ (an interrupted iteration's) are removed first. */
-    private static Metrics fresh(Path dir) {
-        AtomicFiles.deleteRecursively(dir);
-        return new Metrics(dir);
-    }
-
-    /** Restores the newest (or the given) iteration checkpoint into {@code policy}; null when starting fresh. */
-    private static Path resume(LlamaModel policy, Session io) {
-        if (io.output() == null) return null;
-        if (io.resume() == null) {
-            List<Path> previous = Checkpoints.list(io.output());
-            if (!previous.isEmpty())
-                throw new UserError(io.output() + ": holds checkpoints of a previous run (" + previous.get(previous.size() - 1).getFileName()
-                        + "); resume it or train into another directory");
-            return null;
-        }
-        Path from = Checkpoints.resolve(io.output(), io.resume());
-        if (from == null) return null;
-        JsonNode state = Checkpoints.restore(from, policy, null);
-        if (!state.path("trainer").asText().equals("rft"))
-            throw new UserError(from + ": a checkpoint of " + state.path("trainer").asText("another trainer") + ", not of rft");
-        io.metrics().rewind(from.resolve(Checkpoints.METRICS), Checkpoints.stepOf(from));
-        System.err.println("rft: resumed from " + from + " after iteration " + Checkpoints.stepOf(from));
-        return from;
-    }
 
     /**
      * B-STaR's configuration search (Zeng et al. 2024, "B-STaR: Monitoring and Balancing Exploration and Exploitation in

@@ -125,6 +125,30 @@ public final class Checkpoints {
         Json.write(dir.resolve("trainer_state.json"), st);
     }
 
+    /**
+     * For pipelines that checkpoint once per round or iteration ({@code rft}, {@code mcts}): restores the newest (or the
+     * {@code --resume}d) checkpoint of {@code trainer} into {@code policy} and rewinds the metrics to it; null when starting
+     * fresh. A directory that holds a previous run's checkpoints, without {@code --resume}, is refused.
+     */
+    public static Path resumeRound(LlamaModel policy, Session io, String trainer, String unit) {
+        if (io.output() == null) return null;
+        if (io.resume() == null) {
+            List<Path> previous = list(io.output());
+            if (!previous.isEmpty())
+                throw new UserError(io.output() + ": holds checkpoints of a previous run (" + previous.get(previous.size() - 1).getFileName()
+                        + "); resume it or train into another directory");
+            return null;
+        }
+        Path from = resolve(io.output(), io.resume());
+        if (from == null) return null;
+        JsonNode state = restore(from, policy, null);
+        if (!state.path("trainer").asText().equals(trainer))
+            throw new UserError(from + ": a checkpoint of " + state.path("trainer").asText("another trainer") + ", not of " + trainer);
+        io.metrics().rewind(from.resolve(METRICS), stepOf(from));
+        System.err.println(trainer + ": resumed from " + from + " after " + unit + " " + stepOf(from));
+        return from;
+    }
+
     /** Restores weights and optimizer state in place; returns trainer_state.json. */
     public static JsonNode restore(Path checkpoint, LlamaModel model, AdamW opt) {
         JsonNode state = Json.read(checkpoint.resolve("trainer_state.json"));
