@@ -28,7 +28,11 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", description = {"Evaluate models side by side on held-out prompts: gold reward, accuracy, pass@k, maj@k,",
         "reward-model score, and against --reference the win rate and KL(pi||pi_ref); mean completion length.",
         "LABEL=DIR1,DIR2,... is one recipe on several seeds: each seed, and IQM with a 95%% bootstrap CI, mean, min, max.",
+        "With several models, every pair also meets head to head: W(a > b) seed by seed (seed i of a against seed i of b), exact",
+        "under the gold preference on cycle (from the K samples at temperature 1, where exploitability is also reported), else by the",
+        "gold reward (or --reward) of greedy completions.",
         "Writes a table to stdout and OUTPUT/eval.json, eval.html, eval.png.",
+        "Example: ./align4j eval --task cycle --model sppo=out/sppo-0,out/sppo-1,out/sppo-2 --model grpo=out/grpo-0,out/grpo-1,out/grpo-2",
         "Example: ./align4j eval --task arithmetic --model sft=out/quickstart/sft --model dpo=out/dpo-s0,out/dpo-s1,out/dpo-s2 --reference out/quickstart/sft",
         "Example: ./align4j eval --data held_out.jsonl --reward answer --model out/grpo --reference out/sft/final --output out/eval-grpo"})
 final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
@@ -98,18 +102,19 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
                         : ModelEval.Reference.of(refModel.model(), refModel.tokenizer(), prompts(t, refModel.tokenizer(), cfg), suite, cfg);
                 List<ModelEval.Group> groups = new ArrayList<>();
                 for (ModelSpec s : specs) {
-                    List<java.util.Map<String, Double>> runs = new ArrayList<>();
+                    List<ModelEval.Run> runs = new ArrayList<>();
                     for (int i = 0; i < s.dirs().size(); i++)
                         try (HfModel.Loaded l = HfModel.load(s.dirs().get(i), Torch.dtype(dtype))) {
                             String label = s.dirs().size() == 1 ? s.label() : s.label() + "/" + i;
-                            runs.add(ModelEval.evaluate(l.model(), l.tokenizer(), prompts(t, l.tokenizer(), cfg), suite, piRef, cfg, label));
+                            runs.add(ModelEval.run(l.model(), l.tokenizer(), prompts(t, l.tokenizer(), cfg), suite, piRef, cfg, label));
                         }
-                    groups.add(new ModelEval.Group(s.label(), s.dirs(), runs));
+                    groups.add(ModelEval.Group.of(s.label(), s.dirs(), runs));
                 }
+                List<ModelEval.HeadToHead> h2h = ModelEval.headToHead(groups, t);
                 ObjectNode settings = settings(cfg, budget, ref, suite);
-                Path page = ModelEval.write(output, settings, groups);
-                if (json) System.out.println(Json.compact(ModelEval.json(settings, groups)));
-                else System.out.print(ModelEval.table(groups));
+                Path page = ModelEval.write(output, settings, groups, h2h);
+                if (json) System.out.println(Json.compact(ModelEval.json(settings, groups, h2h)));
+                else System.out.print(ModelEval.table(groups) + (h2h.isEmpty() ? "" : "\n" + ModelEval.headToHeadTable(groups, h2h)));
                 System.err.println("eval: " + page + " and " + output.resolve("eval.json"));
             }
         }

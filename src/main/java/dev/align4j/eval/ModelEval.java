@@ -15,6 +15,7 @@ import dev.align4j.model.SeqBatch;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.reward.RewardFunction;
 import dev.align4j.reward.Rewards;
+import dev.align4j.task.GoldPreference;
 import dev.align4j.task.Task;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -92,8 +93,27 @@ public final class ModelEval {
         }
     }
 
+    /**
+     * What a head-to-head comparison needs from one evaluated model: the judge's score of each greedy completion (in
+     * prompt order), and on a task whose gold preference sees completions through classes ({@link GoldPreference.Classes},
+     * e.g. {@code cycle}) each prompt's class distribution from the K samples at temperature 1 (else null).
+     */
+    public record Profile(double[] judged, List<double[]> classes) {}
+
+    /** One evaluated model: its metrics and its {@link Profile}. */
+    public record Run(Map<String, Double> metrics, Profile profile) {}
+
     /** Every metric of one model, by the names of docs/metrics.md ({@code gold_reward}, {@code pass@1}, {@code win_rate}, {@code kl}, …). */
     public static Map<String, Double> evaluate(LlamaModel model, Tokenizer tok, List<Task.Example> prompts, Suite suite, Reference ref, Config cfg, String label) {
+        return run(model, tok, prompts, suite, ref, cfg, label).metrics();
+    }
+
+    /**
+     * {@link #evaluate}, keeping what head-to-head win rates need. On a {@link GoldPreference.Classes} task it adds the
+     * policy's {@code exploitability} (eval.Game: max_i (M p̄)_i − ½ on the class distribution pooled over prompts, from
+     * the K samples at temperature 1 — the samples of pass@k when {@code --temperature} is 1, else K more).
+     */
+    public static Run run(LlamaModel model, Tokenizer tok, List<Task.Example> prompts, Suite suite, Reference ref, Config cfg, String label) {
         Task task = suite.task();
         int budget = cfg.budget(task), k = cfg.samples(), n = prompts.size();
         Map<String, Double> m = new LinkedHashMap<>();
@@ -139,8 +159,58 @@ public final class ModelEval {
             for (int i = 0; i < fromPi.size(); i++) { p.add(ids.get(i / k)); c.add(fromPi.get(i).tokens()); }
             m.put("kl", Arrays.stream(sequenceKl(model, ref.model(), p, c, tok.padId)).average().orElse(0));
         }
+        // 5. the preference game: each prompt's class distribution under π (temperature 1), its exploitability
+        List<double[]> classes = null;
+        if (task instanceof GoldPreference.Classes g) {
+            List<Completion> atOne = sampled != null && cfg.temperature() == 1 ? sampled
+                    : generate(model, tok, ids, k, new SamplingConfig(budget, 1.0, 0, 1, cfg.seed() + 2, null), cfg.batchSize(), label + " game samples");
+            classes = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                double[] p = new double[g.classNames().size()];
+                for (Completion c : atOne.subList(i * k, (i + 1) * k)) p[g.classOf(prompts.get(i), c.text())] += 1.0 / k;
+                classes.add(p);
+            }
+            m.put("exploitability", Game.exploitability(Game.pooled(classes), g.payoff()));
+        }
         m.put("completion_length", mean(greedy, s -> s.completionTokens()));
-        return m;
+        return new Run(m, new Profile(suite.judge(greedy), classes));
+    }
+
+    /**
+     * The head-to-head win rate W(a ≻ b) of two evaluated models, one value per paired run (seed). {@code judge} says how
+     * it was computed: {@code "gold preference"} — exact, W = Σ_x p_a(x)ᵀ M p_b(x) / n over the per-prompt class
+     * distributions (eval.Game) — or the suite's judge on greedy completions (P(a's score &gt; b's) + ½ P(tie)).
+     */
+    public record HeadToHead(String a, String b, String judge, double[] perSeed) {
+        public double mean() { return Arrays.stream(perSeed).average().orElse(Double.NaN); }
+        public double min() { return Arrays.stream(perSeed).min().orElse(Double.NaN); }
+        public double max() { return Arrays.stream(perSeed).max().orElse(Double.NaN); }
+    }
+
+    /**
+     * Every ordered pair of groups (a before b in the list) compared head to head. Runs are paired by index, so give
+     * each recipe's seeds in the same order (seed i of a meets seed i of b); a single-run group meets every run of the
+     * other. Pairs of groups with different numbers of runs (neither 1) are left out. Needs profiles on every group.
+     */
+    public static List<HeadToHead> headToHead(List<Group> groups, Task task) {
+        List<HeadToHead> out = new ArrayList<>();
+        double[][] payoff = task instanceof GoldPreference.Classes g ? g.payoff() : null;
+        for (int i = 0; i < groups.size(); i++)
+            for (int j = i + 1; j < groups.size(); j++) {
+                Group a = groups.get(i), b = groups.get(j);
+                int na = a.profiles().size(), nb = b.profiles().size();
+                if (na == 0 || nb == 0 || (na != nb && na != 1 && nb != 1)) continue;
+                int n = Math.max(na, nb);
+                double[] w = new double[n];
+                boolean exact = payoff != null;
+                for (int r = 0; r < n; r++) {
+                    Profile pa = a.profiles().get(na == 1 ? 0 : r), pb = b.profiles().get(nb == 1 ? 0 : r);
+                    exact &= pa.classes() != null && pb.classes() != null;
+                    w[r] = exact ? Game.winRate(pa.classes(), pb.classes(), payoff) : Stats.winRate(pa.judged(), pb.judged(), 1e-9);
+                }
+                out.add(new HeadToHead(a.label(), b.label(), exact ? "gold preference" : task != null ? "gold reward" : "reward", w));
+            }
+        return out;
     }
 
     /** mean over prompts of pass@k = 1 − C(n−c, k) / C(n, k), c the prompt's correct samples out of n (Chen et al. 2021). */
@@ -213,7 +283,15 @@ public final class ModelEval {
     // ------------------------------------------------------------------------------------------ groups and output
 
     /** One recipe: a model directory, or the run folders of one recipe trained on several seeds, with each run's metrics. */
-    public record Group(String label, List<Path> dirs, List<Map<String, Double>> runs) {
+    public record Group(String label, List<Path> dirs, List<Map<String, Double>> runs, List<Profile> profiles) {
+        /** A group without profiles (no head-to-head comparisons). */
+        public Group(String label, List<Path> dirs, List<Map<String, Double>> runs) { this(label, dirs, runs, List.of()); }
+
+        /** A group of evaluated runs. */
+        public static Group of(String label, List<Path> dirs, List<Run> runs) {
+            return new Group(label, dirs, runs.stream().map(Run::metrics).toList(), runs.stream().map(Run::profile).toList());
+        }
+
         /** Each metric over the seeds: IQM, 95% CI, mean, min, max. */
         public Map<String, Stats.Summary> aggregate() {
             Map<String, Stats.Summary> out = new LinkedHashMap<>();
@@ -224,7 +302,10 @@ public final class ModelEval {
     }
 
     /** Everything as one JSON object: the settings, and per model each run's metrics and the aggregate over its seeds. */
-    public static ObjectNode json(ObjectNode settings, List<Group> groups) {
+    public static ObjectNode json(ObjectNode settings, List<Group> groups) { return json(settings, groups, List.of()); }
+
+    /** {@link #json(ObjectNode, List)} with the head-to-head win rates ({@code head_to_head}: a, b, judge, mean, min, max, runs). */
+    public static ObjectNode json(ObjectNode settings, List<Group> groups, List<HeadToHead> h2h) {
         ObjectNode root = Json.object();
         root.set("settings", settings);
         var models = root.putArray("models");
@@ -240,15 +321,65 @@ public final class ModelEval {
             g.aggregate().forEach((k, s) -> agg.putObject(k).put("iqm", s.iqm()).put("ci_low", s.ciLow()).put("ci_high", s.ciHigh())
                     .put("mean", s.mean()).put("min", s.min()).put("max", s.max()));
         }
+        if (!h2h.isEmpty()) {
+            var arr = root.putArray("head_to_head");
+            for (HeadToHead h : h2h) {
+                ObjectNode o = arr.addObject().put("a", h.a()).put("b", h.b()).put("judge", h.judge())
+                        .put("win_rate", h.mean()).put("min", h.min()).put("max", h.max());
+                var runs = o.putArray("runs");
+                for (double v : h.perSeed()) runs.add(v);
+            }
+        }
         return root;
     }
 
     /** Writes eval.json, eval.html and its chart eval.png into {@code dir} (each atomically); returns the page. */
-    public static Path write(Path dir, ObjectNode settings, List<Group> groups) {
-        Json.write(dir.resolve("eval.json"), json(settings, groups));
+    public static Path write(Path dir, ObjectNode settings, List<Group> groups) { return write(dir, settings, groups, List.of()); }
+
+    /** {@link #write(Path, ObjectNode, List)} with head-to-head win rates. */
+    public static Path write(Path dir, ObjectNode settings, List<Group> groups, List<HeadToHead> h2h) {
+        Json.write(dir.resolve("eval.json"), json(settings, groups, h2h));
         Map<String, String> facts = new LinkedHashMap<>();
         settings.fields().forEachRemaining(e -> { if (!e.getValue().isNull()) facts.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString()); });
-        return Report.writeEval(dir, facts, groups);
+        return Report.writeEval(dir, facts, groups, h2h);
+    }
+
+    /**
+     * The head-to-head matrix for the console: cell (row a, column b) is W(a ≻ b), the mean over paired seeds with its
+     * min–max when there are several; the diagonal is ½ by definition. Empty when there is nothing to compare.
+     */
+    public static String headToHeadTable(List<Group> groups, List<HeadToHead> h2h) {
+        if (h2h.isEmpty()) return "";
+        List<String> labels = groups.stream().map(Group::label).toList();
+        List<List<String>> rows = new ArrayList<>();
+        List<String> head = new ArrayList<>(List.of("W(row > column)"));
+        head.addAll(labels);
+        rows.add(head);
+        for (String a : labels) {
+            List<String> row = new ArrayList<>(List.of(a));
+            for (String b : labels) row.add(a.equals(b) ? "0.500" : h2hCell(h2h, a, b));
+            rows.add(row);
+        }
+        int[] w = new int[head.size()];
+        for (List<String> r : rows) for (int i = 0; i < r.size(); i++) w[i] = Math.max(w[i], r.get(i).length());
+        StringBuilder sb = new StringBuilder("head to head under the " + h2h.get(0).judge() + " (mean over paired seeds [min, max]):\n");
+        for (List<String> r : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < r.size(); i++) line.append(i == 0 ? "" : "  ").append(String.format("%-" + w[i] + "s", r.get(i)));
+            sb.append(line.toString().stripTrailing()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** W(a ≻ b) from the list, or 1 − W(b ≻ a); "-" where the pair was not compared. */
+    static String h2hCell(List<HeadToHead> h2h, String a, String b) {
+        for (HeadToHead h : h2h) {
+            boolean fwd = h.a().equals(a) && h.b().equals(b), back = h.a().equals(b) && h.b().equals(a);
+            if (!fwd && !back) continue;
+            double mean = fwd ? h.mean() : 1 - h.mean(), lo = fwd ? h.min() : 1 - h.max(), hi = fwd ? h.max() : 1 - h.min();
+            return h.perSeed().length == 1 ? String.format("%.3f", mean) : String.format("%.3f [%.3f, %.3f]", mean, lo, hi);
+        }
+        return "-";
     }
 
     /** The console table: one row per model; a group of seeds shows IQM [95% CI]. */

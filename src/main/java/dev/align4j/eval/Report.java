@@ -108,7 +108,10 @@ public final class Report {
      * The eval page (eval.html) with its chart (eval.png) beside it: the settings, one row per model (a group of seeds as
      * IQM [95% CI], mean, min–max), each run's values, and a bar chart of the rate metrics with CI whiskers.
      */
-    public static Path writeEval(Path dir, Map<String, String> settings, List<ModelEval.Group> groups) {
+    public static Path writeEval(Path dir, Map<String, String> settings, List<ModelEval.Group> groups) { return writeEval(dir, settings, groups, List.of()); }
+
+    /** {@link #writeEval(Path, Map, List)} with a head-to-head matrix (W(row ≻ column)). */
+    public static Path writeEval(Path dir, Map<String, String> settings, List<ModelEval.Group> groups, List<ModelEval.HeadToHead> h2h) {
         List<String> keys = new ArrayList<>();
         for (ModelEval.Group g : groups) for (String k : g.runs().get(0).keySet()) if (!keys.contains(k)) keys.add(k);
         List<Map<String, Stats.Summary>> agg = groups.stream().map(ModelEval.Group::aggregate).toList();
@@ -157,6 +160,18 @@ public final class Report {
         }
         h.append("</table>\n");
         if (!drawn.isEmpty()) h.append("<img src=\"eval.png\" alt=\"bar chart of ").append(esc(String.join(", ", drawn))).append("\">\n");
+        if (!h2h.isEmpty()) {
+            h.append("<h2>Head to head</h2>\n<p>Cell (row, column): the row model's win rate against the column model under the ")
+                    .append(esc(h2h.get(0).judge())).append(", mean over paired seeds (seed i against seed i) with min–max; ½ means neither is preferred.</p>\n<table><tr><th></th>");
+            for (ModelEval.Group g : groups) h.append("<th>").append(esc(g.label())).append("</th>");
+            h.append("</tr>\n");
+            for (ModelEval.Group a : groups) {
+                h.append("<tr><th>").append(esc(a.label())).append("</th>");
+                for (ModelEval.Group b : groups) h.append("<td>").append(a == b ? "0.500" : esc(ModelEval.h2hCell(h2h, a.label(), b.label()))).append("</td>");
+                h.append("</tr>\n");
+            }
+            h.append("</table>\n");
+        }
         h.append("<h2>Each run</h2>\n<table><tr><th>model</th><th>directory</th>");
         for (String k : keys) h.append("<th>").append(esc(k)).append("</th>");
         h.append("</tr>\n");

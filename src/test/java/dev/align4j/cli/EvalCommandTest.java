@@ -35,7 +35,9 @@ class EvalCommandTest {
         CliTest.Result r = CliTest.run("eval", "--task", "arithmetic", "--model", "a=" + m1 + "," + run2, "--model", m3.toString(),
                 "--reference", m3.toString(), "--prompts", "8", "--samples", "2", "--output", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertEquals(3, r.out().strip().split("\n").length, "a header and one row per model: " + r.out());
+        String[] blocks = r.out().strip().split("\n\n");
+        assertEquals(3, blocks[0].split("\n").length, "a header and one row per model: " + r.out());
+        assertTrue(blocks.length == 2 && blocks[1].startsWith("head to head under the gold reward"), r.out());
         assertTrue(r.out().startsWith("model"), r.out());
 
         JsonNode j = Json.read(out.resolve("eval.json"));
@@ -68,9 +70,39 @@ class EvalCommandTest {
         assertEquals(Math.min(s0, s1), kl.get("min").asDouble(), 1e-12);
         assertEquals(Math.max(s0, s1), kl.get("max").asDouble(), 1e-12);
         assertTrue(kl.get("ci_low").asDouble() >= kl.get("min").asDouble() && kl.get("ci_high").asDouble() <= kl.get("max").asDouble(), kl.toString());
+        // head to head: m3 is also the reference, so W(a's seed i ≻ m3) must equal that seed's win_rate against the reference
+        JsonNode h = j.get("head_to_head");
+        assertEquals(1, h.size(), h.toString());
+        assertEquals("a", h.get(0).get("a").asText());
+        assertEquals("m3", h.get(0).get("b").asText());
+        assertEquals("gold reward", h.get(0).get("judge").asText());
+        for (int i = 0; i < 2; i++)
+            assertEquals(a.get("runs").get(i).get("metrics").get("win_rate").asDouble(), h.get(0).get("runs").get(i).asDouble(), 1e-12, h.toString());
         String html = Files.readString(out.resolve("eval.html"));
-        assertTrue(html.contains("<img src=\"eval.png\"") && html.contains("win_rate"), html);
+        assertTrue(html.contains("<img src=\"eval.png\"") && html.contains("win_rate") && html.contains("Head to head"), html);
         assertTrue(Files.size(out.resolve("eval.png")) > 1000);
+    }
+
+    @Test
+    void onCycleEachModelHasItsExploitabilityAndPairsMeetExactlyUnderTheGoldPreference() throws Exception {
+        Path m1 = save(dir.resolve("m1"), 1), m2 = save(dir.resolve("m2"), 2), out = dir.resolve("out");
+        CliTest.Result r = CliTest.run("eval", "--task", "cycle", "--model", "x=" + m1, "--model", "y=" + m2, "--model", "z=" + m1,
+                "--prompts", "6", "--samples", "4", "--output", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.read(out.resolve("eval.json"));
+        for (JsonNode g : j.get("models")) {
+            double e = g.get("runs").get(0).get("metrics").get("exploitability").asDouble();
+            assertTrue(e >= 0 && e < 0.5, "exploitability in [0, ½): " + e);
+        }
+        JsonNode h = j.get("head_to_head");
+        assertEquals(3, h.size(), "x-y, x-z, y-z: " + h);
+        for (JsonNode p : h) assertEquals("gold preference", p.get("judge").asText());
+        // x and z are the same model sampled with the same seed: identical class distributions p, and pᵀMp = ½ because
+        // M_ij + M_ji = 1 with ½ on the diagonal
+        assertEquals(0.5, h.get(1).get("win_rate").asDouble(), 1e-12, h.toString());
+        // y meets x and z, which behave identically: W(x ≻ y) = 1 − W(y ≻ z)
+        assertEquals(h.get(0).get("win_rate").asDouble(), 1 - h.get(2).get("win_rate").asDouble(), 1e-12, h.toString());
+        assertTrue(r.out().contains("W(row > column)"), r.out());
     }
 
     @Test

@@ -102,6 +102,43 @@ class EvalMetricsTest {
     }
 
     @Test
+    void headToHeadPairsSeedsAndIsExactOnAClassTask() {
+        // cycle payoff: plain/correct (class 0) against paren/correct (class 2): equal quality, plain beats paren in the
+        // cycle → M[0][2] = σ(s) = σ(2) = 0.880797; a mixture ½·class 0 + ½·class 2 against pure class 2:
+        // ½·M[0][2] + ½·M[2][2] = ½·0.880797 + ½·0.5 = 0.690399
+        var cycle = new dev.align4j.task.CycleTask();
+        double s2 = 1 / (1 + Math.exp(-2));
+        double[] plain = {1, 0, 0, 0, 0, 0, 0}, paren = {0, 0, 1, 0, 0, 0, 0}, mix = {0.5, 0, 0.5, 0, 0, 0, 0};
+        ModelEval.Group a = new ModelEval.Group("a", List.of(Path.of("a0"), Path.of("a1")), List.of(Map.of(), Map.of()),
+                List.of(new ModelEval.Profile(new double[]{0}, List.of(plain)), new ModelEval.Profile(new double[]{0}, List.of(mix))));
+        ModelEval.Group b = new ModelEval.Group("b", List.of(Path.of("b")), List.of(Map.of()),
+                List.of(new ModelEval.Profile(new double[]{0}, List.of(paren))));
+        List<ModelEval.HeadToHead> h = ModelEval.headToHead(List.of(a, b), cycle);
+        assertEquals(1, h.size());
+        assertEquals("gold preference", h.get(0).judge());
+        assertArrayEquals(new double[]{s2, 0.5 * s2 + 0.25}, h.get(0).perSeed(), 1e-12, "b's one run meets each of a's seeds");
+        assertEquals((s2 + 0.5 * s2 + 0.25) / 2, h.get(0).mean(), 1e-12);
+        // the other direction is read off the same pair: W(b ≻ a) = 1 − W(a ≻ b), min and max swap
+        assertEquals(String.format("%.3f [%.3f, %.3f]", 1 - h.get(0).mean(), 1 - s2, 0.75 - 0.5 * s2), ModelEval.h2hCell(h, "b", "a"));
+
+        // without classes (a task whose gold preference is a reward): greedy judged scores, ties count ½:
+        // a = (1, 0, 1), c = (0, 0, 1) → (1 + ½ + ½) / 3 = 0.6667
+        ModelEval.Group x = new ModelEval.Group("x", List.of(Path.of("x")), List.of(Map.of()), List.of(new ModelEval.Profile(new double[]{1, 0, 1}, null)));
+        ModelEval.Group y = new ModelEval.Group("y", List.of(Path.of("y")), List.of(Map.of()), List.of(new ModelEval.Profile(new double[]{0, 0, 1}, null)));
+        ModelEval.Group noProfiles = new ModelEval.Group("z", List.of(Path.of("z")), List.of(Map.of()));
+        List<ModelEval.HeadToHead> g = ModelEval.headToHead(List.of(x, y, noProfiles), Task.byName("arithmetic"));
+        assertEquals(1, g.size(), "a group without profiles meets no one");
+        assertEquals("gold reward", g.get(0).judge());
+        assertEquals(2.0 / 3, g.get(0).mean(), 1e-12);
+        // seeds that cannot be paired (2 against 3) are left out
+        ModelEval.Group two = new ModelEval.Group("two", List.of(Path.of("1"), Path.of("2")), List.of(Map.of(), Map.of()),
+                List.of(x.profiles().get(0), x.profiles().get(0)));
+        ModelEval.Group three = new ModelEval.Group("three", List.of(Path.of("1"), Path.of("2"), Path.of("3")), List.of(Map.of(), Map.of(), Map.of()),
+                List.of(y.profiles().get(0), y.profiles().get(0), y.profiles().get(0)));
+        assertTrue(ModelEval.headToHead(List.of(two, three), null).isEmpty());
+    }
+
+    @Test
     void passAtKIsAveragedOverPrompts() {
         // n = 5 samples per prompt with c = 2, 0, 5 correct:
         // pass@1 = mean(c/n) = (0.4 + 0 + 1) / 3 = 0.4667; pass@2 = mean(1 − C(3,2)/C(5,2), 1 − C(5,2)/C(5,2), 1) = (0.7 + 0 + 1) / 3 = 0.5667
