@@ -122,7 +122,7 @@ public final class Revisions {
                 for (int i = 0; i < chunk.size(); i++) {
                     int row = from + i;
                     if (fb != null) critiques[row][t - 1] = fb.get(i);
-                    String p = t == 0 ? prompts.get(i) : format.next(prompts.get(i), List.of(attempts[row]).subList(0, t), feedback(critiques, row, t));
+                    String p = t == 0 ? prompts.get(i) : format.next(prompts.get(i), java.util.Arrays.asList(attempts[row]).subList(0, t), feedback(critiques, row, t));
                     ids.add(tok.encode(p, true));
                 }
                 SamplingConfig at = new SamplingConfig(sc.maxNewTokens(), sc.temperature(), sc.topK(), sc.topP(), sc.seed() + t, sc.stopStrings());
