@@ -78,6 +78,14 @@ final class ScoreCommand implements Callable<Integer>, ConfigFile.Configured {
 
     /** The supervised warm-up on two-attempt demonstrations; its metrics in OUTPUT/warmup-sft/, the model in OUTPUT/warmup/. */
     private void warmup(HfModel.Loaded l, Task task, List<Task.Example> prompts, Revision format, Score.Config cfg, Session io) {
+        if (io.resume() != null && io.output() != null && java.nio.file.Files.isDirectory(io.output().resolve("warmup"))) {
+            // a resumed run: the warm-up is done, and the RL reference is the model it saved
+            try (HfModel.Loaded w = HfModel.load(io.output().resolve("warmup"), l.model().dtype)) {
+                l.model().loadFrom(w.model());
+            }
+            System.err.println("score: resuming; the warm-up model is " + io.output().resolve("warmup"));
+            return;
+        }
         long seed = cfg.run().seed();
         List<SftExample> demos = Score.demonstrations(l.model(), l.tokenizer(), task, prompts, format, cfg.sftExamples(), cfg.rollouts().maxNewTokens(),
                 cfg.rollouts().temperature(), seed + 101);

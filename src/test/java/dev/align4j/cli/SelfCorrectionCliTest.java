@@ -83,6 +83,12 @@ class SelfCorrectionCliTest {
         String metrics = Files.readString(out.resolve("metrics.jsonl"));
         for (String k : List.of("accuracy/t1", "accuracy/t2", "delta/i_to_c", "delta/c_to_i", "kl/t1", "eval/score-warmup")) assertTrue(metrics.contains(k), k);
         assertEquals(2, Json.read(out.resolve("score_config.json")).get("steps").asInt());
+        // a resumed run reloads the warm-up model (the RL reference) instead of training it again
+        r = CliTest.run("score", "--model", m.toString(), "--task", "arithmetic", "--steps", "3", "--stage-one-steps", "1", "--prompts-per-step", "2",
+                "--samples-per-prompt", "2", "--max-new-tokens", "4", "--sft-steps", "2", "--sft-examples", "8", "--sft-batch-size", "4", "--eval-prompts", "4",
+                "--output", out.toString(), "--resume");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("the warm-up model is") && !r.err().contains("warm-up SFT,"), r.err());
     }
 
     @Test
