@@ -34,7 +34,7 @@ class ScoreTrainerTest {
             Score.Config cfg = Configs.with(Score.Config.DEFAULTS, "steps", 24, "stageOneSteps", 8, "promptsPerStep", 4, "samplesPerPrompt", 4,
                     "maxNewTokens", 4, "lr", 2e-2, "warmupSteps", 0, "alpha", 2.0, "betaFirst", 0.5, "beta", 0.01);
             Score.Result r = Score.train(m, ref, Rewards.Weighted.of(Rewards.gold(task)), task, prompts, Revision.text(), cfg, new Session(tok, null, metrics, null, null));
-            double[][] reward2 = metrics.series("score", "reward/t2"), loss = metrics.series("score", "loss"), stage = metrics.series("score", "stage");
+            double[][] reward2 = metrics.series("score", "reward/t2"), loss = metrics.series("score", "loss"), stage = metrics.series("score", "score_stage");
             assertEquals(24, loss.length);
             for (double[] l : loss) assertTrue(Double.isFinite(l[1]), "finite loss at step " + l[0]);
             assertEquals(1.0, stage[7][1]);

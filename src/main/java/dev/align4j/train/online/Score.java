@@ -159,7 +159,7 @@ public final class Score {
             // 2. gold rewards of both attempts, and the self-correction metrics
             double[] r1 = reward.score(first.samples()).total(), r2 = reward.score(second.samples()).total();
             transitions(first, second, s);
-            s.metrics.put("stage", stage == Stage.ONE ? 1.0 : 2.0);
+            s.metrics.put("score_stage", stage == Stage.ONE ? 1.0 : 2.0);
             s.metrics.put("reward/t1", mean(r1));
             s.metrics.put("reward/t2", mean(r2));
             if (stage == Stage.TWO) s.metrics.put("reward/shaped", mean(shaped(r1, r2, cfg.alpha())));
