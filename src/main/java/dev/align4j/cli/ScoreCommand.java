@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
 final class ScoreCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.TaskFlags tf = new MethodFlags.TaskFlags();
-    @Mixin MethodFlags.PromptFlags pf = new MethodFlags.PromptFlags();
+    final MethodFlags.PromptFlags pf = new MethodFlags.PromptFlags();     // no --data: attempts are judged by a task's gold check
     @Mixin MethodFlags.RolloutFlags ro = new MethodFlags.RolloutFlags();
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();

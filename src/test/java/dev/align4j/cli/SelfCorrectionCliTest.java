@@ -95,7 +95,7 @@ class SelfCorrectionCliTest {
     void userErrors() {
         Path m = model();
         String[][] bad = {
-                {"score", "--model", m.toString(), "--data", "p.jsonl", "--output", dir.resolve("a").toString()},
+                {"score", "--model", m.toString(), "--output", dir.resolve("a").toString()},
                 {"score", "--model", m.toString(), "--task", "arithmetic", "--steps", "2", "--stage-one-steps", "3", "--output", dir.resolve("b").toString()},
                 {"score", "--model", m.toString(), "--task", "arithmetic", "--samples-per-prompt", "1", "--output", dir.resolve("c").toString()},
                 {"score", "--model", m.toString(), "--task", "arithmetic", "--alpha", "-1", "--output", dir.resolve("d").toString()},
