@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Json;
 import dev.align4j.core.Progress;
 import dev.align4j.core.UserError;
+import dev.align4j.eval.Revisions;
 import dev.align4j.generate.Completion;
+import dev.align4j.generate.Revision;
 import dev.align4j.generate.GuidedDecoding;
 import dev.align4j.generate.SamplingConfig;
 import dev.align4j.generate.Sampler;
@@ -32,7 +34,10 @@ import java.util.concurrent.Callable;
         "--step-separator; --best-of N samples N and keeps the one the guide (else the likelihood) ranks first.",
         "Example: ./align4j generate --model out/quickstart/sft --prompt '37+85=' --temperature 0",
         "Example: ./align4j generate --model out/sft/final --task chain --prompts 300 --guide value:out/value/final --guide-beta 2 --temperature 0",
-        "Example: ./align4j generate --model out/sft/final --task chain --prompts 300 --guide value:out/value/final --beam 4 --beam-by value --expand 4"})
+        "Example: ./align4j generate --model out/sft/final --task chain --prompts 300 --guide value:out/value/final --beam 4 --beam-by value --expand 4",
+        "--revise K answers each prompt, then K times more after 'Check and correct:' (or a --critic model's critique) and prints the",
+        "accuracy at every attempt with delta/i_to_c (wrong -> right) and delta/c_to_i (right -> wrong) between the first and the last.",
+        "Example: ./align4j generate --model out/score/final --task arithmetic --split test --revise 1 --temperature 0"})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin Common.ModelOptions m = new Common.ModelOptions();
 
@@ -77,9 +82,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--best-of", defaultValue = "0", description = "Sample N and keep the one --guide ranks first (without a guide: the most likely); 0 = off (default: ${DEFAULT-VALUE}).")
     int bestOf;
 
+    @Option(names = "--revise", defaultValue = "0", description = "Revision rounds K after the first attempt (self-correction, needs --task); 0 = off (default: ${DEFAULT-VALUE}).")
+    int revise;
+    @Option(names = "--critic", paramLabel = "DIR", description = "With --revise: a model that writes a one-line critique of each attempt ('Critique:'), shown before the revision instead of the fixed instruction.")
+    Path critic;
+
     @Override
     public Integer call() {
         if ((prompt == null) == (task == null)) throw new UserError("give exactly one of --prompt TEXT or --task NAME");
+        if (revise < 0) throw new UserError("--revise must be >= 0: " + revise);
+        if (critic != null && revise == 0) throw new UserError("--critic writes the feedback of a revision round: give --revise K too");
+        if (revise > 0) return revise();
         Task t = task == null ? null : Task.byName(task);
         int budget = maxNewTokens > 0 ? maxNewTokens : t != null ? Math.max(4, t.maxCompletionChars() + 4) : 64;
         new SamplingConfig(budget, temperature, topK, topP, seed, stop);                      // bad sampling flags fail before the model loads
@@ -98,11 +111,7 @@ final class GenerateCommand implements Callable<Integer> {
                 print(c);
                 return 0;
             }
-            Task.Split s = switch (split) {
-                case "test" -> Task.Split.TEST;
-                case "train" -> Task.Split.TRAIN;
-                default -> throw new UserError("--split " + split + ": expected test or train");
-            };
+            Task.Split s = split();
             List<Task.Example> ex = t.examples(s, prompts, seed);
             double correct = 0, reward = 0, length = 0, forwards = 0, scored = 0;
             Progress p = new Progress("generate", ex.size());
@@ -131,6 +140,46 @@ final class GenerateCommand implements Callable<Integer> {
                     t.name(), split, ex.size(), d.describe(), 100 * correct / n, reward / n, length / n, forwards / n, scored / n);
         }
         return 0;
+    }
+
+    /** {@code --revise K}: attempt 1 and K revisions of the task's prompts, by plain sampling; the self-correction summary. */
+    private int revise() {
+        if (task == null) throw new UserError("--revise needs --task NAME: attempts are judged by the task's gold check");
+        if (guide != null || beam > 0 || bestOf > 0 || stop != null) throw new UserError("--revise decodes by plain sampling: drop --guide, --beam, --best-of and --stop");
+        Task t = Task.byName(task);
+        Task.Split s = split();
+        int budget = maxNewTokens > 0 ? maxNewTokens : Math.max(4, t.maxCompletionChars() + 4);
+        SamplingConfig sc = new SamplingConfig(budget, temperature, topK, topP, seed, List.of());
+        if (critic != null && !java.nio.file.Files.isDirectory(critic)) throw new UserError("--critic " + critic + ": not a model directory");
+        try (HfModel.Loaded l = m.load(); HfModel.Loaded c = critic == null ? null : HfModel.load(critic, m.scalarType())) {
+            Revision format = Revision.text();
+            Revisions.Critic writer = c == null ? null : Revisions.modelCritic(c.model(), c.tokenizer(), format, sc);
+            List<Task.Example> ex = t.examples(s, prompts, seed);
+            Revisions.Result r = Revisions.evaluate(l.model(), l.tokenizer(), format, writer, t, ex, revise, sc, 100);
+            java.util.Map<String, Double> mt = r.metrics();
+            if (json) {
+                ObjectNode o = Json.object();
+                o.put("task", t.name()).put("split", split).put("prompts", ex.size()).put("revisions", revise).put("critic", critic == null ? null : critic.toString());
+                mt.forEach(o::put);
+                System.out.println(Json.compact(o));
+            } else {
+                StringBuilder b = new StringBuilder(String.format("%s %s, %d prompts, %s, %d revision%s%s:", t.name(), split, ex.size(),
+                        temperature == 0 ? "greedy" : "temperature " + temperature, revise, revise == 1 ? "" : "s", critic == null ? "" : " with critic " + critic));
+                for (int k = 1; k <= revise + 1; k++) b.append(String.format(" accuracy/t%d %.1f%%", k, 100 * r.accuracy(k)));
+                b.append(String.format(", delta/t1_t%d %+.1f%%, delta/i_to_c %.1f%%, delta/c_to_i %.1f%%", revise + 1,
+                        100 * (r.accuracy(revise + 1) - r.accuracy(1)), 100 * r.incorrectToCorrect(), 100 * r.correctToIncorrect()));
+                System.out.println(b);
+            }
+        }
+        return 0;
+    }
+
+    private Task.Split split() {
+        return switch (split) {
+            case "test" -> Task.Split.TEST;
+            case "train" -> Task.Split.TRAIN;
+            default -> throw new UserError("--split " + split + ": expected test or train");
+        };
     }
 
     /** The decoding the flags ask for, on a batch of prompts. */

@@ -48,6 +48,17 @@ final class TrainRun {
      */
     static void online(String stage, TrainFlags f, MethodFlags.TaskFlags tf, MethodFlags.PromptFlags pf, RewardFlags rf, int maxNewTokens,
                        Object cfg, Online body) {
+        online(stage, f, tf, pf, rf, maxNewTokens, cfg, null, body);
+    }
+
+    /** A method's own held-out measurement (it must report {@code accuracy} and {@code gold_reward}, as the default one does). */
+    interface Measure {
+        Map<String, Double> of(HfModel.Loaded policy, Task task, List<Task.Example> test);
+    }
+
+    /** The same with {@code measure} in place of the greedy one-attempt evaluation (null: that one). */
+    static void online(String stage, TrainFlags f, MethodFlags.TaskFlags tf, MethodFlags.PromptFlags pf, RewardFlags rf, int maxNewTokens,
+                       Object cfg, Measure measure, Online body) {
         if ((tf.task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         Task t = tf.task();
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); Rewards.Weighted reward = rf.build(t, maxNewTokens)) {
@@ -57,7 +68,7 @@ final class TrainRun {
             System.err.printf("%s: %d training prompts%s%n", stage, train.size(), test == null ? " (no held-out prompts: add --eval-data FILE)" : ", " + test.size() + " held out");
             Game.Tracker game = test == null ? null : Game.Tracker.start(l.model(), l.tokenizer(), t, test, GAME_SAMPLES, f.seed + 2);
             EvalHook eval = test == null ? null : step -> {
-                Map<String, Double> m = new java.util.LinkedHashMap<>(evaluate(t, l, test, reward, maxNewTokens));
+                Map<String, Double> m = new java.util.LinkedHashMap<>(measure != null ? measure.of(l, t, test) : evaluate(t, l, test, reward, maxNewTokens));
                 if (game != null) m.putAll(game.evaluate(l.model(), l.tokenizer()));
                 return m;
             };
