@@ -99,6 +99,24 @@ class PrecisionTest {
         }
     }
 
+    @Test
+    void batchedGenerationRunsInsideAMixedStepAsOnlineMethodsSampleThere() {
+        // decode steps of 2-64 rows use fp32-only oneDNN-packed weights, but under autocast masked attention (left padding,
+        // as in rollouts) returns bf16:
+        // the model must take autocast's own products there (this threw "could not create a primitive descriptor")
+        try (LlamaModel m = TrainerTest.nano(6); PointerScope scope = new PointerScope()) {
+            List<int[]> prompts = List.of(new int[]{1, 5, 6, 7}, new int[]{1, 8, 9}, new int[]{1, 11, 12, 13, 14});   // left-padded: a key mask, as rollouts have
+            dev.align4j.generate.SamplingConfig greedy = new dev.align4j.generate.SamplingConfig(6, 0.0, 0, 1.0, 0, List.of());
+            List<dev.align4j.generate.Completion> fp32 = dev.align4j.generate.Sampler.generateIgnoringEos(m, prompts, greedy), mixed;
+            try (Precision.Autocast ac = Precision.BFLOAT16.autocast()) {
+                mixed = dev.align4j.generate.Sampler.generateIgnoringEos(m, prompts, greedy);
+            }
+            assertEquals(3, mixed.size());
+            for (int i = 0; i < 3; i++) assertEquals(6, mixed.get(i).tokens().length, "row " + i + " decoded all its tokens");
+            assertEquals(fp32.size(), mixed.size());
+        }
+    }
+
     /** SFT on the copy task in the given precision; returns the per-step losses. */
     double[] sftLosses(LlamaModel m, Precision p, int steps, Path output) {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
