@@ -3,14 +3,13 @@
 # in float32, auto and bfloat16, alternating the order over two repeats, then the per-step loss differences.
 # Usage: bench/bf16/run.sh [OUT]   (default out/bf16); one thread (--threads 1, OPENBLAS_NUM_THREADS=1).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-out/bf16}"
-cd "$here"
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 run() {   # run REPEAT DTYPE
-  ./align4j sft --init small --task arithmetic --steps 200 --batch-size 16 --max-length 64 --lr 1e-3 --warmup-steps 20 \
+  echo "== repeat $1, --dtype $2"
+  a4j sft --init small --task arithmetic --steps 200 --batch-size 16 --max-length 64 --lr 1e-3 --warmup-steps 20 \
     --logging-steps 1 --eval-prompts 50 --seed 0 --threads 1 --dtype "$2" --output "$out/r$1-$2" --overwrite 2>&1 \
-    | grep -E "dtype auto|held-out|accuracy|final model" || true
+    | grep -E "dtype auto|held-out|eval/sft|final model" || true
 }
 for d in float32 auto bfloat16; do run 1 $d; done
 for d in bfloat16 auto float32; do run 2 $d; done
