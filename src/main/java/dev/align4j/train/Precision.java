@@ -107,10 +107,11 @@ public enum Precision {
     static final long PROBE_BUDGET_NANOS = 150_000_000L;
 
     /**
-     * Times a {@value #PROBE_N}³ matrix product in fp32 and in bf16 on the current intra-op threads: one warm-up each,
-     * then fp32 and bf16 alternately (so both see the same machine state) for up to 8 rounds within
-     * {@link #PROBE_BUDGET_NANOS}, keeping each dtype's fastest run (the peak, robust to other processes' bursts).
-     * When the warm-up already shows bf16 10× slower, no more rounds are run. Well under a second everywhere.
+     * Times a {@value #PROBE_N}³ matrix product in fp32 and in bf16 on the current intra-op threads: one untimed warm-up
+     * each (oneDNN compiles its bf16 kernel on the first call, ~10 ms, which must not count), then fp32 and bf16
+     * alternately (so both see the same machine state) for up to 8 rounds within {@link #PROBE_BUDGET_NANOS}, keeping
+     * each dtype's fastest run (the peak, robust to other processes' bursts). When the first timed round shows bf16 10×
+     * slower (a CPU without bf16 units: ~40 ms a product), no more rounds are run. Well under a second everywhere.
      */
     public static Rates probe() {
         Torch.init();
@@ -118,18 +119,22 @@ public enum Precision {
             long n = PROBE_N;
             Tensor a = torch.randn(n, n), b = torch.randn(n, n);
             Tensor a16 = a.to(ScalarType.BFloat16), b16 = b.to(ScalarType.BFloat16);
-            double bestF = seconds(a, b), bestB = seconds(a16, b16);    // warm-ups (oneDNN builds its kernels on the first call)
-            if (bestB < 10 * bestF) {
-                bestF = bestB = Double.MAX_VALUE;
-                long deadline = System.nanoTime() + PROBE_BUDGET_NANOS;
-                for (int i = 0; i < 8 && (i < 2 || System.nanoTime() < deadline); i++) {
-                    bestF = Math.min(bestF, seconds(a, b));
-                    bestB = Math.min(bestB, seconds(a16, b16));
-                }
-            }
-            double flops = 2.0 * n * n * n;
-            return new Rates(flops / bestF / 1e9, flops / bestB / 1e9);
+            return rounds(bf16 -> bf16 ? seconds(a16, b16) : seconds(a, b), 2.0 * n * n * n, PROBE_BUDGET_NANOS);
         }
+    }
+
+    /** The probe's schedule over {@code time} (seconds of one fp32 or bf16 product of {@code flops}); see {@link #probe}. */
+    static Rates rounds(java.util.function.ToDoubleFunction<Boolean> time, double flops, long budgetNanos) {
+        time.applyAsDouble(false);                                      // warm-ups, not counted
+        time.applyAsDouble(true);
+        double bestF = Double.MAX_VALUE, bestB = Double.MAX_VALUE;
+        long deadline = System.nanoTime() + budgetNanos;
+        for (int i = 0; i < 8 && (i < 2 || System.nanoTime() < deadline); i++) {
+            bestF = Math.min(bestF, time.applyAsDouble(false));
+            bestB = Math.min(bestB, time.applyAsDouble(true));
+            if (i == 0 && bestB > 10 * bestF) break;                   // clearly no bf16 units: one round decides
+        }
+        return new Rates(flops / bestF / 1e9, flops / bestB / 1e9);
     }
 
     private static double seconds(Tensor a, Tensor b) {
