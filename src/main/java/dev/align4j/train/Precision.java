@@ -110,8 +110,9 @@ public enum Precision {
      * Times a {@value #PROBE_N}³ matrix product in fp32 and in bf16 on the current intra-op threads: one untimed warm-up
      * each (oneDNN compiles its bf16 kernel on the first call, ~10 ms, which must not count), then fp32 and bf16
      * alternately (so both see the same machine state) for up to 8 rounds within {@link #PROBE_BUDGET_NANOS}, keeping
-     * each dtype's fastest run (the peak, robust to other processes' bursts). When the first timed round shows bf16 10×
-     * slower (a CPU without bf16 units: ~40 ms a product), no more rounds are run. Well under a second everywhere.
+     * each dtype's fastest run (the peak, robust to other processes' bursts), and at least 2 rounds whatever the clock
+     * says: one pre-empted product must not decide. On a CPU without bf16 units (~40 ms a bf16 product) that is about
+     * 0.2 s; elsewhere tens of milliseconds (up to ~0.7 s for a first probe measured on a 2-core machine at load 36).
      */
     public static Rates probe() {
         Torch.init();
@@ -132,7 +133,6 @@ public enum Precision {
         for (int i = 0; i < 8 && (i < 2 || System.nanoTime() < deadline); i++) {
             bestF = Math.min(bestF, time.applyAsDouble(false));
             bestB = Math.min(bestB, time.applyAsDouble(true));
-            if (i == 0 && bestB > 10 * bestF) break;                   // clearly no bf16 units: one round decides
         }
         return new Rates(flops / bestF / 1e9, flops / bestB / 1e9);
     }
