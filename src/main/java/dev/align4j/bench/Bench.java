@@ -10,6 +10,7 @@ import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.loss.SftLoss;
 import dev.align4j.model.*;
 import dev.align4j.train.AdamW;
+import dev.align4j.train.Precision;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -23,8 +24,10 @@ import java.util.*;
  * Speed measurements, all in one run so the numbers are comparable: the GEMM GFLOP/s libtorch reaches
  * here (1024³, fp32 and bf16; the best of the repeats, as a peak), then per model size the forward
  * tokens/s, the SFT training step (forward + backward + clip + AdamW) and the DPO step (policy forward +
- * backward on chosen and rejected, reference forward, sigmoid loss, clip + AdamW) with model-FLOPs
- * utilisation against that GEMM figure, and KV-cache generation tokens/s at several batch sizes.
+ * backward on chosen and rejected, reference forward, sigmoid loss, clip + AdamW), each in fp32 and in bf16
+ * mixed precision ({@link Precision#BFLOAT16}: bf16 autocast over fp32 weights, the two alternating within every
+ * repeat so that both see the same machine state), with model-FLOPs utilisation against the faster of the two
+ * GEMM figures, and KV-cache generation tokens/s at several batch sizes.
  * Model FLOPs per token: 2·N forward, 6·N training (N = non-embedding parameters + LM head),
  * attention terms included; a DPO token costs 6·N (policy) + 2·N (reference).
  */
@@ -44,10 +47,15 @@ public final class Bench {
         ObjectNode out = Json.object();
         out.put("threads", Torch.threads());
         out.put("cores", Runtime.getRuntime().availableProcessors());
-        double gemm = gemm(ScalarType.Float, o.repeats());
-        out.put("gemm_fp32_gflops", gemm);
-        out.put("gemm_bf16_gflops", gemm(ScalarType.BFloat16, o.repeats()));
-        System.err.printf("GEMM 1024^3: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%d threads)%n", gemm, out.get("gemm_bf16_gflops").asDouble(), Torch.threads());
+        double gemm32 = gemm(ScalarType.Float, o.repeats()), gemm16 = gemm(ScalarType.BFloat16, o.repeats());
+        double gemm = Math.max(gemm32, gemm16);                                     // the MFU denominator: the faster GEMM
+        out.put("gemm_fp32_gflops", gemm32);
+        out.put("gemm_bf16_gflops", gemm16);
+        out.put("gemm_peak_gflops", gemm);
+        // bf16 steps where bf16 products run at least at a quarter of fp32's speed; on a CPU without bf16 units (~0.8 GFLOP/s) one step would take minutes
+        boolean bf16Steps = gemm16 >= 0.25 * gemm32;
+        System.err.printf("GEMM 1024^3: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%d threads); MFU against %.1f%s%n", gemm32, gemm16, Torch.threads(), gemm,
+                bf16Steps ? "" : "; bf16 training steps skipped (bf16 GEMM below a quarter of fp32)");
         // memory first: measured after the model sizes, the baseline would be the allocator's leftovers from the largest one
         if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
         ArrayNode models = out.putArray("models");
@@ -82,16 +90,15 @@ public final class Bench {
                         prompts.add(p);
                         comps.add(q);
                     }
-                    double step = time(o.repeats(), () -> sftStep(m, opt, prompts, comps));
-                    double tps = b * t / step;
-                    r.put("train_tokens_per_s", tps);
-                    r.put("train_mfu", tps * 3 * flopsPerToken / 1e9 / gemm);
+                    Runnable sft = () -> sftStep(m, opt, prompts, comps);
+                    double[][] steps = paired(o.repeats(), sft, bf16Steps ? mixed(sft) : null);
+                    put(r, "train", b * t, steps, 3 * flopsPerToken, gemm);
                     // DPO step: b/2 pairs = b sequences, the same tokens as the SFT step
                     try (LlamaModel ref = m.copy(ScalarType.Float)) {
                         List<int[]> dpoPrompts = new ArrayList<>(prompts.subList(0, b / 2)), dpoComps = new ArrayList<>(comps.subList(0, b / 2));
                         dpoPrompts.addAll(prompts.subList(0, b / 2));
                         dpoComps.addAll(comps.subList(b / 2, b));               // rows 0..b/2−1 chosen, b/2..b−1 rejected
-                        double dpo = time(o.repeats(), () -> {
+                        Runnable dpo = () -> {
                             try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(dpoPrompts, dpoComps, 0)) {
                                 Tensor refSum;
                                 try (NoGradGuard g = new NoGradGuard()) {
@@ -105,10 +112,8 @@ public final class Bench {
                             opt.clipGradNorm(1.0);
                             opt.step(1e-4);
                             opt.zeroGrad();
-                        });
-                        double dtps = b * t / dpo;
-                        r.put("dpo_tokens_per_s", dtps);
-                        r.put("dpo_mfu", dtps * 4 * flopsPerToken / 1e9 / gemm);
+                        };
+                        put(r, "dpo", b * t, paired(o.repeats(), dpo, bf16Steps ? mixed(dpo) : null), 4 * flopsPerToken, gemm);
                     }
                 }
                 m.requiresGrad(false);
@@ -121,10 +126,13 @@ public final class Bench {
                     for (int i = 0; i < ratio.length; i++) ratio[i] = tps[k][i] / tps[0][i];
                     speedup.put(String.valueOf(o.genBatches().get(k)), median(ratio));
                 }
-                System.err.printf("%-6s %,12d params  forward %,7.0f tok/s (MFU %4.1f%%)  SFT %,6.0f tok/s (MFU %4.1f%%)  DPO %,6.0f tok/s (MFU %4.1f%%)  generate %s tok/s, speedup over batch %d %s%n",
+                System.err.printf("%-6s %,12d params  forward %,7.0f tok/s (MFU %4.1f%%)  SFT %,6.0f tok/s (MFU %4.1f%%)  DPO %,6.0f tok/s (MFU %4.1f%%)  %s generate %s tok/s, speedup over batch %d %s%n",
                         size, c.parameterCount(), fwdTps, 100 * r.get("forward_mfu").asDouble(), r.get("train_tokens_per_s").asDouble(),
-                        100 * r.get("train_mfu").asDouble(), r.get("dpo_tokens_per_s").asDouble(), 100 * r.get("dpo_mfu").asDouble(), rounded(gen, 1),
-                        o.genBatches().get(0), rounded(speedup, 2));
+                        100 * r.get("train_mfu").asDouble(), r.get("dpo_tokens_per_s").asDouble(), 100 * r.get("dpo_mfu").asDouble(),
+                        !r.has("train_bf16_tokens_per_s") ? "" : String.format("bf16 mixed: SFT %,6.0f tok/s (MFU %4.1f%%, %.2fx)  DPO %,6.0f tok/s (MFU %4.1f%%, %.2fx) ",
+                                r.get("train_bf16_tokens_per_s").asDouble(), 100 * r.get("train_bf16_mfu").asDouble(), r.get("train_bf16_speedup").asDouble(),
+                                r.get("dpo_bf16_tokens_per_s").asDouble(), 100 * r.get("dpo_bf16_mfu").asDouble(), r.get("dpo_bf16_speedup").asDouble()),
+                        rounded(gen, 1), o.genBatches().get(0), rounded(speedup, 2));
             }
         }
         return out;
@@ -198,6 +206,50 @@ public final class Bench {
         opt.zeroGrad();
     }
 
+    /** {@code step} in bf16 mixed precision, as the training loop runs it under {@code --dtype bfloat16}. */
+    static Runnable mixed(Runnable step) {
+        return () -> {
+            try (Precision.Autocast ac = Precision.BFLOAT16.autocast()) {
+                step.run();
+            }
+        };
+    }
+
+    /**
+     * Seconds per run, [0][repeat] for {@code a} and [1][repeat] for {@code b} (null: a only): one warm-up each, then
+     * {@code repeats} rounds that run a then b, so that each round's pair shares the machine's state of the moment.
+     */
+    static double[][] paired(int repeats, Runnable a, Runnable b) {
+        a.run();
+        if (b != null) b.run();
+        double[][] t = new double[b == null ? 1 : 2][repeats];
+        for (int i = 0; i < repeats; i++)
+            for (int k = 0; k < t.length; k++) {
+                long s = System.nanoTime();
+                (k == 0 ? a : b).run();
+                t[k][i] = (System.nanoTime() - s) / 1e9;
+            }
+        return t;
+    }
+
+    /**
+     * {@code NAME_tokens_per_s} and {@code NAME_mfu} (fp32) from the medians of {@code times}[0], and, when bf16 ran,
+     * {@code NAME_bf16_tokens_per_s}, {@code NAME_bf16_mfu} and {@code NAME_bf16_speedup} (the median of the
+     * per-round fp32 ÷ bf16 time ratios: a paired comparison).
+     */
+    static void put(ObjectNode r, String name, int tokens, double[][] times, double flopsPerToken, double gemm) {
+        double tps = tokens / median(times[0]);
+        r.put(name + "_tokens_per_s", tps);
+        r.put(name + "_mfu", tps * flopsPerToken / 1e9 / gemm);
+        if (times.length < 2) return;
+        double tps16 = tokens / median(times[1]);
+        double[] ratio = new double[times[0].length];
+        for (int i = 0; i < ratio.length; i++) ratio[i] = times[0][i] / times[1][i];
+        r.put(name + "_bf16_tokens_per_s", tps16);
+        r.put(name + "_bf16_mfu", tps16 * flopsPerToken / 1e9 / gemm);
+        r.put(name + "_bf16_speedup", median(ratio));
+    }
+
     /** Resident memory of this process (VmRSS) in MB; 0 where /proc is missing. */
     public static double rssMb() {
         try {
@@ -269,13 +321,15 @@ public final class Bench {
         try (PointerScope s = new PointerScope()) {
             Tensor a = torch.randn(1024, 1024).to(dtype), b = torch.randn(1024, 1024).to(dtype);
             double best = Double.MAX_VALUE;
-            int n = dtype == ScalarType.Float ? Math.max(6, 2 * repeats) : 2;          // bf16 is slow on CPUs without bf16 units
+            int n = Math.max(6, 2 * repeats);
             for (int i = 0; i <= n; i++) {
                 long t0 = System.nanoTime();
                 try (PointerScope in = new PointerScope()) {
                     a.matmul(b);
                 }
-                if (i > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);    // run 0 warms up
+                double sec = (System.nanoTime() - t0) / 1e9;
+                if (i > 0) best = Math.min(best, sec);                                // run 0 warms up
+                if (i == 0 && sec > 0.5) n = 2;                                        // bf16 on a CPU without bf16 units (~2.7 s a product)
             }
             return 2.0 * 1024 * 1024 * 1024 / best / 1e9;
         }

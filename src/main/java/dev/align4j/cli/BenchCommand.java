@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward, SFT-step and DPO-step tokens/s with MFU, KV-cache generation tokens/s, memory over 500 training steps.",
+@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s (fp32, bf16), forward tokens/s, SFT-step and DPO-step tokens/s in fp32 and in bf16 mixed precision",
+        "with MFU against the faster GEMM, KV-cache generation tokens/s, memory over 500 training steps.",
         "Prints a table on stderr and writes a JSON file.",
         "Example: ./align4j bench --sizes small --output out/bench.json"})
 final class BenchCommand implements Callable<Integer> {

@@ -12,18 +12,22 @@ import java.nio.file.Path;
 final class Common {
     private Common() {}
 
-    static class ModelOptions {
+    /** Where the model comes from and how many threads run it; training commands add their own {@code --dtype} (TrainFlags). */
+    static class ModelSource {
         @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")
         Path model;
-
-        @Option(names = "--dtype", defaultValue = "float32", description = "Compute dtype: float32 or bfloat16 (default: ${DEFAULT-VALUE}).")
-        String dtype;
 
         @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
         int threads;
 
         @Option(names = "--debug", description = "Print stack traces.")
         boolean debug;
+    }
+
+    /** {@link ModelSource} plus the dtype the weights are loaded and run in (commands that only run a model). */
+    static class ModelOptions extends ModelSource {
+        @Option(names = "--dtype", defaultValue = "float32", description = "Weights and compute dtype: float32 or bfloat16 (default: ${DEFAULT-VALUE}).")
+        String dtype;
 
         HfModel.Loaded load() {
             if (model == null) throw new UserError("--model DIR is required");

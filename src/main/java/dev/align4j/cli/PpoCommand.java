@@ -71,7 +71,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     LlamaModel critic(HfModel.Loaded policy, int labels) {
         if (sharedTrunk) return null;
         if (criticModel == null) return policy.model().withScoreHead(labels, f.seed + 17);
-        try (HfModel.Loaded c = HfModel.load(criticModel, f.m.scalarType())) {
+        try (HfModel.Loaded c = HfModel.load(criticModel, TrainFlags.WEIGHTS)) {
             return c.model().config.numLabels() == labels ? c.model().copy(c.model().dtype) : c.model().withScoreHead(labels, f.seed + 17);
         }
     }

@@ -91,7 +91,7 @@ final class PrmCommand implements Callable<Integer>, ConfigFile.Configured {
             if (t != null) {
                 StepwiseData.Config sc = Configs.with(StepwiseData.Config.DEFAULTS, "samples", samples, "temperature", temperature,
                         "maxNewTokens", maxNewTokens, "labels", labels, "mcRollouts", mcRollouts, "estimate", estimate, "batchSize", sampleBatchSize);
-                HfModel.Loaded pol = policy != null ? HfModel.load(policy, f.m.scalarType()) : null;
+                HfModel.Loaded pol = policy != null ? HfModel.load(policy, TrainFlags.WEIGHTS) : null;
                 try {
                     LlamaModel pm = pol != null ? pol.model() : l.model();
                     if (!pm.config.isCausalLm())

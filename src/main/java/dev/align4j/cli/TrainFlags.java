@@ -8,8 +8,10 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.model.ModelConfig;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.train.NonFinite;
+import dev.align4j.train.Precision;
 import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
@@ -27,7 +29,10 @@ import java.util.List;
  */
 final class TrainFlags {
     @Spec(Spec.Target.MIXEE) CommandLine.Model.CommandSpec spec;
-    @Mixin Common.ModelOptions m = new Common.ModelOptions();       // --model, --dtype, --threads, --debug
+    @Mixin Common.ModelSource m = new Common.ModelSource();         // --model, --threads, --debug
+    @Option(names = "--dtype", converter = PrecisionConverter.class, description = {"Training precision: float32, bfloat16 (mixed precision: bf16 compute,",
+            "fp32 master weights, optimizer state, norms and losses) or auto (bf16 where a short probe finds it clearly faster) (default: ${DEFAULT-VALUE})."})
+    Precision dtype;
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Checkpoints, metrics.jsonl, tb/ and final/ go here.")
@@ -68,6 +73,19 @@ final class TrainFlags {
     @Option(names = "--deterministic", description = "Bitwise-reproducible runs and resumes: one intra-op thread and deterministic kernels (slower).")
     boolean deterministic;
 
+    static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Precision> {
+        public Precision convert(String v) {
+            try {
+                return Precision.parse(v);
+            } catch (UserError e) {
+                throw new picocli.CommandLine.TypeConversionException("expected auto, float32 or bfloat16, got '" + v + "'");
+            }
+        }
+    }
+
+    /** Training keeps its weights in fp32: with {@code --dtype bfloat16} they are the master weights ({@link Precision}). */
+    static final ScalarType WEIGHTS = ScalarType.Float;
+
     static final class NonFiniteConverter implements picocli.CommandLine.ITypeConverter<NonFinite> {
         public NonFinite convert(String v) {
             return switch (v.toLowerCase()) {
@@ -93,19 +111,19 @@ final class TrainFlags {
         checkWritable(output);
         freshOrResumed(output, resume != null, overwrite);
         HfModel.Loaded loaded;
-        if (m.model != null) loaded = HfModel.load(m.model, m.scalarType());
+        if (m.model != null) loaded = HfModel.load(m.model, WEIGHTS);
         else {
             Tokenizer tok = Tokenizer.writeBuiltin(output.resolve("tokenizer"));
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
-            loaded = new HfModel.Loaded(LlamaModel.init(c, seed, m.scalarType()), tok);
+            loaded = new HfModel.Loaded(LlamaModel.init(c, seed, WEIGHTS), tok);
         }
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
     }
 
-    /** A model loaded with this run's dtype (a reference or critic from another directory). */
+    /** A model loaded in fp32 as the trained one (a reference or critic from another directory); --dtype bfloat16 computes with it in bf16. */
     LlamaModel loadOther(Path dir) {
-        return HfModel.loadModel(dir, HfModel.config(dir), m.scalarType());
+        return HfModel.loadModel(dir, HfModel.config(dir), WEIGHTS);
     }
 
     /** Where the run reads and writes. */

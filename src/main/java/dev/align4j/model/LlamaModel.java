@@ -215,7 +215,9 @@ public final class LlamaModel implements AutoCloseable {
         // A decode step (one new token per row, with the cache) repeats for every generated token on the same
         // weights, which is what pays for their oneDNN-packed copies (PackedLinear: ~0.3-0.7 s to make for the
         // ~100M model); a one-off scoring forward would pay the packing after every optimizer step for one use.
-        boolean decodeStep = packed && cache != null && t == 1;
+        // Not under bf16 autocast (mixed-precision training's rollouts): attention returns bf16 there, and the packed
+        // copies are fp32-only; autocast's own bf16 products serve instead.
+        boolean decodeStep = packed && cache != null && t == 1 && !torch.is_autocast_enabled(torch.DeviceType.CPU);
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             PackedWeight[] pw = decodeStep ? packedLayers[l] : NO_PACKING;

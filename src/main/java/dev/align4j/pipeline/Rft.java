@@ -185,7 +185,7 @@ public final class Rft {
         RunConfig r = cfg.run();
         Batching b = cfg.batching();
         return Configs.with(Sft.Config.DEFAULTS, "steps", r.steps(), "lr", r.lr(), "weightDecay", r.weightDecay(), "warmupSteps", r.warmupSteps(),
-                "maxGradNorm", r.maxGradNorm(), "gradAccum", r.gradAccum(), "onNonFinite", r.onNonFinite(), "loggingSteps", r.loggingSteps(),
+                "maxGradNorm", r.maxGradNorm(), "gradAccum", r.gradAccum(), "onNonFinite", r.onNonFinite(), "loggingSteps", r.loggingSteps(), "dtype", r.dtype(),
                 "seed", seed, "batchSize", b.batchSize(), "maxLength", b.maxLength(), "truncation", b.truncation());
     }
 

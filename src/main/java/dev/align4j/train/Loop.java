@@ -24,7 +24,7 @@ import java.util.Map;
  * <pre>
  * resume (weights, optimizer moments, skipped-step count, metrics rewound, the recipe's state)
  * for step in start+1 .. steps:
- *     with a native scope:  recipe.step(s)
+ *     with a native scope and the run's precision (fp32, or bf16 autocast over fp32 master weights):  recipe.step(s)
  *         s.update(loss):   requiresGrad on → for each micro-batch (own scope): loss / accum → backward
  *                           → requiresGrad off → clip each group → skip if non-finite, else AdamW step at the
  *                           scheduled lr → zero grads
@@ -157,6 +157,7 @@ public final class Loop {
         long skipped;
         Path lastCheckpoint;
         double[] lastNorms;
+        Precision precision;          // resolved in loop(): a resumed auto run keeps its checkpoint's choice
 
         Run(Session io, Plan plan) {
             this.io = io;
@@ -172,12 +173,13 @@ public final class Loop {
         Outcome loop(Recipe recipe) {
             RunConfig run = plan.run();
             long start = resume(recipe);
+            if (precision == null) precision = run.dtype().resolve();
             Map<String, Double> last = Map.of();
             Progress progress = io.metrics().isQuiet() ? null : new Progress(plan.stage() + ": step", run.steps(), 30);
             for (long step = start + 1; step <= run.steps(); step++) {
                 Step s = new Step(this, step);
                 lastNorms = null;
-                try (PointerScope scope = new PointerScope()) {
+                try (PointerScope scope = new PointerScope(); Precision.Autocast ac = precision.autocast()) {
                     recipe.step(s);
                 } catch (UserError e) {                                    // e.g. a reward process that died: say where to resume from
                     throw new UserError(plan.stage() + ": step " + step + ": " + e.getMessage() + "; last checkpoint: "
@@ -245,6 +247,10 @@ public final class Loop {
             }
             long step = state.get("step").asLong();
             skipped = state.path("skipped_steps").asLong(0);
+            if (plan.run().dtype() == Precision.AUTO && state.has("compute_dtype")) {   // the same arithmetic as the run being continued
+                precision = Precision.parse(state.get("compute_dtype").asText());
+                System.err.println("dtype auto: " + precision.describe() + ", as the checkpoint's run");
+            }
             io.metrics().rewind(from.resolve(Checkpoints.METRICS), step);
             System.err.println(plan.stage() + ": resumed from " + from + " at step " + step);
             lastCheckpoint = from;
@@ -272,6 +278,7 @@ public final class Loop {
                 state.set("log_history", logHistory());
                 state.put("optimizer_steps", opts.get(0).steps());
                 state.put("skipped_steps", skipped);
+                state.put("compute_dtype", precision.flag());
                 state.set("config", Json.MAPPER.valueToTree(plan.config()));
                 Group main = plan.groups().get(0);
                 lastCheckpoint = Checkpoints.save(io.output(), step, main.model(), io.tok(), opts.get(0), state, run.keep(), io.metrics(), lastCheckpoint, dir -> {

@@ -20,11 +20,13 @@ import java.util.Map;
  * @param seed        data order, sampling and initialisation
  * @param onNonFinite  stop or skip on a NaN/Inf loss or gradient norm
  * @param loggingSteps log every N steps, and the first and last (0 = the method's default: 10 offline, 1 online)
+ * @param dtype        compute precision: fp32, bf16 mixed precision (fp32 master weights), or auto (probe; {@link Precision})
  */
 public record RunConfig(int steps, double lr, double weightDecay, int warmupSteps, double maxGradNorm, int gradAccum,
-                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps) {
+                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps, Precision dtype) {
     public RunConfig {
         onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
+        dtype = dtype == null ? Precision.AUTO : dtype;
         UserError.check(steps >= 1, "steps must be >= 1: %s", steps);
         UserError.check(lr > 0 && lr < 1, "lr must be in (0, 1): %s", lr);
         UserError.check(weightDecay >= 0, "weight-decay must be >= 0: %s", weightDecay);
@@ -34,7 +36,13 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         UserError.check(evalEvery >= 0 && saveEvery >= 0 && keep >= 0 && loggingSteps >= 0, "eval-every, save-every, keep and logging-steps must be >= 0");
     }
 
+    /** The run settings in fp32 ({@code dtype} float32). */
+    public RunConfig(int steps, double lr, double weightDecay, int warmupSteps, double maxGradNorm, int gradAccum,
+                     int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps) {
+        this(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite, loggingSteps, Precision.FLOAT32);
+    }
+
     /** Defaults of the run settings most methods share; each method names its own steps, lr, weight decay and warm-up. */
     public static final Map<String, Object> COMMON = Map.of("weightDecay", 0.0, "maxGradNorm", 1.0, "gradAccum", 1, "evalEvery", 0, "saveEvery", 0,
-            "keep", 2, "seed", 0L, "onNonFinite", NonFinite.STOP, "loggingSteps", 0);
+            "keep", 2, "seed", 0L, "onNonFinite", NonFinite.STOP, "loggingSteps", 0, "dtype", Precision.AUTO);
 }
