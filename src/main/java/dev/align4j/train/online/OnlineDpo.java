@@ -106,8 +106,8 @@ public final class OnlineDpo {
             // 1. G samples per prompt from the policy (+ one from the reference when exploring), scored
             boolean explore = cfg.exploration() != ExplorationBonus.Kind.NONE;
             Rollout own = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-            s.metrics.put("distinct_completions", own.distinctPerPrompt());
             Rollout ro = explore ? own.append(Rollout.sampleOnePerPrompt(reference, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step)) : own;
+            s.metrics.put("distinct_completions", ro.distinctPerPrompt());            // among the candidates of a prompt
             double[] r = ro.score(reward, s.metrics);
             int g = ro.groupSize(), padId = io.tok().padId;
             if (explore) s.metrics.put("reward", policyMean(r, g));             // the policy's own samples, as without exploration
