@@ -126,4 +126,33 @@ class ExploreTrainerTest {
             assertFalse(java.util.Arrays.equals(r, p), "the reference was extrapolated past the previous round's end");
         }
     }
+
+    /**
+     * Resuming in the middle of round 2 of 3 with APO's extrapolation restores the reference and θ_{t−1}: round 3 starts from
+     * the same extrapolated weights, so the final weights equal an uninterrupted run's.
+     */
+    @Test
+    void iterativeOnlineDpoWithExtrapolationResumesMidRound() throws Exception {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        CountA task = new CountA();
+        List<Task.Example> prompts = task.examples(Task.Split.TRAIN, 20, 0);
+        OnlineDpo.Config c = cfg(OnlineDpo.Config.DEFAULTS, "steps", 6, "iterations", 3, "extrapolation", 0.5, "promptsPerStep", 8, "samplesPerPrompt", 2,
+                "saveEvery", 1, "keep", 6);
+        Path a = dir.resolve("a"), b = dir.resolve("b");
+        Map<String, float[]> want;
+        try (LlamaModel m = nano(9); LlamaModel ref = m.copy(ScalarType.Float); LlamaModel prev = m.copy(ScalarType.Float); Metrics metrics = new Metrics(a)) {
+            OnlineDpo.train(m, ref, prev, Rewards.Weighted.of(Rewards.gold(task)), prompts, c, new Session(tok, a, metrics.quiet(true), null, null));
+            want = snapshot(m);
+        }
+        assertTrue(java.nio.file.Files.exists(a.resolve("checkpoint-3/previous-round.safetensors")), "theta_{t-1} is checkpointed");
+        java.nio.file.Files.createDirectories(b.resolve("checkpoint-3"));
+        try (var s = java.nio.file.Files.list(a.resolve("checkpoint-3"))) {
+            for (Path f : s.toList()) java.nio.file.Files.copy(f, b.resolve("checkpoint-3").resolve(f.getFileName()));
+        }
+        // fresh models: the policy, the reference and θ_{t−1} all come from checkpoint-3
+        try (LlamaModel m = nano(9); LlamaModel ref = nano(1); LlamaModel prev = nano(2); Metrics metrics = new Metrics(b)) {
+            OnlineDpo.train(m, ref, prev, Rewards.Weighted.of(Rewards.gold(task)), prompts, c, new Session(tok, b, metrics.quiet(true), null, b.resolve("checkpoint-3")));
+            for (var e : want.entrySet()) assertArrayEquals(e.getValue(), dev.align4j.core.Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
+        }
+    }
 }
