@@ -38,30 +38,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
         @Override Advantages.Estimator defaultEstimator() { return Advantages.Estimator.REINFORCE_PP; }
     }
 
-    @Option(names = "--estimator", description = "Advantage estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    Advantages.Estimator estimator;
-    @Option(names = "--updates-per-rollout", description = "Optimizer steps per rollout batch, mu (default: ${DEFAULT-VALUE}).")
-    int updatesPerRollout;
-    @Option(names = "--eps-low", description = "Lower clip epsilon (default: ${DEFAULT-VALUE}).")
-    double epsLow;
-    @Option(names = "--eps-high", description = "Upper clip epsilon; DAPO uses 0.28 (default: ${DEFAULT-VALUE}).")
-    double epsHigh;
-    @Option(names = "--kl", description = "KL estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    PolicyLoss.KlEstimator kl;
-    @Option(names = "--scale", description = "Advantage scaling: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    Advantages.Scale scale;
-    @Option(names = "--aggregation", description = "Per-token losses to one number: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    PolicyLoss.Aggregation aggregation;
-    @Option(names = "--sequence-ratio", description = "GSPO's sequence-level importance ratio.")
-    boolean sequenceRatio;
-    @Option(names = "--dynamic-sampling", description = "Drop groups whose rewards are all equal (DAPO).")
-    boolean dynamicSampling;
-    @Option(names = "--objective", description = "Per-token objective: ${COMPLETION-CANDIDATES}; CISPO caps the ratio at --eps-high (try 5) (default: ${DEFAULT-VALUE}).")
-    PolicyLoss.Objective objective;
-    @Option(names = "--sapo-tau-pos", description = "SAPO gate temperature for positive advantages (default: ${DEFAULT-VALUE}).")
-    double sapoTauPos;
-    @Option(names = "--sapo-tau-neg", description = "SAPO gate temperature for the others (default: ${DEFAULT-VALUE}).")
-    double sapoTauNeg;
+    @Mixin Flags g = new Flags();
 
     @Override
     public Object defaults() { return Configs.with(Grpo.Config.DEFAULTS, "estimator", defaultEstimator()); }
@@ -75,5 +52,33 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
             }
         });
         return 0;
+    }
+
+    /** The GRPO-family settings' flags (also the spo command's): the fields of {@code Grpo.Config} beyond the run and rollouts. */
+    static final class Flags {
+        @Option(names = "--estimator", description = "Advantage estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        Advantages.Estimator estimator;
+        @Option(names = "--updates-per-rollout", description = "Optimizer steps per rollout batch, mu (default: ${DEFAULT-VALUE}).")
+        int updatesPerRollout;
+        @Option(names = "--eps-low", description = "Lower clip epsilon (default: ${DEFAULT-VALUE}).")
+        double epsLow;
+        @Option(names = "--eps-high", description = "Upper clip epsilon; DAPO uses 0.28 (default: ${DEFAULT-VALUE}).")
+        double epsHigh;
+        @Option(names = "--kl", description = "KL estimator: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        PolicyLoss.KlEstimator kl;
+        @Option(names = "--scale", description = "Advantage scaling: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        Advantages.Scale scale;
+        @Option(names = "--aggregation", description = "Per-token losses to one number: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        PolicyLoss.Aggregation aggregation;
+        @Option(names = "--sequence-ratio", description = "GSPO's sequence-level importance ratio.")
+        boolean sequenceRatio;
+        @Option(names = "--dynamic-sampling", description = "Drop groups whose rewards are all equal (DAPO).")
+        boolean dynamicSampling;
+        @Option(names = "--objective", description = "Per-token objective: ${COMPLETION-CANDIDATES}; CISPO caps the ratio at --eps-high (try 5) (default: ${DEFAULT-VALUE}).")
+        PolicyLoss.Objective objective;
+        @Option(names = "--sapo-tau-pos", description = "SAPO gate temperature for positive advantages (default: ${DEFAULT-VALUE}).")
+        double sapoTauPos;
+        @Option(names = "--sapo-tau-neg", description = "SAPO gate temperature for the others (default: ${DEFAULT-VALUE}).")
+        double sapoTauNeg;
     }
 }

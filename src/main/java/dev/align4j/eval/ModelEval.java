@@ -129,9 +129,10 @@ public final class ModelEval {
         if (task != null) {
             sampled = generate(model, tok, ids, k, new SamplingConfig(budget, cfg.temperature(), 0, 1, cfg.seed(), null), cfg.batchSize(), label + " samples");
             int[] correct = new int[n];
-            double maj = 0;
+            double maj = 0, distinct = 0;
             for (int i = 0; i < n; i++) {
                 List<String> answers = new ArrayList<>();
+                distinct += sampled.subList(i * k, (i + 1) * k).stream().map(Completion::text).distinct().count();
                 for (Completion c : sampled.subList(i * k, (i + 1) * k)) {
                     if (task.correct(prompts.get(i), c.text())) correct[i]++;
                     answers.add(Task.firstLine(c.text()));
@@ -142,6 +143,7 @@ public final class ModelEval {
             m.put("pass@1", meanPassAtK(correct, k, 1));
             m.put("pass@" + k, meanPassAtK(correct, k, k));
             m.put("maj@" + k, maj / n);
+            m.put("distinct@" + k, distinct / n);
         }
         // 3. greedy completions, scored by the reward functions and the reward model
         if (suite.reward() != null) {

@@ -125,6 +125,51 @@ public final class Judges {
         return new Accuracy(label / Math.max(1, p.length), major / Math.max(1, decided), p.length);
     }
 
+    /**
+     * Each row's win rate against the other rows of its group: rows come in groups of {@code k} consecutive completions of
+     * one prompt ({@code examples} per row), and row i gets the mean over j ≠ i in its group of P(y_i ≻ y_j). Each unordered
+     * pair is judged once; P(y_j ≻ y_i) = 1 − P(y_i ≻ y_j). SPPO's P̂(y ≻ π_t), DNO's ranking, SPO's reward.
+     */
+    public static double[] winRates(Judge judge, List<Task.Example> examples, List<String> texts, int k) {
+        if (k < 2 || texts.size() % k != 0) throw new IllegalArgumentException(texts.size() + " completions do not split into groups of k = " + k + " >= 2");
+        List<Task.Example> ex = new ArrayList<>();
+        List<String> a = new ArrayList<>(), b = new ArrayList<>();
+        List<int[]> pairs = new ArrayList<>();
+        for (int start = 0; start < texts.size(); start += k)
+            for (int i = start; i < start + k; i++)
+                for (int j = i + 1; j < start + k; j++) {
+                    ex.add(examples.get(i));
+                    a.add(texts.get(i));
+                    b.add(texts.get(j));
+                    pairs.add(new int[]{i, j});
+                }
+        double[] p = judge.prob(ex, a, b), w = new double[texts.size()];
+        for (int x = 0; x < p.length; x++) {
+            w[pairs.get(x)[0]] += p[x] / (k - 1);
+            w[pairs.get(x)[1]] += (1 - p[x]) / (k - 1);
+        }
+        return w;
+    }
+
+    /**
+     * SPO's reward (Swamy et al. 2024, "A Minimaximalist Approach to Reinforcement Learning from Human Feedback", arXiv
+     * 2401.04056): a completion's win rate against the other completions of its prompt under the judge,
+     * r(y_i) = 1/(G−1) Σ_{j≠i} P(y_i ≻ y_j). The samples it scores must come in groups of {@code groupSize} consecutive
+     * completions of one prompt (as an online trainer's rollout does); held-out scoring of single completions is refused.
+     */
+    public static RewardFunction winRateReward(Judge judge, int groupSize) {
+        return new RewardFunction() {
+            public String name() { return "win_rate"; }
+
+            public double[] score(List<RewardFunction.Sample> samples) {
+                List<Task.Example> ex = new ArrayList<>();
+                List<String> texts = new ArrayList<>();
+                for (RewardFunction.Sample s : samples) { ex.add(s.example()); texts.add(s.completion()); }
+                return winRates(judge, ex, texts, groupSize);
+            }
+        };
+    }
+
     /** Closes several judges as one resource. */
     public record All(List<Judge> judges) implements AutoCloseable {
         @Override public void close() { for (Judge j : judges) j.close(); }

@@ -55,6 +55,7 @@ class EvalCommandTest {
                 for (String k : new String[]{"gold_reward", "accuracy", "pass@1", "pass@2", "maj@2", "win_rate"})
                     assertTrue(m.get(k).asDouble() >= 0 && m.get(k).asDouble() <= 1, k + " in [0, 1]: " + m);
                 assertTrue(m.get("pass@1").asDouble() <= m.get("pass@2").asDouble() + 1e-12, "pass@1 <= pass@2: " + m);
+                assertTrue(m.get("distinct@2").asDouble() >= 1 && m.get("distinct@2").asDouble() <= 2, "1 to 2 distinct texts among 2 samples: " + m);
                 assertTrue(m.get("kl").asDouble() >= 0, m.toString());
                 assertTrue(m.get("completion_length").asDouble() >= 1, m.toString());
             }

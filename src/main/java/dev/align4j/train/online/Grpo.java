@@ -84,9 +84,17 @@ public final class Grpo {
 
     /** @param reference the frozen reference for the KL term; may be null when {@code cfg.beta() == 0} */
     public static Result train(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
+        return train(cfg.stage(), policy, reference, reward, prompts, cfg, io);
+    }
+
+    /**
+     * The same recipe under another name for metrics and checkpoints: SPO ({@code spo}) is this loop with the reward a
+     * sample's win rate against its group under a judge ({@link dev.align4j.reward.Judges#winRateReward}).
+     */
+    public static Result train(String stage, LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
-        if (prompts.isEmpty()) throw new UserError(cfg.stage() + ": no prompts");
-        Loop.Plan plan = new Loop.Plan(cfg.stage(), cfg.run(), cfg, List.of(Loop.Group.of(policy, cfg.run().lr())), cfg.updatesPerRollout(), 1);
+        if (prompts.isEmpty()) throw new UserError(stage + ": no prompts");
+        Loop.Plan plan = new Loop.Plan(stage, cfg.run(), cfg, List.of(Loop.Group.of(policy, cfg.run().lr())), cfg.updatesPerRollout(), 1);
         Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, reference, reward, prompts, cfg, io));
         return new Result(out.get("reward"), out.lastCheckpoint());
     }

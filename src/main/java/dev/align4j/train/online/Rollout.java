@@ -37,8 +37,53 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         return sample(policy, ref, beta, tok, prompts, cfg, seed, step);
     }
 
+    /**
+     * The same prompts as {@link #sample} at this step, one completion of each from {@code model} (a reference policy), with
+     * an independent sampling seed: the reference samples ỹ ∼ π_ref of XPO, SELM and VPO.
+     */
+    public static Rollout sampleOnePerPrompt(LlamaModel model, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        RolloutConfig one = new RolloutConfig(cfg.promptsPerStep(), 1, cfg.maxNewTokens(), cfg.temperature());
+        return sample(model, null, 0, tok, prompts, one, seed * 41 + 17, step, seed);
+    }
+
+    /**
+     * This rollout's G samples of every prompt followed by {@code extra}'s samples of the same prompt (the same prompts in
+     * the same order): groups of G + G' rows.
+     */
+    public Rollout append(Rollout extra) {
+        if (!examples.equals(extra.examples)) throw new IllegalArgumentException("append: the two rollouts have different prompts");
+        int g = groupSize, h = extra.groupSize;
+        List<int[]> ids = new ArrayList<>();
+        List<Completion> o = new ArrayList<>();
+        for (int i = 0; i < examples.size(); i++) {
+            for (int j = 0; j < g; j++) { ids.add(promptIds.get(i * g + j)); o.add(outs.get(i * g + j)); }
+            for (int j = 0; j < h; j++) { ids.add(extra.promptIds.get(i * h + j)); o.add(extra.outs.get(i * h + j)); }
+        }
+        return new Rollout(examples, ids, o, g + h);
+    }
+
+    /**
+     * Coverage: the mean over prompts of the number of distinct completion texts among each prompt's samples (1 = every
+     * sample the same, G = all different).
+     */
+    public double distinctPerPrompt() {
+        double sum = 0;
+        for (int i = 0; i < examples.size(); i++) {
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (int j = 0; j < groupSize; j++) seen.add(outs.get(i * groupSize + j).text());
+            sum += seen.size();
+        }
+        return sum / Math.max(1, examples.size());
+    }
+
     private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
-        Random pick = new Random(seed * 7_919 + step);
+        return sample(policy, ref, beta, tok, prompts, cfg, seed, step, seed);
+    }
+
+    /** @param promptSeed the seed of the prompt draw (the run's), {@code seed} that of the samples */
+    private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step,
+                                  long promptSeed) {
+        Random pick = new Random(promptSeed * 7_919 + step);
         List<Task.Example> batch = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
         for (int i = 0; i < cfg.promptsPerStep(); i++) {

@@ -11,6 +11,7 @@ import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.reward.Judge;
+import dev.align4j.reward.Judges;
 import dev.align4j.task.Task;
 import dev.align4j.train.Loop;
 import dev.align4j.train.RunConfig;
@@ -68,22 +69,9 @@ public final class Sppo {
      */
     static double[] winRates(Judge judge, Rollout ro, int k) {
         List<Task.Example> ex = new ArrayList<>();
-        List<String> a = new ArrayList<>(), b = new ArrayList<>();
-        List<int[]> pairs = new ArrayList<>();
-        for (int start = 0; start < ro.size(); start += k)
-            for (int i = start; i < start + k; i++)
-                for (int j = i + 1; j < start + k; j++) {
-                    ex.add(ro.examples().get(i / k));
-                    a.add(ro.outs().get(i).text());
-                    b.add(ro.outs().get(j).text());
-                    pairs.add(new int[]{i, j});
-                }
-        double[] p = judge.prob(ex, a, b), w = new double[ro.size()];
-        for (int x = 0; x < p.length; x++) {
-            w[pairs.get(x)[0]] += p[x] / (k - 1);
-            w[pairs.get(x)[1]] += (1 - p[x]) / (k - 1);
-        }
-        return w;
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < ro.size(); i++) { ex.add(ro.examples().get(i / k)); texts.add(ro.outs().get(i).text()); }
+        return Judges.winRates(judge, ex, texts, k);
     }
 
     /** One step of the method, top to bottom. */
