@@ -2,6 +2,7 @@ package dev.align4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Json;
 import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
@@ -30,6 +31,10 @@ import java.util.Map;
  *                           scheduled lr → zero grads
  *     log (every logEvery, first, last) → evaluate (evalEvery, last) → checkpoint (saveEvery, last)
  * </pre>
+ *
+ * Under {@code ./align4j launch} ({@link Distributed}) each rank runs this loop on its shard: gradients are averaged over
+ * the ranks before clipping, so every rank takes the same step; the step's metrics are averaged over the ranks; rank 0
+ * alone evaluates, logs to files and writes checkpoints, and every rank resumes from them.
  *
  * The learning-rate schedule counts optimizer updates: {@code steps × updatesPerStep} in all, update k of step s
  * at index (s − 1)·updatesPerStep + k + 1. It never computes a loss and never samples.
@@ -183,6 +188,7 @@ public final class Loop {
                     throw new UserError(plan.stage() + ": step " + step + ": " + e.getMessage() + "; last checkpoint: "
                             + (lastCheckpoint == null ? "none" : lastCheckpoint), e);
                 }
+                Distributed.get().averageMetrics(s.metrics);                   // rank 0 logs the job's mean
                 if (lastNorms != null) s.metrics.put("grad_norm", lastNorms[0]);
                 s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
                 finish(s, recipe);
@@ -198,6 +204,11 @@ public final class Loop {
 
         /** Clip every group, then step all of them, or (non-finite loss or norm, SKIP) none; gradients are zeroed either way. */
         void optimizerStep(Step s, double loss, long index) {
+            Distributed dist = Distributed.get();
+            if (dist.isDistributed()) {                                    // every rank steps on the mean gradient
+                for (Group g : plan.groups()) dist.averageGradients(g.params().values());
+                loss = dist.mean(loss);
+            }
             double[] norms = new double[opts.size()];
             double total = 0;
             for (int i = 0; i < opts.size(); i++) total += norms[i] = opts.get(i).clipGradNorm(plan.run().maxGradNorm());
@@ -259,11 +270,14 @@ public final class Loop {
             if (skipped > 0) s.metrics.put("skipped_steps", (double) skipped);
             int logEvery = run.loggingSteps() > 0 ? run.loggingSteps() : plan.logEvery();
             if (step % logEvery == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
-            if (io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
+            boolean rank0 = Distributed.get().isMain();
+            if (rank0 && io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
                 try (PointerScope scope = new PointerScope()) {                   // generation and scoring tensors die here
                     io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
                 }
-            if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
+            if (io.output() != null && !rank0 && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps()))
+                lastCheckpoint = io.output().resolve("checkpoint-" + step);   // rank 0 writes it
+            else if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
                 ObjectNode state = Json.object();
                 state.put("trainer", plan.stage());
                 state.put("global_step", step);                            // as transformers' TrainerState
