@@ -89,6 +89,7 @@ public final class Distributed implements AutoCloseable {
         opts.timeout(new Milliseconds(timeoutMs));
         TCPStore store;
         try {
+            if (rank > 0) awaitListening(addr, port, timeoutMs);
             store = new TCPStore(addr, opts);
         } catch (RuntimeException e) {
             throw new UserError("rank " + rank + ": cannot reach the rendezvous at " + addr + ":" + port + " (MASTER_ADDR, MASTER_PORT): " + e.getMessage(), e);
@@ -98,6 +99,22 @@ public final class Distributed implements AutoCloseable {
         Backend pg = new ProcessGroupGloo(store, rank, world, o);
         current = new Distributed(rank, world, intVar(env, "LOCAL_RANK", rank), store, pg);
         return current;
+    }
+
+    /**
+     * Waits until rank 0's store accepts connections: a TCPStore client that finds no server backs off for seconds
+     * before it tries again, which made a two-rank start take 20 s instead of 2.
+     */
+    private static void awaitListening(String addr, int port, int timeoutMs) {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(addr, port), 1000);
+                return;
+            } catch (java.io.IOException e) {
+                try { Thread.sleep(50); } catch (InterruptedException ie) { Thread.currentThread().interrupt(); return; }
+            }
+        }
     }
 
     /** The network device Gloo binds: GLOO_SOCKET_IFNAME if set, loopback when the master is local, else this host's name. */
