@@ -45,12 +45,18 @@ final class LaunchCommand implements java.util.concurrent.Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The training command and its flags, e.g. sft --init tiny --task arithmetic --output out/x.")
     List<String> command;
 
+    /** The commands whose every write goes through rank 0 (the loop's checkpoints and metrics, TrainRun's final model). */
+    static final List<String> TRAINERS = List.of("sft", "dpo", "kto", "listwise", "grpo", "rloo", "reinforce++", "ppo", "online-dpo", "sppo", "inpo", "nash-md");
+
     @Override
     public Integer call() throws Exception {
         if (nproc < 1 || nnodes < 1) throw new UserError("--nproc and --nnodes must be >= 1");
         if (nodeRank < 0 || nodeRank >= nnodes) throw new UserError("--node-rank must be in [0, --nnodes " + nnodes + "): " + nodeRank);
         if (command.get(0).startsWith("-") || command.get(0).equals("launch"))
             throw new UserError("launch needs a training command after its own flags (e.g. sft, dpo, grpo), not '" + command.get(0) + "'");
+        if (!TRAINERS.contains(command.get(0)))
+            throw new UserError("launch runs the trainers " + String.join(", ", TRAINERS) + "; '" + command.get(0)
+                    + "' writes its outputs from every process and runs in one process only");
         int world = nnodes * nproc;
         int port = masterPort > 0 ? masterPort : nnodes == 1 ? freePort() : 29500;
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
