@@ -57,6 +57,9 @@ public final class Distributed implements AutoCloseable {
         this.pg = pg;
     }
 
+    /** Rank {@code rank} of {@code world} without a process group: for tests of the sharding arithmetic. */
+    static Distributed forTest(int rank, int world) { return new Distributed(rank, world, rank, null, null); }
+
     /** This process's place in the job: {@link #SINGLE} unless {@link #init} joined a process group. */
     public static Distributed get() { return current; }
 

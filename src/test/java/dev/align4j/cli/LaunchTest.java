@@ -110,6 +110,19 @@ class LaunchTest {
     }
 
     @Test
+    void launchRefusesWhatItCannotRunWithOneLine() {
+        CliTest.Result r = CliTest.run("launch", "--nproc", "2", "reward", "--init", "nano", "--task", "sort", "--output", dir.resolve("r").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("error: launch runs the trainers sft, dpo") && r.err().contains("'reward' writes its outputs from every process"), r.err());
+        r = CliTest.run("launch", "--nproc", "2", "--lr", "1e-3");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("launch needs a training command after its own flags"), r.err());
+        r = CliTest.run("launch", "--nproc", "2", "--node-rank", "1", "sft");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--node-rank must be in [0, --nnodes 1): 1"), r.err());
+    }
+
+    @Test
     void aKilledRankEndsTheJobWithOneLineAndResumeFinishesIt() throws Exception {
         List<String> sft = List.of("sft", "--init", "nano", "--task", "sort", "--examples", "256", "--eval-prompts", "4", "--steps", "40",
                 "--batch-size", "8", "--lr", "3e-3", "--warmup-steps", "0", "--save-every", "5", "--keep", "2");
