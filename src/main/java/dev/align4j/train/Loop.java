@@ -27,8 +27,9 @@ import java.util.Map;
  * for step in start+1 .. steps:
  *     with a native scope:  recipe.step(s)
  *         s.update(loss):   requiresGrad on → for each micro-batch (own scope): loss / accum → backward
- *                           → requiresGrad off → clip each group → skip if non-finite, else AdamW step at the
- *                           scheduled lr → zero grads
+ *                           → requiresGrad off → (under launch: average gradients over the ranks) → clip each
+ *                           group → skip if non-finite, else AdamW step at the scheduled lr → zero grads
+ *     (under launch: average the step's metrics over the ranks)
  *     log (every logEvery, first, last) → evaluate (evalEvery, last) → checkpoint (saveEvery, last)
  * </pre>
  *
@@ -275,9 +276,9 @@ public final class Loop {
                 try (PointerScope scope = new PointerScope()) {                   // generation and scoring tensors die here
                     io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
                 }
-            if (io.output() != null && !rank0 && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps()))
-                lastCheckpoint = io.output().resolve("checkpoint-" + step);   // rank 0 writes it
-            else if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
+            boolean save = io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps());
+            if (save && !rank0) lastCheckpoint = io.output().resolve("checkpoint-" + step);   // rank 0 writes it
+            else if (save) {
                 ObjectNode state = Json.object();
                 state.put("trainer", plan.stage());
                 state.put("global_step", step);                            // as transformers' TrainerState
