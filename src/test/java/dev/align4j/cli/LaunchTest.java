@@ -100,6 +100,7 @@ class LaunchTest {
         List<JsonNode> r1 = rows(one, trainer), r2 = rows(two, trainer);
         assertTrue(r1.stream().anyMatch(o -> o.path("grad_norm").asDouble() > 0), trainer + ": no step had a gradient; the comparison would prove nothing");
         double d = maxDiff(one.resolve("final"), two.resolve("final"));
+        System.out.printf("LaunchTest %s: 2 ranks vs 1 process, max |Δw| = %.2e%n", trainer, d);
         assertTrue(d <= 1e-6, trainer + ": 2 ranks vs 1 process, max |Δw| = " + d);
         // rank 0 logged the job's mean loss: the single process's, to float precision
         JsonNode last1 = r1.get(r1.size() - 1), last2 = r2.get(r2.size() - 1);
@@ -154,6 +155,7 @@ class LaunchTest {
         assertTrue(read(log(out)).contains("resumed from " + fail.group(1)), read(log(out)));
         assertEquals(0, single.waitFor(), () -> read(log(ref)));
         double d = maxDiff(ref.resolve("final"), out.resolve("final"));
+        System.out.printf("LaunchTest kill + resume: 2 ranks vs 1 uninterrupted process, max |Δw| = %.2e%n", d);
         assertTrue(d <= 1e-6, "killed + resumed on 2 ranks vs 1 uninterrupted process: max |Δw| = " + d);
         List<JsonNode> rows = rows(out, "sft");
         assertEquals(rows(ref, "sft").size(), rows.size(), "each logged step once");
