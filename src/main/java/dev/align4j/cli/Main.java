@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "align4j", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "align4j 0.1.0",
         description = "Improve language models from feedback, on the JVM.",
-        subcommands = {QuickstartCommand.class, SftCommand.class, RewardCommand.class, PreferenceModelCommand.class, PrmCommand.class, DpoCommand.class, KtoCommand.class, ListwiseCommand.class, GrpoCommand.class, GrpoCommand.Rloo.class, GrpoCommand.ReinforcePlusPlus.class, PpoCommand.class, OnlineDpoCommand.class, SppoCommand.class, InpoCommand.class, NashMdCommand.class, DnoCommand.class, SpoCommand.class, RftCommand.class, ScoreCommand.class, MctsCommand.class, ValueModelCommand.class, BestOfNCommand.class, EvalCommand.class, StudyCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, SftCommand.class, RewardCommand.class, PreferenceModelCommand.class, PrmCommand.class, DpoCommand.class, KtoCommand.class, ListwiseCommand.class, GrpoCommand.class, GrpoCommand.Rloo.class, GrpoCommand.ReinforcePlusPlus.class, PpoCommand.class, OnlineDpoCommand.class, SppoCommand.class, InpoCommand.class, NashMdCommand.class, DnoCommand.class, SpoCommand.class, RftCommand.class, ScoreCommand.class, MctsCommand.class, ValueModelCommand.class, BestOfNCommand.class, EvalCommand.class, StudyCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, LaunchCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
@@ -32,8 +32,10 @@ public final class Main implements Runnable {
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         invocation = String.join(" ", java.util.Arrays.stream(args).map(a -> a.matches("[\\w./:,=@+-]+") ? a : "'" + a.replace("'", "'\\''") + "'").toList());
+        boolean launch = args.length > 0 && args[0].equals("launch");   // its COMMAND's flags (--config too) belong to the ranks
         try {
-            args = ConfigFile.strip(args);
+            String[] rest = ConfigFile.strip(launch ? new String[0] : args);
+            if (!launch) args = rest;
         } catch (UserError e) {
             err.println("error: " + e.getMessage());
             return 2;
@@ -42,6 +44,7 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.getSubcommands().get("launch").setStopAtPositional(true).setUnmatchedOptionsArePositionalParams(true);
         try {
             ConfigFile.install(cl, args);
         } catch (UserError e) {

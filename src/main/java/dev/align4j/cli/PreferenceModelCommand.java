@@ -55,7 +55,7 @@ final class PreferenceModelCommand implements Callable<Integer>, ConfigFile.Conf
         d.requireOneSource(tf);
         PreferenceModel.Config cfg = f.config(PreferenceModel.Config.DEFAULTS);
         Task t = tf.task();
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output)) {
             List<PreferencePair> rows = t != null ? TaskData.preferencePairs(t, Task.Split.TRAIN, pairs, 0.5, temperature, f.seed)
                     : d.rows("preference-model", PreferencePair.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
             List<TaskData.Labelled> test = t == null ? null : TaskData.labelledPairs(t, Task.Split.TEST, heldoutPairs, 0.5, temperature, f.seed + 1);

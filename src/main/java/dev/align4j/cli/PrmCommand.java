@@ -85,7 +85,7 @@ final class PrmCommand implements Callable<Integer>, ConfigFile.Configured {
         if (t == null && (policy != null || spec.commandLine().getParseResult().hasMatchedOption("--labels")))
             throw new UserError("--policy and --labels build data from --task; with --data the file's labels are used");
         ProcessRewardModel.Config c = cfg;
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output)) {
             List<Trajectory> train, test;
             String source;
             if (t != null) {

@@ -46,7 +46,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
         RewardModel.Config cfg = f.config(RewardModel.Config.DEFAULTS);
         Task t = tf.task();
         Path data = d.data;
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output)) {
             // every pair as a scored pair: plain pairs are one objective ("reward") with chosen 1, rejected 0
             List<PreferencePair.Scored> rows, heldOut = null;
             List<String> names;

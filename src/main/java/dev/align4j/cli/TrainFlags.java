@@ -1,5 +1,6 @@
 package dev.align4j.cli;
 
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Json;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
@@ -108,8 +109,10 @@ final class TrainFlags {
             Torch.deterministic();
         }
         if ((m.model == null) == (init == null)) throw new UserError("give exactly one of --model DIR or --init SIZE");
+        Distributed dist = Distributed.init();                             // joins the process group under ./align4j launch
         checkWritable(output);
-        freshOrResumed(output, resume != null, overwrite);
+        if (dist.isMain()) freshOrResumed(output, resume != null, overwrite);   // rank 0 alone removes a previous run (--overwrite)
+        dist.barrier();
         HfModel.Loaded loaded;
         if (m.model != null) loaded = HfModel.load(m.model, WEIGHTS);
         else {
@@ -165,6 +168,7 @@ final class TrainFlags {
 
     /** Prints the resolved config once and saves it as OUTPUT/NAME_config.json (which {@code --config} accepts back). */
     static void printConfig(String name, Object config, Path output) {
+        if (!Distributed.get().isMain()) return;
         String json = Json.pretty(Json.MAPPER.valueToTree(config));
         System.err.println(name + " config: " + json.replaceAll("\\s*\\n\\s*", " "));
         Json.write(output.resolve(name + "_config.json"), Json.MAPPER.valueToTree(config));

@@ -6,6 +6,7 @@ import dev.align4j.reward.Rewards;
 
 import dev.align4j.core.UserError;
 
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Metrics;
 import dev.align4j.eval.Evaluator;
 import dev.align4j.eval.Game;
@@ -28,9 +29,11 @@ final class TrainRun {
 
     /** @param data what the model was trained on, for the model card */
     static void offline(String stage, TrainFlags f, Object cfg, String data, Offline body) {
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output)) {
             TrainFlags.printConfig(stage, cfg, f.output);
-            HfModel.save(f.output.resolve("final"), body.train(l, metrics), l.tokenizer());
+            LlamaModel trained = body.train(l, metrics);
+            if (!Distributed.get().isMain()) return;                          // rank 0 writes the final model
+            HfModel.save(f.output.resolve("final"), trained, l.tokenizer());
             ModelCard.write(f.output.resolve("final"), stage, f, cfg, data, metrics);
             System.err.println(stage + ": final model in " + f.output.resolve("final"));
         }
@@ -61,7 +64,7 @@ final class TrainRun {
                        Object cfg, Measure measure, Online body) {
         if ((tf.task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         Task t = tf.task();
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); Rewards.Weighted reward = rf.build(t, maxNewTokens)) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output); Rewards.Weighted reward = rf.build(t, maxNewTokens)) {
             List<Task.Example> train = t != null ? t.examples(Task.Split.TRAIN, 20_000, f.seed) : pf.read(pf.data, l);
             List<Task.Example> test = t != null ? t.examples(Task.Split.TEST, tf.evalPrompts, f.seed + 1) : pf.evalData == null ? null : pf.read(pf.evalData, l);
             TrainFlags.printConfig(stage, cfg, f.output);
@@ -72,12 +75,13 @@ final class TrainRun {
                 if (game != null) m.putAll(game.evaluate(l.model(), l.tokenizer()));
                 return m;
             };
-            if (eval != null) {
+            if (eval != null && Distributed.get().isMain()) {
                 Map<String, Double> before = eval.evaluate(0);
                 System.err.println(stage + ": held-out before " + summary(before));
                 if (f.resume == null) metrics.log("eval/" + stage, 0, before);
             }
             body.train(l, train, reward, f.session(l, metrics, eval));
+            if (!Distributed.get().isMain()) return;                          // rank 0 evaluates and writes the final model
             if (eval != null) System.err.println(stage + ": held-out after " + summary(eval.evaluate(-1)));
             HfModel.save(f.output.resolve("final"), l.model(), l.tokenizer());
             ModelCard.write(f.output.resolve("final"), stage, f, cfg, t != null ? "the prompts of the built-in task '" + t.name() + "'" : "the prompts of " + pf.data, metrics);

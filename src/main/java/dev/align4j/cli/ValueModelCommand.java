@@ -62,7 +62,7 @@ final class ValueModelCommand implements Callable<Integer>, ConfigFile.Configure
         if ((tf.task == null) == (pf.data == null)) throw new UserError("give exactly one of --task NAME or --data FILE (prompt rows)");
         MonteCarloValue.Config cfg = f.config(MonteCarloValue.Config.DEFAULTS);
         Task t = tf.task();
-        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output); Rewards.Weighted reward = rf.build(t, cfg.budget(t))) {
+        try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output); Rewards.Weighted reward = rf.build(t, cfg.budget(t))) {
             List<Task.Example> train, held;
             if (t != null) {
                 train = t.examples(Task.Split.TRAIN, cfg.prompts() == 0 ? 2000 : cfg.prompts(), f.seed);

@@ -34,6 +34,14 @@ public final class Metrics implements AutoCloseable {
         return new Metrics(dir);
     }
 
+    /**
+     * The metrics sink of a training command: files in {@code dir} on rank 0 (the only process when not launched);
+     * on the other ranks of {@code ./align4j launch} a quiet in-memory sink, since rank 0 logs for the job.
+     */
+    public static Metrics ofRun(Path dir) {
+        return Distributed.get().isMain() ? new Metrics(dir) : inMemory().quiet(true);
+    }
+
     public Metrics(Path outputDir) {
         try {
             Files.createDirectories(outputDir);

@@ -33,7 +33,26 @@ public final class Sampler {
 
     /** {@code tok} may be null only through {@link #generateIgnoringEos}. */
     public static List<Completion> generate(LlamaModel model, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
-        return generate(model, null, 0, tok, prompts, cfg);
+        return generate(model, null, 0, tok, prompts, cfg, null);
+    }
+
+    /**
+     * One rank's contiguous slice of a batch that several processes sample together ({@code ./align4j launch}). Each
+     * token step, every rank learns how many rows each rank still samples; every rank draws the uniforms of all active
+     * rows from the same seeded generator and uses its own slice of them. So each row gets exactly the random numbers
+     * it would get if one process sampled the whole batch: sharded rollouts equal the single-process ones.
+     */
+    public interface Shard {
+        /** Rows each rank still samples (rank order), given this rank's count; a collective call on every rank. */
+        int[] activeCounts(int local);
+
+        /** This rank's index in {@link #activeCounts}. */
+        int rank();
+    }
+
+    /** {@link #generate(LlamaModel, Tokenizer, List, SamplingConfig)} of this rank's rows of a batch sampled across ranks. */
+    public static List<Completion> generate(LlamaModel model, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg, Shard shard) {
+        return generate(model, null, 0, tok, prompts, cfg, shard);
     }
 
     /**
@@ -44,14 +63,14 @@ public final class Sampler {
     public static List<Completion> generateMixture(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
         if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("mixture coefficient must be in [0, 1]: " + beta);
         if (model.config.vocabSize() != ref.config.vocabSize()) throw new UserError("a geometric mixture needs one vocabulary: " + model.config.vocabSize() + " vs " + ref.config.vocabSize());
-        return generate(model, ref, beta, tok, prompts, cfg);
+        return generate(model, ref, beta, tok, prompts, cfg, null);
     }
 
-    private static List<Completion> generate(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
+    private static List<Completion> generate(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg, Shard shard) {
         Torch.init();
         int padId = tok == null ? 0 : tok.padId;
         int n = prompts.size();
-        if (n == 0) return List.of();
+        if (n == 0) return List.of();                                // a shard is never empty (the batch splits evenly)
         int maxPrompt = 0;
         for (int[] p : prompts) {
             if (p.length == 0) throw new UserError("a prompt has no tokens (add a BOS token or some text)");
@@ -85,7 +104,10 @@ public final class Sampler {
              KVCache refCache = ref == null ? null : new KVCache(ref.config, n, capacity, ref.dtype)) {
             Tensor keyMask = Torch.bools(km, n, capacity);             // (B, capacity), true at real tokens
             Tensor input = Torch.longs(ids, n, maxPrompt);             // (B, P) then (B, 1)
-            for (int step = 0; step < cfg.maxNewTokens() && active.length > 0; step++) {
+            for (int step = 0; step < cfg.maxNewTokens(); step++) {
+                int[] counts = shard == null ? null : shard.activeCounts(active.length);   // every rank, every step, until all are done
+                if (counts == null ? active.length == 0 : Arrays.stream(counts).sum() == 0) break;
+                if (active.length == 0) continue;                       // this rank's rows are done; the others still sample
                 long[] next;
                 float[] nextLp;
                 try (PointerScope scope = new PointerScope()) {
@@ -99,7 +121,7 @@ public final class Sampler {
                         logits = torch.log_softmax(logits.to(ScalarType.Float), -1).mul(Torch.s(1 - beta))
                                 .add(torch.log_softmax(lr.to(ScalarType.Float), -1).mul(Torch.s(beta)));
                     }
-                    Pick pick = pick(logits, cfg, gen);                 // (B) tokens and their log-probs
+                    Pick pick = pick(logits, cfg, gen, counts, shard == null ? 0 : shard.rank());   // (B) tokens and their log-probs
                     next = Torch.toLongs(pick.tokens());
                     nextLp = Torch.toFloats(pick.logps());
                 }
@@ -121,7 +143,8 @@ public final class Sampler {
                     }
                     if (!done[b]) still++;
                 }
-                if (still == 0 || step == cfg.maxNewTokens() - 1) break;
+                if (step == cfg.maxNewTokens() - 1) break;
+                if (still == 0) { active = new int[0]; continue; }
                 // next input: the chosen tokens of the rows still going; compact batch and cache if any finished
                 long[] keepIdx = new long[still];
                 long[] nextIds = new long[still];
@@ -172,7 +195,10 @@ public final class Sampler {
      * {@code multinomial} (plus a separate log-softmax) cost 65 ms per step at batch 64 × 32k vocab. The cumulative
      * sum runs in two levels ({@link #draw}), so the passes over the whole vocabulary are a max, an exp and a sum.
      */
-    static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen) {
+    static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen) { return pick(logits, cfg, gen, null, 0); }
+
+    /** With {@code counts} (a {@link Shard}'s active rows per rank): the uniforms of every rank's rows are drawn, this rank's slice used. */
+    static Pick pick(Tensor logits, SamplingConfig cfg, Generator gen, int[] counts, int rank) {
         if (cfg.temperature() == 0) {
             Tensor choice = logits.argmax(new LongOptional(-1), false);
             return new Pick(choice, logProb(logits, choice, null));
@@ -196,7 +222,13 @@ public final class Sampler {
         }
         Tensor max = l.amax(new long[]{-1}, true);                                            // (B, 1)
         Tensor e = l.sub(max).exp_();                                                         // (B, V) unnormalised probabilities
-        Tensor u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float));
+        Tensor u;
+        if (counts == null) u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float));
+        else {                                                                                // (ΣB, 1), this rank's rows
+            int before = 0;
+            for (int r = 0; r < rank; r++) before += counts[r];
+            u = torch.rand(new long[]{Arrays.stream(counts).sum(), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).narrow(0, before, l.size(0));
+        }
         Draw d = draw(e, u);
         Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(d.total().log()).squeeze(-1) : null;
         return new Pick(d.choice(), logProb(logits, d.choice(), logZ));

@@ -2,6 +2,7 @@ package dev.align4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Json;
 import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
@@ -26,10 +27,15 @@ import java.util.Map;
  * for step in start+1 .. steps:
  *     with a native scope and the run's precision (fp32, or bf16 autocast over fp32 master weights):  recipe.step(s)
  *         s.update(loss):   requiresGrad on → for each micro-batch (own scope): loss / accum → backward
- *                           → requiresGrad off → clip each group → skip if non-finite, else AdamW step at the
- *                           scheduled lr → zero grads
+ *                           → requiresGrad off → (under launch: average gradients over the ranks) → clip each
+ *                           group → skip if non-finite, else AdamW step at the scheduled lr → zero grads
+ *     (under launch: average the step's metrics over the ranks)
  *     log (every logEvery, first, last) → evaluate (evalEvery, last) → checkpoint (saveEvery, last)
  * </pre>
+ *
+ * Under {@code ./align4j launch} ({@link Distributed}) each rank runs this loop on its shard: gradients are averaged over
+ * the ranks before clipping, so every rank takes the same step; the step's metrics are averaged over the ranks; rank 0
+ * alone evaluates, logs to files and writes checkpoints, and every rank resumes from them.
  *
  * The learning-rate schedule counts optimizer updates: {@code steps × updatesPerStep} in all, update k of step s
  * at index (s − 1)·updatesPerStep + k + 1. It never computes a loss and never samples.
@@ -173,7 +179,13 @@ public final class Loop {
         Outcome loop(Recipe recipe) {
             RunConfig run = plan.run();
             long start = resume(recipe);
-            if (precision == null) precision = run.dtype().resolve();
+            if (precision == null) {
+                precision = run.dtype().resolve();
+                // under launch every rank runs rank 0's choice: each probes its own CPU, and the ranks must do the same arithmetic
+                Distributed d = Distributed.get();
+                if (d.isDistributed() && run.dtype() == Precision.AUTO)
+                    precision = d.sum(d.isMain() && precision == Precision.BFLOAT16 ? 1.0 : 0.0) > 0.5 ? Precision.BFLOAT16 : Precision.FLOAT32;
+            }
             Map<String, Double> last = Map.of();
             Progress progress = io.metrics().isQuiet() ? null : new Progress(plan.stage() + ": step", run.steps(), 30);
             for (long step = start + 1; step <= run.steps(); step++) {
@@ -185,6 +197,7 @@ public final class Loop {
                     throw new UserError(plan.stage() + ": step " + step + ": " + e.getMessage() + "; last checkpoint: "
                             + (lastCheckpoint == null ? "none" : lastCheckpoint), e);
                 }
+                Distributed.get().averageMetrics(s.metrics);                   // rank 0 logs the job's mean
                 if (lastNorms != null) s.metrics.put("grad_norm", lastNorms[0]);
                 s.metrics.put("learning_rate", schedules.get(0).at(step * plan.updatesPerStep()));
                 finish(s, recipe);
@@ -200,6 +213,11 @@ public final class Loop {
 
         /** Clip every group, then step all of them, or (non-finite loss or norm, SKIP) none; gradients are zeroed either way. */
         void optimizerStep(Step s, double loss, long index) {
+            Distributed dist = Distributed.get();
+            if (dist.isDistributed()) {                                    // every rank steps on the mean gradient
+                for (Group g : plan.groups()) dist.averageGradients(g.params().values());
+                loss = dist.mean(loss);
+            }
             double[] norms = new double[opts.size()];
             double total = 0;
             for (int i = 0; i < opts.size(); i++) total += norms[i] = opts.get(i).clipGradNorm(plan.run().maxGradNorm());
@@ -265,11 +283,14 @@ public final class Loop {
             if (skipped > 0) s.metrics.put("skipped_steps", (double) skipped);
             int logEvery = run.loggingSteps() > 0 ? run.loggingSteps() : plan.logEvery();
             if (step % logEvery == 0 || step == run.steps() || step == 1) io.metrics().log(plan.stage(), step, s.metrics);
-            if (io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
+            boolean rank0 = Distributed.get().isMain();
+            if (rank0 && io.eval() != null && ((run.evalEvery() > 0 && step % run.evalEvery() == 0) || step == run.steps()))
                 try (PointerScope scope = new PointerScope()) {                   // generation and scoring tensors die here
                     io.metrics().log("eval/" + plan.stage(), step, io.eval().evaluate(step));
                 }
-            if (io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps())) {
+            boolean save = io.output() != null && ((run.saveEvery() > 0 && step % run.saveEvery() == 0) || step == run.steps());
+            if (save && !rank0) lastCheckpoint = io.output().resolve("checkpoint-" + step);   // rank 0 writes it
+            else if (save) {
                 ObjectNode state = Json.object();
                 state.put("trainer", plan.stage());
                 state.put("global_step", step);                            // as transformers' TrainerState

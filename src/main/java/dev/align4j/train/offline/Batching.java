@@ -1,6 +1,7 @@
 package dev.align4j.train.offline;
 
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.Tokenized;
@@ -93,9 +94,12 @@ public record Batching(int batchSize, int maxLength, Tokenized.Truncation trunca
         return SeqBatch.ofMasked(ids, masks, padId);
     }
 
-    /** Which rows micro-batch {@code micro} of step {@code step} (from 1) takes: the order is a function of the step, so resume is exact. */
+    /**
+     * Which rows micro-batch {@code micro} of step {@code step} (from 1) takes: the order is a function of the step, so resume is
+     * exact. Under {@code ./align4j launch} the batch is the global one and each rank takes its contiguous share.
+     */
     static int[] rows(Batches order, long step, int micro, RunConfig run) {
-        return order.batch((step - 1) * run.gradAccum() + micro);
+        return Distributed.get().shard(order.batch((step - 1) * run.gradAccum() + micro), "--batch-size");   // under launch: this rank's share
     }
 
     /** Row i's tokens at rows 0..B−1 and, for pairs, the second element at rows B..2B−1. */

@@ -2,6 +2,8 @@ package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
+import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
 import dev.align4j.data.SftExample;
@@ -13,6 +15,7 @@ import dev.align4j.model.SeqBatch;
 import dev.align4j.train.Loop;
 import dev.align4j.train.RunConfig;
 import dev.align4j.train.Session;
+import org.bytedeco.pytorch.Tensor;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,15 +50,17 @@ public final class Sft {
         Batches order = new Batches(rows.size(), cfg.batching().batchSize(), cfg.run().seed());
         long t0 = System.nanoTime();
         long[] tokens = {0};
+        Distributed dist = Distributed.get();
         Loop.Outcome out = Loop.run(io, Loop.Plan.of("sft", cfg.run(), cfg, model, 10), s -> {
             s.update((micro, m) -> {
                 SeqBatch b = Batching.masked(rows, Batching.rows(order, s.step, micro, cfg.run()), io.tok().padId);
                 tokens[0] += b.size() * b.length();
                 Scoring.Scores sc = Scoring.score(model, b, false);
-                return SftLoss.nll(sc.tokenLogps(), sc.mask());                          // mean NLL over completion tokens
+                Tensor nll = SftLoss.nll(sc.tokenLogps(), sc.mask());                      // mean NLL over completion tokens
+                return dist.isDistributed() ? dist.asGlobalMean(nll, Torch.item(sc.mask().sum())) : nll;   // over every rank's tokens
             });
             s.metrics.put("epoch", order.epoch(s.step * cfg.run().gradAccum()));
-            s.metrics.put("tokens_per_s", tokens[0] / ((System.nanoTime() - t0) / 1e9));
+            s.metrics.put("tokens_per_s", dist.world * tokens[0] / ((System.nanoTime() - t0) / 1e9));   // averaged over ranks: the job's sum
         });
         return new Result(cfg.run().steps(), out.get("loss"), out.lastCheckpoint());
     }

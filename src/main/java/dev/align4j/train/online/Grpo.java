@@ -2,6 +2,7 @@ package dev.align4j.train.online;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -94,6 +95,8 @@ public final class Grpo {
     public static Result train(String stage, LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
         if (prompts.isEmpty()) throw new UserError(stage + ": no prompts");
+        UserError.check(!(cfg.dynamicSampling() && Distributed.get().isDistributed()),
+                "%s: --dynamic-sampling drops a different number of rows on each rank and is not supported under launch yet", stage);
         Loop.Plan plan = new Loop.Plan(stage, cfg.run(), cfg, List.of(Loop.Group.of(policy, cfg.run().lr())), cfg.updatesPerRollout(), 1);
         Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, reference, reward, prompts, cfg, io));
         return new Result(out.get("reward"), out.lastCheckpoint());
@@ -104,9 +107,11 @@ public final class Grpo {
                           Session io) implements Loop.Recipe {
         @Override
         public void step(Loop.Step s) {
-            // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards
-            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards; under launch, this rank's
+            //    share of whole groups, with the rewards of every rank gathered for batch statistics
+            Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
             double[] rewards = ro.score(reward, s.metrics);
+            double[] all = Rollout.gatherRewards(rewards, s.metrics);
             int g = cfg.rollouts().samplesPerPrompt();
             Advantages.Estimator estimator = cfg.estimator();
             // 2. groups whose rewards are all equal carry no signal; dynamic sampling (DAPO) drops them
@@ -129,8 +134,12 @@ public final class Grpo {
             // 4. advantages: one per sequence (GRPO, RLOO) or per token (REINFORCE++)
             Tensor klInReward = estimator.klInReward && refLogp != null ? oldLogp.sub(refLogp) : null;     // (K, T)
             if (klInReward != null) s.metrics.put("kl_in_reward", Torch.item(klInReward.mul(mask).sum()) / Math.max(1, Torch.item(mask.sum())));
-            Tensor adv = estimator.advantages(new Advantages.Input(Torch.doubles(rewards, rewards.length), g, cfg.scale(),
-                    Torch.longs(keep.stream().mapToLong(Integer::longValue).toArray(), keep.size()), mask, klInReward, cfg.beta()));
+            //    (groups are rank-local; GRPO's batch scaling reads every rank's rewards: this shard's rows start at `offset`)
+            boolean global = all != rewards && estimator == Advantages.Estimator.GRPO && cfg.scale() == Advantages.Scale.BATCH;
+            long offset = global ? (long) Distributed.get().rank * rewards.length : 0;
+            double[] r = global ? all : rewards;
+            Tensor adv = estimator.advantages(new Advantages.Input(Torch.doubles(r, r.length), g, cfg.scale(),
+                    Torch.longs(keep.stream().mapToLong(i -> i + offset).toArray(), keep.size()), mask, klInReward, cfg.beta()));
             // 5. μ clipped policy-gradient updates on this rollout
             Tensor old = oldLogp;
             Tensor ref = refLogp;
@@ -145,7 +154,7 @@ public final class Grpo {
                     m.put("kl", kl == null ? 0 : Torch.item(kl.detach().mul(sc.mask()).sum()) / tokens);
                     m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
                     m.put("clip_ratio", o.clipFraction());
-                    return o.loss();
+                    return cfg.aggregation() == PolicyLoss.Aggregation.TOKEN_MEAN ? Distributed.get().asGlobalMean(o.loss(), tokens) : o.loss();   // a mean over every rank's tokens
                 });
             }
         }

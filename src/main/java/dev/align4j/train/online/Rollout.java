@@ -1,5 +1,6 @@
 package dev.align4j.train.online;
 
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.generate.Completion;
 import dev.align4j.generate.Sampler;
@@ -26,15 +27,48 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
 
     /** Samples {@code cfg.promptsPerStep()} prompts and {@code cfg.samplesPerPrompt()} completions of each. */
     public static Rollout sample(LlamaModel policy, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
-        return sample(policy, null, 0, tok, prompts, cfg, seed, step);
+        return sample(policy, null, 0, tok, prompts, cfg, seed, step, false);
     }
+
+    /**
+     * This rank's share of {@link #sample}'s rollout under {@code ./align4j launch}: the same B prompts are drawn on every
+     * rank, rank r keeps prompts [r·B/W, (r+1)·B/W) with all G samples of each (a group never spans ranks), and the
+     * completions are exactly those one process would sample ({@link Sampler.Shard}). The whole rollout in one process.
+     */
+    public static Rollout sampleShard(LlamaModel policy, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        return sample(policy, null, 0, tok, prompts, cfg, seed, step, Distributed.get().isDistributed());
+    }
+
+    /**
+     * The rewards of every rank's share, in rank order (all shards are equal in size), and {@code reward_std} of the whole
+     * rollout in {@code m} (the mean, averaged over the ranks by the loop, needs no gathering). The identity in one process.
+     */
+    public static double[] gatherRewards(double[] local, Map<String, Double> m) {
+        Distributed dist = Distributed.get();
+        if (!dist.isDistributed()) return local;
+        double[] all = dist.allGather(local);
+        m.put("reward_std", Torch.item(Torch.doubles(all, all.length).std()));                // sample std (n − 1)
+        return all;
+    }
+
+    /** Sampler's view of the process group: the active-row counts of every rank, gathered each token step. */
+    private static final Sampler.Shard SHARD = new Sampler.Shard() {
+        public int[] activeCounts(int local) {
+            double[] all = Distributed.get().allGather(new double[]{local});
+            int[] c = new int[all.length];
+            for (int i = 0; i < c.length; i++) c[i] = (int) all[i];
+            return c;
+        }
+
+        public int rank() { return Distributed.get().rank; }
+    };
 
     /**
      * The same prompts as {@link #sample} at this step, but completions drawn from the geometric mixture
      * π^β ∝ π^{1−β} π_ref^β ({@link Sampler#generateMixture}) with an independent sampling seed: Nash-MD's opponents.
      */
     public static Rollout sampleMixture(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
-        return sample(policy, ref, beta, tok, prompts, cfg, seed, step);
+        return sample(policy, ref, beta, tok, prompts, cfg, seed, step, false);
     }
 
     /**
@@ -43,7 +77,7 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
      */
     public static Rollout sampleOnePerPrompt(LlamaModel model, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
         RolloutConfig one = new RolloutConfig(cfg.promptsPerStep(), 1, cfg.maxNewTokens(), cfg.temperature());
-        return sample(model, null, 0, tok, prompts, one, seed * 41 + 17, step, seed);
+        return sample(model, null, 0, tok, prompts, one, seed * 41 + 17, step, seed, false);
     }
 
     /**
@@ -76,24 +110,30 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         return sum / Math.max(1, examples.size());
     }
 
-    private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
-        return sample(policy, ref, beta, tok, prompts, cfg, seed, step, seed);
+    private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step,
+                                  boolean shard) {
+        return sample(policy, ref, beta, tok, prompts, cfg, seed, step, seed, shard);
     }
 
-    /** @param promptSeed the seed of the prompt draw (the run's), {@code seed} that of the samples */
+    /**
+     * @param promptSeed the seed of the prompt draw (the run's), {@code seed} that of the samples
+     * @param shard      keep only this rank's share of the prompts under launch
+     */
     private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step,
-                                  long promptSeed) {
+                                  long promptSeed, boolean shard) {
         Random pick = new Random(promptSeed * 7_919 + step);
         List<Task.Example> batch = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
+        int[] mine = shard ? Distributed.get().range(cfg.promptsPerStep(), "--prompts-per-step") : new int[]{0, cfg.promptsPerStep()};
         for (int i = 0; i < cfg.promptsPerStep(); i++) {
-            Task.Example e = prompts.get(pick.nextInt(prompts.size()));
+            Task.Example e = prompts.get(pick.nextInt(prompts.size()));   // every rank draws all B, in the same order
+            if (i < mine[0] || i >= mine[0] + mine[1]) continue;
             batch.add(e);
             int[] ids = tok.encode(e.prompt(), true);
             for (int k = 0; k < cfg.samplesPerPrompt(); k++) promptIds.add(ids);
         }
         List<Completion> outs = ref == null
-                ? Sampler.generate(policy, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()))
+                ? Sampler.generate(policy, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()), shard ? SHARD : null)
                 : Sampler.generateMixture(policy, ref, beta, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 37 + step + 1_000_003, List.of()));
         return new Rollout(batch, promptIds, outs, cfg.samplesPerPrompt());
     }
