@@ -32,7 +32,7 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     public Integer call() {
         OnlineDpo.Config cfg = f.config(OnlineDpo.Config.DEFAULTS);
         TrainRun.online("online-dpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (LlamaModel ref = l.model().copy(l.model().dtype)) {
+            try (LlamaModel ref = l.model().reference()) {
                 OnlineDpo.train(l.model(), ref, reward, prompts, cfg, io);
             }
         });

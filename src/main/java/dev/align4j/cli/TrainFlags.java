@@ -28,6 +28,7 @@ import java.util.List;
 final class TrainFlags {
     @Spec(Spec.Target.MIXEE) CommandLine.Model.CommandSpec spec;
     @Mixin Common.ModelOptions m = new Common.ModelOptions();       // --model, --dtype, --threads, --debug
+    @Mixin LoraFlags lora = new LoraFlags();                        // --lora-r, --lora-alpha, …, --adapter
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Checkpoints, metrics.jsonl, tb/ and final/ go here.")
@@ -99,8 +100,14 @@ final class TrainFlags {
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
             loaded = new HfModel.Loaded(LlamaModel.init(c, seed, m.scalarType()), tok);
         }
+        lora.apply(loaded, m.model, init != null, seed);
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
+    }
+
+    /** The reference policy π_ref: {@code --ref-model DIR} when given, else the starting policy ({@link LlamaModel#reference}: with LoRA, the same weights with the adapters off). */
+    LlamaModel reference(HfModel.Loaded l, Path refModel) {
+        return refModel == null ? l.model().reference() : loadOther(refModel);
     }
 
     /** A model loaded with this run's dtype (a reference or critic from another directory). */
