@@ -44,10 +44,10 @@ final class LoraFlags {
      * Puts adapters on the loaded model when asked: {@code --adapter DIR} loads one, {@code --lora-r R} creates fresh ones
      * (A from {@code seed}); {@code base} is the --model directory, recorded as base_model_name_or_path.
      */
-    void apply(HfModel.Loaded l, Path base, boolean init, long seed) {
+    void apply(HfModel.Loaded l, Path base, boolean init, long seed, String command) {
         Lora.Config c = config();
-        if ((c.enabled() || adapter != null) && SCORE_HEAD_COMMANDS.contains(spec.name()))
-            throw new UserError(spec.name() + ": LoRA adapters are for causal-LM policies; a model with a new score head trains in full (drop --lora-r / --adapter)");
+        if ((c.enabled() || adapter != null) && SCORE_HEAD_COMMANDS.contains(command))
+            throw new UserError(command + ": LoRA adapters are for causal-LM policies; a model with a new score head trains in full (drop --lora-r / --adapter)");
         if (adapter != null) {
             if (c.enabled()) throw new UserError("give either --adapter DIR (continue a saved adapter) or --lora-r R (new adapters), not both");
             if (base == null) throw new UserError("--adapter needs the base model as --model DIR");

@@ -100,7 +100,7 @@ final class TrainFlags {
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
             loaded = new HfModel.Loaded(LlamaModel.init(c, seed, m.scalarType()), tok);
         }
-        lora.apply(loaded, m.model, init != null, seed);
+        lora.apply(loaded, m.model, init != null, seed, spec.name());
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
     }
