@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward, SFT-step and DPO-step tokens/s with MFU, KV-cache generation tokens/s, memory over 500 training steps.",
+@Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s, forward, SFT-step and DPO-step tokens/s with MFU, KV-cache generation tokens/s, memory over 500 training steps,",
+        "and the peak memory of DPO with LoRA adapters against full DPO (--lora-memory SIZE).",
         "Prints a table on stderr and writes a JSON file.",
-        "Example: ./align4j bench --sizes small --output out/bench.json"})
+        "Example: ./align4j bench --sizes small --output out/bench.json",
+        "Example: ./align4j bench --sizes none --memory-steps 0 --lora-memory medium --output out/bench-lora.json"})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small,medium", description = "Built-in model sizes: nano, tiny, small, medium (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small,medium", description = "Built-in model sizes: nano, tiny, small, medium; none = only the memory measurements (default: ${DEFAULT-VALUE}).")
     List<String> sizes;
     @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training / forward sequence (default: ${DEFAULT-VALUE}).")
     int seqLen;
@@ -28,6 +30,11 @@ final class BenchCommand implements Callable<Integer> {
     int repeats;
     @Option(names = "--memory-steps", defaultValue = "500", description = "Training steps for the memory check; 0 = skip (default: ${DEFAULT-VALUE}).")
     int memorySteps;
+    @Option(names = "--lora-memory", defaultValue = "medium", paramLabel = "SIZE",
+            description = "Model size for the peak memory of DPO with LoRA adapters vs full DPO; none = skip (default: ${DEFAULT-VALUE}).")
+    String loraMemory;
+    @Option(names = "--lora-steps", defaultValue = "5", description = "DPO steps of each run of the LoRA memory measurement (default: ${DEFAULT-VALUE}).")
+    int loraSteps;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
@@ -39,8 +46,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
-        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0)
-                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps);
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0)
+                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps,
+                loraMemory.equals("none") ? null : loraMemory, loraSteps);
         var result = Bench.run(o);
         Json.write(output, result);
         System.out.println(Json.compact(result));
