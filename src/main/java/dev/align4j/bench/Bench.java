@@ -32,7 +32,7 @@ public final class Bench {
     private Bench() {}
 
     public record Options(List<String> sizes, int seqLen, int trainBatch, List<Integer> genBatches, int genTokens, int repeats,
-                          int memorySteps, String loraSize, int loraSteps) {
+                          int memorySteps, String loraSize, int loraSteps, String loraArms) {
         public Options {
             dev.align4j.core.UserError.check(memorySteps == 0 || memorySteps >= 100,
                     "--memory-steps must be 0 (skip) or at least 100 (it compares the first 50 steps with the last 50), got " + memorySteps);
@@ -50,7 +50,7 @@ public final class Bench {
         System.err.printf("GEMM 1024^3: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%d threads)%n", gemm, out.get("gemm_bf16_gflops").asDouble(), Torch.threads());
         // memory first: measured after the model sizes, the baseline would be the allocator's leftovers from the largest one
         if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
-        if (o.loraSize() != null && o.loraSteps() > 0) out.set("lora_dpo_memory", loraDpoMemory(o.loraSize(), o.trainBatch(), o.seqLen(), o.loraSteps(), LORA));
+        if (o.loraSize() != null && o.loraSteps() > 0) out.set("lora_dpo_memory", loraDpoMemory(o.loraSize(), o.trainBatch(), o.seqLen(), o.loraSteps(), LORA, o.loraArms()));
         ArrayNode models = out.putArray("models");
         for (String size : o.sizes()) {
             if (size.equals("none")) continue;                                  // --sizes none: only the memory measurements
@@ -190,8 +190,10 @@ public final class Bench {
      * high-water mark (VmHWM) is reset through /proc/self/clear_refs before the steps. Reported per run: resident memory
      * before the model, after its weights, what creating the reference added (LoRA: the adapter-free view, no copy; full:
      * a deep copy), the peak over the steps, and the peak above the process's memory before the model (the training's own).
+ * Both arms run once on the nano size first, so that libtorch's and the JIT's one-time allocations are made before either is measured.
      */
-    static ObjectNode loraDpoMemory(String size, int batch, int seqLen, int steps, Lora.Config lc) {
+    static ObjectNode loraDpoMemory(String size, int batch, int seqLen, int steps, Lora.Config lc, String arms) {
+        if (!size.equals("nano")) loraDpoMemory("nano", 4, 16, 1, lc, "both");          // warm-up: lazy native initialisation would count against the first arm
         ObjectNode r = Json.object();
         ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
         r.put("size", size);
@@ -210,6 +212,7 @@ public final class Bench {
             comps.add(q);
         }
         for (boolean lora : new boolean[]{true, false}) {
+            if (!arms.equals("both") && !arms.equals(lora ? "lora" : "full")) continue;
             ObjectNode o = r.putObject(lora ? "lora_dpo" : "full_dpo");
             org.bytedeco.javacpp.Pointer.trimMemory();
             double start = rssMb();
@@ -240,6 +243,12 @@ public final class Bench {
             }
         }
         ObjectNode l = (ObjectNode) r.get("lora_dpo"), f = (ObjectNode) r.get("full_dpo");
+        if (l == null || f == null) {                                          // one arm (its own process: nothing left over from the other)
+            ObjectNode a = l != null ? l : f;
+            System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s arm): peak RSS %.0f MB, %.0f MB above the process before the model; reference adds %.1f MB%n",
+                    size, batch, seqLen, steps, l != null ? "LoRA" : "full", a.get("rss_mb_peak").asDouble(), a.get("peak_mb_above_start").asDouble(), a.get("reference_mb").asDouble());
+            return r;
+        }
         r.put("peak_ratio", l.get("rss_mb_peak").asDouble() / f.get("rss_mb_peak").asDouble());
         r.put("peak_above_start_ratio", l.get("peak_mb_above_start").asDouble() / f.get("peak_mb_above_start").asDouble());
         System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s): peak RSS LoRA %.0f MB vs full %.0f MB (%.1f%%); above the process before the model %.0f vs %.0f MB (%.1f%%); "

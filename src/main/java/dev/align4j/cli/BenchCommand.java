@@ -35,6 +35,9 @@ final class BenchCommand implements Callable<Integer> {
     String loraMemory;
     @Option(names = "--lora-steps", defaultValue = "5", description = "DPO steps of each run of the LoRA memory measurement (default: ${DEFAULT-VALUE}).")
     int loraSteps;
+    @Option(names = "--lora-arm", defaultValue = "both", description = {"Which runs of the LoRA memory measurement: both (LoRA, then full, in this process),",
+            "or lora / full alone (run each in its own process for peaks without the other's leftovers) (default: ${DEFAULT-VALUE})."})
+    String loraArm;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
@@ -46,9 +49,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
-        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0)
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0, "both")
                 : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps,
-                loraMemory.equals("none") ? null : loraMemory, loraSteps);
+                loraMemory.equals("none") ? null : loraMemory, loraSteps, loraArm);
         var result = Bench.run(o);
         Json.write(output, result);
         System.out.println(Json.compact(result));
