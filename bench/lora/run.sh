@@ -20,7 +20,7 @@ run() {  # name, args...
   echo "$(date -u +%H:%M:%S) end $name" >&2
 }
 mkdir -p out/lora
-for s in 0 1 2; do
+for s in ${SEEDS:-0 1 2}; do
   M=/work/models/arith-sft-$s
   run grpo-full-s$s grpo --model $M --task arithmetic --steps 40 --eval-prompts 200 --seed $s --lr 2e-4
   run grpo-lora-s$s grpo --model $M --task arithmetic --steps 40 --eval-prompts 200 --seed $s --lr 1e-3 $LORA
