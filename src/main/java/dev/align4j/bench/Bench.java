@@ -35,7 +35,7 @@ public final class Bench {
     private Bench() {}
 
     public record Options(List<String> sizes, int seqLen, int trainBatch, List<Integer> genBatches, int genTokens, int repeats,
-                          int memorySteps) {
+                          int memorySteps, String loraSize, int loraSteps, String loraArms) {
         public Options {
             dev.align4j.core.UserError.check(memorySteps == 0 || memorySteps >= 100,
                     "--memory-steps must be 0 (skip) or at least 100 (it compares the first 50 steps with the last 50), got " + memorySteps);
@@ -58,8 +58,10 @@ public final class Bench {
                 bf16Steps ? "" : "; bf16 training steps skipped (bf16 GEMM below a quarter of fp32)");
         // memory first: measured after the model sizes, the baseline would be the allocator's leftovers from the largest one
         if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
+        if (o.loraSize() != null && o.loraSteps() > 0) out.set("lora_dpo_memory", loraDpoMemory(o.loraSize(), o.trainBatch(), o.seqLen(), o.loraSteps(), LORA, o.loraArms()));
         ArrayNode models = out.putArray("models");
         for (String size : o.sizes()) {
+            if (size.equals("none")) continue;                                  // --sizes none: only the memory measurements
             ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
             ObjectNode r = models.addObject();
             r.put("size", size);
@@ -181,6 +183,122 @@ public final class Bench {
                         + "highest in steps 1-50 %.0f MB, in the last 50 %.0f MB (%+.1f%%); outside the Java heap %.0f -> %.0f MB (%+.1f%%)%n",
                 a, b, steps, 100 * (b - a) / a, pf, pl, 100 * (pl - pf) / pf, na, nb, 100 * (nb - na) / na);
         return r;
+    }
+
+    /** The benchmarked DPO step: reference forward without gradients, policy forward, sigmoid loss, backward, clip, AdamW (rows: chosen then rejected). */
+    static void dpoStep(LlamaModel m, LlamaModel ref, AdamW opt, List<int[]> prompts, List<int[]> comps) {
+        int half = prompts.size() / 2;
+        try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
+            Tensor refSum;
+            try (NoGradGuard g = new NoGradGuard()) {
+                refSum = Scoring.score(ref, batch, false).sum();
+            }
+            Tensor sum = Scoring.score(m, batch, false).sum();
+            PreferenceLoss.compute(PreferenceLoss.Variant.SIGMOID, sum.narrow(0, 0, half), sum.narrow(0, half, half),
+                    refSum.narrow(0, 0, half), refSum.narrow(0, half, half), 0.1, 0, 0).losses().mean().backward();
+        }
+        opt.clipGradNorm(1.0);
+        opt.step(1e-4);
+        opt.zeroGrad();
+    }
+
+    /** The adapters of the LoRA memory measurement: r = 16, α = 32 on every linear layer of the blocks (QLoRA's choice of layers). */
+    static final Lora.Config LORA = new Lora.Config(16, 32, 0.0, List.of(Lora.ALL_LINEAR), false, false);
+
+    /**
+     * Peak resident memory of DPO steps with LoRA adapters against full DPO on the same model ({@code size}, 32k vocabulary,
+     * {@code batch} rows = batch/2 pairs of {@code seqLen} tokens; the bench's DPO step, which keeps the reference for
+     * every step as TRL does without precomputed reference log-probs). LoRA runs first, each on a fresh model: the
+     * high-water mark (VmHWM) is reset through /proc/self/clear_refs before the steps. Reported per run: resident memory
+     * before the model, after its weights, what creating the reference added (LoRA: the adapter-free view, no copy; full:
+     * a deep copy), the peak over the steps, and the peak above the process's memory before the model (the training's own).
+ * Both arms run once on the nano size first, so that libtorch's and the JIT's one-time allocations are made before either is measured.
+     */
+    static ObjectNode loraDpoMemory(String size, int batch, int seqLen, int steps, Lora.Config lc, String arms) {
+        if (!size.equals("nano")) loraDpoMemory("nano", 4, 16, 1, lc, "both");          // warm-up: lazy native initialisation would count against the first arm
+        ObjectNode r = Json.object();
+        ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
+        r.put("size", size);
+        r.put("parameters", c.parameterCount());
+        r.put("batch", batch);
+        r.put("seq_len", seqLen);
+        r.put("steps", steps);
+        r.put("lora", lc.toString());
+        Random rng = new Random(2);
+        List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            int[] p = new int[seqLen / 2], q = new int[seqLen - seqLen / 2];
+            for (int j = 0; j < p.length; j++) p[j] = 3 + rng.nextInt(31_990);
+            for (int j = 0; j < q.length; j++) q[j] = 3 + rng.nextInt(31_990);
+            prompts.add(i < batch / 2 ? p : prompts.get(i - batch / 2));             // rejected rows share the chosen rows' prompts
+            comps.add(q);
+        }
+        for (boolean lora : new boolean[]{true, false}) {
+            if (!arms.equals("both") && !arms.equals(lora ? "lora" : "full")) continue;
+            ObjectNode o = r.putObject(lora ? "lora_dpo" : "full_dpo");
+            org.bytedeco.javacpp.Pointer.trimMemory();
+            double start = rssMb();
+            o.put("rss_mb_before_model", start);
+            try (LlamaModel m = LlamaModel.init(c, 0, ScalarType.Float)) {
+                if (lora) m.attach(Lora.create(m, lc, null, 0));
+                double weights = rssMb();
+                o.put("rss_mb_after_weights", weights);
+                o.put("trainable_parameters", m.trainableParameters().values().stream().mapToLong(Tensor::numel).sum());
+                try (LlamaModel ref = m.reference()) {
+                    double withRef = rssMb();
+                    o.put("reference_mb", withRef - weights);
+                    try (AdamW opt = new AdamW(m.trainableParameters(), 0.0)) {
+                        m.requiresGrad(true);
+                        resetPeak();
+                        long t0 = System.nanoTime();
+                        for (int s = 1; s <= steps; s++) {
+                            dpoStep(m, ref, opt, prompts, comps);
+                            Torch.releaseFreedMemory(s);
+                        }
+                        o.put("seconds_per_step", (System.nanoTime() - t0) / 1e9 / steps);
+                        double peak = peakMb();
+                        o.put("rss_mb_peak", peak);
+                        o.put("peak_mb_above_start", peak - start);
+                        m.requiresGrad(false);
+                    }
+                }
+            }
+        }
+        ObjectNode l = (ObjectNode) r.get("lora_dpo"), f = (ObjectNode) r.get("full_dpo");
+        if (l == null || f == null) {                                          // one arm (its own process: nothing left over from the other)
+            ObjectNode a = l != null ? l : f;
+            System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s arm): peak RSS %.0f MB, %.0f MB above the process before the model; reference adds %.1f MB%n",
+                    size, batch, seqLen, steps, l != null ? "LoRA" : "full", a.get("rss_mb_peak").asDouble(), a.get("peak_mb_above_start").asDouble(), a.get("reference_mb").asDouble());
+            return r;
+        }
+        r.put("peak_ratio", l.get("rss_mb_peak").asDouble() / f.get("rss_mb_peak").asDouble());
+        r.put("peak_above_start_ratio", l.get("peak_mb_above_start").asDouble() / f.get("peak_mb_above_start").asDouble());
+        System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s): peak RSS LoRA %.0f MB vs full %.0f MB (%.1f%%); above the process before the model %.0f vs %.0f MB (%.1f%%); "
+                        + "reference adds %.1f MB (LoRA view) vs %.1f MB (full copy)%n", size, batch, seqLen, steps, String.join(",", lc.modules()),
+                l.get("rss_mb_peak").asDouble(), f.get("rss_mb_peak").asDouble(), 100 * r.get("peak_ratio").asDouble(),
+                l.get("peak_mb_above_start").asDouble(), f.get("peak_mb_above_start").asDouble(), 100 * r.get("peak_above_start_ratio").asDouble(),
+                l.get("reference_mb").asDouble(), f.get("reference_mb").asDouble());
+        return r;
+    }
+
+    /** Resets this process's resident high-water mark (VmHWM) on Linux ({@code echo 5 > /proc/self/clear_refs}); elsewhere nothing. */
+    static void resetPeak() {
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/self/clear_refs"), "5");
+        } catch (java.io.IOException | SecurityException e) {
+            // not Linux: the peak then counts from the process start
+        }
+    }
+
+    /** The resident high-water mark (VmHWM) in MB since the start or the last {@link #resetPeak}; 0 where /proc is missing. */
+    static double peakMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        } catch (java.io.IOException e) {
+            // not Linux: report 0
+        }
+        return 0;
     }
 
     /** One step of the memory check: 8 random sequences of 32 prompt + 32 completion tokens (vocabulary 8k), {@link #sftStep}. */

@@ -11,11 +11,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", description = {"Measure speed: GEMM GFLOP/s (fp32, bf16), forward tokens/s, SFT-step and DPO-step tokens/s in fp32 and in bf16 mixed precision",
-        "with MFU against the faster GEMM, KV-cache generation tokens/s, memory over 500 training steps.",
+        "with MFU against the faster GEMM, KV-cache generation tokens/s, memory over 500 training steps,",
+        "and the peak memory of DPO with LoRA adapters against full DPO (--lora-memory SIZE).",
         "Prints a table on stderr and writes a JSON file.",
-        "Example: ./align4j bench --sizes small --output out/bench.json"})
+        "Example: ./align4j bench --sizes small --output out/bench.json",
+        "Example: ./align4j bench --sizes none --memory-steps 0 --lora-memory medium --output out/bench-lora.json"})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small,medium", description = "Built-in model sizes: nano, tiny, small, medium (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sizes", split = ",", defaultValue = "tiny,small,medium", description = "Built-in model sizes: nano, tiny, small, medium; none = only the memory measurements (default: ${DEFAULT-VALUE}).")
     List<String> sizes;
     @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per training / forward sequence (default: ${DEFAULT-VALUE}).")
     int seqLen;
@@ -29,6 +31,14 @@ final class BenchCommand implements Callable<Integer> {
     int repeats;
     @Option(names = "--memory-steps", defaultValue = "500", description = "Training steps for the memory check; 0 = skip (default: ${DEFAULT-VALUE}).")
     int memorySteps;
+    @Option(names = "--lora-memory", defaultValue = "medium", paramLabel = "SIZE",
+            description = "Model size for the peak memory of DPO with LoRA adapters vs full DPO; none = skip (default: ${DEFAULT-VALUE}).")
+    String loraMemory;
+    @Option(names = "--lora-steps", defaultValue = "5", description = "DPO steps of each run of the LoRA memory measurement (default: ${DEFAULT-VALUE}).")
+    int loraSteps;
+    @Option(names = "--lora-arm", defaultValue = "both", description = {"Which runs of the LoRA memory measurement: both (LoRA, then full, in this process),",
+            "or lora / full alone (run each in its own process for peaks without the other's leftovers) (default: ${DEFAULT-VALUE})."})
+    String loraArm;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
@@ -40,8 +50,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
-        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0)
-                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps);
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0, "both")
+                : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps,
+                loraMemory.equals("none") ? null : loraMemory, loraSteps, loraArm);
         var result = Bench.run(o);
         Json.write(output, result);
         System.out.println(Json.compact(result));

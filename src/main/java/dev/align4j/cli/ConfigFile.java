@@ -47,7 +47,7 @@ final class ConfigFile {
             Map.entry("max_completion_length", "max-new-tokens"), Map.entry("epsilon", "eps-low"), Map.entry("epsilon_high", "eps-high"),
             Map.entry("scale_rewards", "scale"), Map.entry("num_iterations", "updates-per-rollout"), Map.entry("num_ppo_epochs", "ppo-epochs"),
             Map.entry("num_mini_batches", "mini-batches"), Map.entry("cliprange", "clip"), Map.entry("cliprange_value", "value-clip"),
-            Map.entry("kl_coef", "beta"), Map.entry("dataset_path", "data"), Map.entry("truncation_mode", "truncation"));
+            Map.entry("kl_coef", "beta"), Map.entry("lora_target_modules", "lora-targets"), Map.entry("dataset_path", "data"), Map.entry("truncation_mode", "truncation"));
 
     private static Map<String, String> values = Map.of();
     private static Path configFile;
@@ -119,7 +119,8 @@ final class ConfigFile {
         for (var entry : cl.getSubcommands().entrySet()) {
             CommandLine sub = entry.getValue();
             Object command = sub.getCommand();
-            Map<String, String> defaults = command instanceof Configured c ? flags(Json.MAPPER.valueToTree(c.defaults()), true) : Map.of();
+            Map<String, String> defaults = new HashMap<>(flags(Json.MAPPER.valueToTree(dev.align4j.model.Lora.Config.DEFAULTS), true));   // LoraFlags
+            if (command instanceof Configured c) defaults.putAll(flags(Json.MAPPER.valueToTree(c.defaults()), true));
             sub.setDefaultValueProvider(arg -> {
                 if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
                 String key = o.longestName().replaceFirst("^--", "");

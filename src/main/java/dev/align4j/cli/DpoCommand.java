@@ -68,7 +68,7 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
             if (steps) {
                 List<StepPair> sp = d.rows("dpo", StepPair.read(d.data, d.skipInvalid));
                 System.err.printf("dpo: %d step pairs (EOS only after a final step)%n", sp.size());
-                try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+                try (LlamaModel ref = f.reference(l, refModel)) {
                     Dpo.trainSteps(l.model(), ref, sp, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
                 }
                 return l.model();
@@ -83,7 +83,7 @@ final class DpoCommand implements Callable<Integer>, ConfigFile.Configured {
             else rows = d.rows("dpo", PreferencePair.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
             System.err.printf("dpo: %d pairs, model %s (%,d parameters)%n", rows.size(), l.model().config.architecture(), l.model().parameterCount());
             Session io = f.session(l, metrics, tf.eval(t, l, f.seed));
-            try (LlamaModel ref = cfg.referenceFree() && modpo == null ? null : refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+            try (LlamaModel ref = cfg.referenceFree() && modpo == null ? null : f.reference(l, refModel)) {
                 if (modpo != null) Dpo.train(l.model(), ref, modpo, cfg, io);
                 else Dpo.train(l.model(), ref, rows, cfg, io);
             }

@@ -162,7 +162,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     static Path modelDir(Path dir, String flag) {
         if (!Files.isDirectory(dir)) throw new UserError(flag + " " + dir + ": no such directory (expected a model directory or a run's output folder)");
         Path d = Files.isDirectory(dir.resolve("final")) ? dir.resolve("final") : dir;
-        if (!Files.isRegularFile(d.resolve("config.json")))
+        if (!Files.isRegularFile(d.resolve("config.json")) && !dev.align4j.model.Lora.isAdapterDir(d))    // a LoRA adapter loads onto the base it names
             throw new UserError(flag + " " + dir + ": not a model directory (no config.json" + (d == dir ? ", and no final/ holding one)" : " in final/)"));
         return d;
     }

@@ -47,7 +47,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     public Integer call() {
         Grpo.Config cfg = f.config((Grpo.Config) defaults());
         TrainRun.online(cfg.stage(), f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null) {
+            try (LlamaModel ref = cfg.beta() > 0 ? l.model().reference() : null) {
                 Grpo.train(l.model(), ref, reward, prompts, cfg, io);
             }
         });

@@ -26,12 +26,20 @@ final class InfoCommand implements Callable<Integer> {
         try (HfModel.Loaded l = m.load()) {
             ModelConfig c = l.model().config;
             TreeMap<String, Integer> dtypes = new TreeMap<>();
-            for (var f : HfModel.weightFiles(m.model))
+            boolean adapter = dev.align4j.model.Lora.isAdapterDir(m.model);
+            for (var f : HfModel.weightFiles(adapter ? dev.align4j.model.Lora.baseOf(m.model) : m.model))
                 for (var e : Safetensors.header(f).values()) dtypes.merge(e.dtype(), 1, Integer::sum);
             ObjectNode o = Json.object();
             o.put("model", m.model.toString());
             o.put("architecture", c.architecture());
             o.put("parameters", l.model().parameterCount());
+            if (adapter) {                                             // a PEFT LoRA adapter on the base it names
+                var a = l.model().lora();
+                o.put("adapter", "lora r=" + a.config.loraR() + " alpha=" + a.config.loraAlpha() + (a.config.useRslora() ? " rslora" : "") + (a.config.useDora() ? " dora" : "")
+                        + " on " + String.join(",", a.config.modules()));
+                o.put("adapter_parameters", a.parameterCount());
+                o.put("base_model", String.valueOf(a.baseModel));
+            }
             o.put("layers", c.numLayers());
             o.put("hidden_size", c.hiddenSize());
             o.put("heads", c.numHeads());

@@ -36,7 +36,7 @@ final class InpoCommand implements Callable<Integer>, ConfigFile.Configured {
         Inpo.Config cfg = f.config(Inpo.Config.DEFAULTS);
         try (Judge judge = jf.build(tf.task())) {                  // first, so that a bad --judge fails before any model loads
             TrainRun.online("inpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-                try (LlamaModel iterate = l.model().copy(l.model().dtype); LlamaModel ref = l.model().copy(l.model().dtype)) {
+                try (LlamaModel iterate = l.model().copy(l.model().dtype); LlamaModel ref = l.model().reference()) {
                     Inpo.train(l.model(), iterate, ref, judge, prompts, cfg, io);
                 }
             });

@@ -46,7 +46,7 @@ final class KtoCommand implements Callable<Integer>, ConfigFile.Configured {
                     : d.rows("kto", UnpairedExample.read(d.data, d.skipInvalid, l.tokenizer().chatTemplate()));
             long good = rows.stream().filter(UnpairedExample::label).count();
             System.err.printf("kto: %d examples (%d desirable, %d undesirable)%n", rows.size(), good, rows.size() - good);
-            try (LlamaModel ref = refModel == null ? l.model().copy(l.model().dtype) : f.loadOther(refModel)) {
+            try (LlamaModel ref = f.reference(l, refModel)) {
                 Kto.train(l.model(), ref, rows, cfg, f.session(l, metrics, tf.eval(t, l, f.seed)));
             }
             return l.model();

@@ -35,7 +35,7 @@ final class ListwiseCommand implements Callable<Integer>, ConfigFile.Configured 
         Listwise.Config cfg = f.config(Listwise.Config.DEFAULTS);
         List<RankedList> rows = d.rows("listwise", RankedList.read(d.data, d.skipInvalid));
         TrainRun.offline("listwise", f, cfg, "ranked lists from " + d.data, (l, metrics) -> {
-            try (LlamaModel ref = l.model().copy(l.model().dtype)) {
+            try (LlamaModel ref = l.model().reference()) {
                 Listwise.train(l.model(), ref, rows, cfg, f.session(l, metrics, null));
             }
             return l.model();

@@ -33,7 +33,7 @@ final class NashMdCommand implements Callable<Integer>, ConfigFile.Configured {
         NashMd.Config cfg = f.config(NashMd.Config.DEFAULTS);
         try (Judge judge = jf.build(tf.task())) {                  // first, so that a bad --judge fails before any model loads
             TrainRun.online("nash-md", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-                try (LlamaModel ref = l.model().copy(l.model().dtype)) {
+                try (LlamaModel ref = l.model().reference()) {
                     NashMd.train(l.model(), ref, judge, prompts, cfg, io);
                 }
             });

@@ -1,5 +1,6 @@
 package dev.align4j.cli;
 
+import dev.align4j.core.UserError;
 import dev.align4j.loss.PreferenceLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.train.online.OnlineDpo;
@@ -46,7 +47,11 @@ final class OnlineDpoCommand implements Callable<Integer>, ConfigFile.Configured
     public Integer call() {
         OnlineDpo.Config cfg = f.config(OnlineDpo.Config.DEFAULTS);
         TrainRun.online("online-dpo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (LlamaModel ref = l.model().copy(l.model().dtype); LlamaModel prev = cfg.extrapolation() > 0 ? l.model().copy(l.model().dtype) : null) {
+            if (l.model().lora() != null && cfg.extrapolation() > 0)
+                throw new UserError("online-dpo: --extrapolation moves every weight of the policy; with LoRA adapters the base weights are frozen (drop --extrapolation or the --lora-* flags)");
+            // the reference: the starting policy (with LoRA the same weights, adapters off); a moving reference (--iterations) is its own copy
+            try (LlamaModel ref = cfg.iterations() > 1 ? l.model().copy(l.model().dtype) : l.model().reference();
+                 LlamaModel prev = cfg.extrapolation() > 0 ? l.model().copy(l.model().dtype) : null) {
                 OnlineDpo.train(l.model(), ref, prev, reward, prompts, cfg, io);
             }
         });

@@ -60,7 +60,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
             throw new UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
         Ppo.Config cfg = f.config(Ppo.Config.DEFAULTS);
         TrainRun.online("ppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
-            try (LlamaModel ref = cfg.beta() > 0 ? l.model().copy(l.model().dtype) : null; LlamaModel critic = critic(l, cfg.value().labels())) {
+            try (LlamaModel ref = cfg.beta() > 0 ? l.model().reference() : null; LlamaModel critic = critic(l, cfg.value().labels())) {
                 Ppo.train(l.model(), critic, ref, reward, prompts, cfg, io);
             }
         });

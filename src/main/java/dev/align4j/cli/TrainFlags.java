@@ -34,6 +34,7 @@ final class TrainFlags {
     @Option(names = "--dtype", converter = PrecisionConverter.class, description = {"Training precision: float32, bfloat16 (mixed precision: bf16 compute,",
             "fp32 master weights, optimizer state, norms and losses) or auto (bf16 where a short probe finds it clearly faster) (default: ${DEFAULT-VALUE})."})
     Precision dtype;
+    @Mixin LoraFlags lora = new LoraFlags();                        // --lora-r, --lora-alpha, …, --adapter
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Checkpoints, metrics.jsonl, tb/ and final/ go here.")
@@ -120,8 +121,14 @@ final class TrainFlags {
             ModelConfig c = ModelConfig.builtin(init, Tokenizer.BUILTIN_VOCAB, Tokenizer.BUILTIN_BOS, new int[]{Tokenizer.BUILTIN_EOS}, Tokenizer.BUILTIN_PAD);
             loaded = new HfModel.Loaded(LlamaModel.init(c, seed, WEIGHTS), tok);
         }
+        lora.apply(loaded, m.model, init != null, seed, spec.name());
         dev.align4j.train.Checkpoints.requireSpace(output, loaded.model(), keep + 2);   // keep + the one being written + final/
         return loaded;
+    }
+
+    /** The reference policy π_ref: {@code --ref-model DIR} when given, else the starting policy ({@link LlamaModel#reference}: with LoRA, the same weights with the adapters off). */
+    LlamaModel reference(HfModel.Loaded l, Path refModel) {
+        return refModel == null ? l.model().reference() : loadOther(refModel);
     }
 
     /** A model loaded in fp32 as the trained one (a reference or critic from another directory); --dtype bfloat16 computes with it in bf16. */

@@ -29,8 +29,17 @@ public final class HfModel {
         }
     }
 
+    /**
+     * Loads a model directory, or a PEFT adapter directory (adapter_config.json without config.json) onto the base model
+     * it names in {@code base_model_name_or_path} (its adapters then train when the model is trained).
+     */
     public static Loaded load(Path dir, ScalarType dtype) {
         checkDir(dir);
+        if (Lora.isAdapterDir(dir)) {
+            Loaded base = load(Lora.baseOf(dir), dtype);
+            base.model().attach(Lora.load(dir, base.model()));
+            return base;
+        }
         ModelConfig c = ModelConfig.read(dir.resolve("config.json"));
         Tokenizer tok = Tokenizer.load(dir, c);
         return new Loaded(loadModel(dir, c, dtype), tok);
@@ -38,6 +47,7 @@ public final class HfModel {
 
     public static ModelConfig config(Path dir) {
         checkDir(dir);
+        if (Lora.isAdapterDir(dir)) return config(Lora.baseOf(dir));
         return ModelConfig.read(dir.resolve("config.json"));
     }
 
@@ -47,6 +57,11 @@ public final class HfModel {
 
     public static LlamaModel loadModel(Path dir, ModelConfig c, ScalarType dtype) {
         Torch.init();
+        if (Lora.isAdapterDir(dir)) {
+            LlamaModel base = loadModel(Lora.baseOf(dir), c, dtype);
+            base.attach(Lora.load(dir, base));
+            return base;
+        }
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Path f : weightFiles(dir)) Safetensors.read(f, dtype, tensors::put);
         return LlamaModel.fromTensors(c, tensors, dtype, dir.toString());
@@ -82,6 +97,11 @@ public final class HfModel {
             Files.createDirectories(dir);
         } catch (Exception e) {
             throw new UserError(dir + ": cannot create directory: " + e.getMessage());
+        }
+        if (model.lora() != null) {                                    // the adapter only, in PEFT's layout (./align4j merge folds it in)
+            model.lora().save(dir);
+            if (tok != null) tok.saveTo(dir);
+            return;
         }
         Map<String, Tensor> params = model.parameters();
         int elem = diskDtype == ScalarType.Float ? 4 : 2;

@@ -25,9 +25,11 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor invFreq; // (D/2) float32 rotary frequencies, after rope_scaling
     private final Layer[] layers;
     private final PackedWeight[][] packedLayers; // per layer: qkv, o, gateUp, down (oneDNN copies for decoding; PackedLinear)
-    private final PackedWeight packedHead = new PackedWeight();
+    private final PackedWeight packedHead;
     private static final PackedWeight[] NO_PACKING = new PackedWeight[4];
     private volatile boolean packedDecoding = packedDecodingSetting(System.getenv("ALIGN4J_PACKED_DECODING"));
+    private Lora lora;            // LoRA adapters on some linear layers (null: none); owned
+    private final boolean view;   // shares another model's weights ({@link #withoutAdapters}): closing it frees nothing of theirs
 
     /**
      * Handles into {@link #params} for one decoder block; biases are null where the layout has none.
@@ -43,6 +45,8 @@ public final class LlamaModel implements AutoCloseable {
         this.config = config;
         this.dtype = dtype;
         this.params = params;
+        this.view = false;
+        this.packedHead = new PackedWeight();
         float[] f = rotaryFrequencies(config);
         this.invFreq = Torch.floats(f, f.length);
         this.layers = new Layer[config.numLayers()];
@@ -64,6 +68,19 @@ public final class LlamaModel implements AutoCloseable {
                     qkv, qkvB, gateUp, gateUpB);
             packedLayers[i] = new PackedWeight[]{new PackedWeight(), new PackedWeight(), new PackedWeight(), new PackedWeight()};
         }
+    }
+
+    /** A view of {@code of}'s weights (no copy) without its adapters. */
+    private LlamaModel(LlamaModel of) {
+        this.config = of.config;
+        this.dtype = of.dtype;
+        this.params = of.params;
+        this.invFreq = of.invFreq;
+        this.layers = of.layers;
+        this.packedLayers = of.packedLayers;
+        this.packedHead = of.packedHead;
+        this.packedDecoding = of.packedDecoding;
+        this.view = true;
     }
 
     /**
@@ -225,7 +242,11 @@ public final class LlamaModel implements AutoCloseable {
             x = x.add(a);
             Tensor hN = rmsNorm(x, w.postNorm);
             Tensor mlp;
-            if (packed) {
+            Lora ad = lora;
+            if (ad != null && (ad.has(l, Lora.GATE) || ad.has(l, Lora.UP) || ad.has(l, Lora.DOWN))) {   // adapted: separate products
+                Tensor g = adapted(ad, l, Lora.GATE, hN, w.gate, w.gateB, null), u = adapted(ad, l, Lora.UP, hN, w.up, w.upB, null);
+                mlp = adapted(ad, l, Lora.DOWN, torch.silu(g).mul(u), w.down, w.downB, pw[3]);
+            } else if (packed) {
                 Tensor gu = linear(hN, w.gateUp, w.gateUpB, pw[2]);               // (B, T, 2·I): [gate | up]
                 long inter = w.gate.size(0);
                 mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB, pw[3]);
@@ -247,7 +268,12 @@ public final class LlamaModel implements AutoCloseable {
         long b = x.size(0), t = x.size(1);
         int hq = config.numHeads(), hkv = config.numKvHeads(), d = config.headDim();
         Tensor q, k, v;
-        if (packed) {
+        Lora ad = lora;
+        if (ad != null && (ad.has(l, Lora.Q) || ad.has(l, Lora.K) || ad.has(l, Lora.V))) {   // adapted: three products, each with its adapter
+            q = applyRotary(heads(adapted(ad, l, Lora.Q, x, w.q, w.qb, null), b, t, hq, d), cos, sin);
+            k = applyRotary(heads(adapted(ad, l, Lora.K, x, w.k, w.kb, null), b, t, hkv, d), cos, sin);
+            v = heads(adapted(ad, l, Lora.V, x, w.v, w.vb, null), b, t, hkv, d);
+        } else if (packed) {
             Tensor all = heads(linear(x, w.qkv, w.qkvB, pw[0]), b, t, hq + 2 * hkv, d);
             Tensor qk = applyRotary(all.narrow(1, 0, hq + hkv), cos, sin);
             q = qk.narrow(1, 0, hq);
@@ -275,7 +301,14 @@ public final class LlamaModel implements AutoCloseable {
             o = torch.scaled_dot_product_attention(q, k, v, m, 0.0, causal, new DoubleOptional(), hkv != hq); // (B, Hq, T, D)
         }
         Tensor merged = t == 1 ? o.reshape(b, 1, (long) hq * d) : o.transpose(1, 2).reshape(b, t, (long) hq * d);
-        return linear(merged, w.o, w.ob, pw[1]);                               // pw: NO_PACKING unless a decode step
+        return lora == null ? linear(merged, w.o, w.ob, pw[1])                 // pw: NO_PACKING unless a decode step
+                : adapted(lora, l, Lora.O, merged, w.o, w.ob, pw[1]);
+    }
+
+    /** x · Wᵀ + b of layer {@code l}'s {@code module}, plus its LoRA term when it has one ({@link Lora#apply}). */
+    private Tensor adapted(Lora ad, int l, int module, Tensor x, Tensor w, Tensor b, PackedWeight pw) {
+        Tensor base = pw == null ? linear(x, w, b) : linear(x, w, b, pw);
+        return ad.apply(l, module, x, base, w, b);
     }
 
     /** (B, T, heads·D) → (B, heads, T, D); one view when T = 1 (a decode step), where the transpose is a no-op. */
@@ -504,8 +537,46 @@ public final class LlamaModel implements AutoCloseable {
     /** Parameters by HF name (live tensors: do not close them). */
     public Map<String, Tensor> parameters() { return Collections.unmodifiableMap(params); }
 
+    /** Turns gradients of the {@link #trainableParameters trainable parameters} on or off. */
     public void requiresGrad(boolean on) {
-        for (Tensor t : params.values()) t.requires_grad_(on);
+        for (Tensor t : trainableParameters().values()) t.requires_grad_(on);
+    }
+
+    /**
+     * What training updates: the adapter tensors (PEFT names) when the model carries LoRA adapters, else every parameter
+     * (HF names). Live tensors: do not close them.
+     */
+    public Map<String, Tensor> trainableParameters() { return lora == null ? parameters() : lora.parameters(); }
+
+    /** The LoRA adapters this model carries, or null. */
+    public Lora lora() { return lora; }
+
+    /**
+     * Puts {@code adapters} on this model (taking ownership; they are closed with it); the base weights stay frozen and no
+     * longer train ({@link #trainableParameters}). A model carries one adapter set.
+     */
+    public void attach(Lora adapters) {
+        if (view) throw new IllegalStateException("a view without adapters cannot take adapters");
+        if (lora != null) throw new UserError("the model already carries LoRA adapters (from " + (lora.baseModel == null ? "this run" : "its adapter directory") + "); train them, or merge them first with ./align4j merge");
+        if (!config.isCausalLm()) throw new UserError("LoRA adapters are supported on causal LMs only; " + config.architecture() + " has a score head (train it in full)");
+        for (Tensor t : params.values()) t.requires_grad_(false);
+        lora = adapters;
+    }
+
+    /**
+     * The same weights without the adapters: a view that shares every base tensor (no copy; closing it frees nothing of
+     * this model's). With adapters, this is the reference policy π_ref of the methods that need one.
+     */
+    public LlamaModel withoutAdapters() {
+        return new LlamaModel(this);
+    }
+
+    /**
+     * A frozen reference policy for the start of training: with LoRA adapters the base weights with the adapters off
+     * ({@link #withoutAdapters}: no second copy of the weights, as TRL does for a PEFT model); else a deep copy.
+     */
+    public LlamaModel reference() {
+        return lora != null ? withoutAdapters() : copy(dtype);
     }
 
     public long parameterCount() {
@@ -514,11 +585,18 @@ public final class LlamaModel implements AutoCloseable {
         return n;
     }
 
-    /** A deep copy with its own storage (e.g. a frozen reference policy); never requires grad. */
+    /**
+     * A deep copy with its own storage (e.g. a frozen reference policy); never requires grad. With adapters, the copy is
+     * the model's current function: each adapted weight merged ({@link Lora#merged}), no adapters (what {@code merge} saves).
+     */
     public LlamaModel copy(ScalarType newDtype) {
         LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
         try (NoGradGuard g = new NoGradGuard()) {
-            for (var e : params.entrySet()) p.put(e.getKey(), e.getValue().detach().to(newDtype).clone());
+            for (var e : params.entrySet()) {
+                Tensor merged = lora == null ? null : lora.merged(e.getKey(), e.getValue());
+                p.put(e.getKey(), (merged != null ? merged : e.getValue().detach()).to(newDtype).clone());
+                if (merged != null) merged.close();
+            }
         }
         return new LlamaModel(config, p, newDtype);
     }
@@ -540,7 +618,10 @@ public final class LlamaModel implements AutoCloseable {
         LinkedHashMap<String, Tensor> p = new LinkedHashMap<>();
         try (NoGradGuard g = new NoGradGuard()) {
             for (var e : params.entrySet())
-                if (!e.getKey().equals("lm_head.weight") && !e.getKey().startsWith("score.")) p.put(e.getKey(), e.getValue().detach().clone());
+                if (!e.getKey().equals("lm_head.weight") && !e.getKey().startsWith("score.")) {
+                    Tensor merged = lora == null ? null : lora.merged(e.getKey(), e.getValue());   // with adapters: the trunk as it computes now
+                    p.put(e.getKey(), merged != null ? merged : e.getValue().detach().clone());
+                }
             Tensor s = torch.zeros(new long[]{c.numLabels(), c.hiddenSize()}, Torch.opts(ScalarType.Float));
             s.normal_(0.0, c.initializerRange(), new GeneratorOptional(torch.make_generator_cpu(seed)));
             p.put("score.weight", s.to(dtype));
@@ -549,16 +630,27 @@ public final class LlamaModel implements AutoCloseable {
         return new LlamaModel(c, p, dtype);
     }
 
-    /** Copies every parameter's values from {@code other} (same config), in place. */
+    /**
+     * Copies every parameter's values from {@code other} (same config), in place. When {@code other} carries adapters and
+     * this model does not, its adapted weights arrive merged; when both do, base weights and adapters are copied.
+     */
     public void loadFrom(LlamaModel other) {
-        try (NoGradGuard g = new NoGradGuard()) {
-            for (var e : params.entrySet()) e.getValue().copy_(other.params.get(e.getKey()));
+        if (lora != null && other.lora == null) throw new IllegalStateException("loading a model without adapters into one with adapters");
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            for (var e : params.entrySet()) {
+                Tensor src = other.params.get(e.getKey());
+                Tensor merged = lora == null && other.lora != null ? other.lora.merged(e.getKey(), src) : null;
+                e.getValue().copy_(merged != null ? merged : src);
+            }
         }
+        if (lora != null) lora.loadFrom(other.lora);
     }
 
     @Override
     public void close() {
         if (rotaryCos != null) { rotaryCos.close(); rotarySin.close(); }
+        if (view) return;                                                      // the weights and packed copies are the owner's
+        if (lora != null) lora.close();
         releasePacked();
         for (Tensor t : params.values()) t.close();
         for (Layer w : layers) for (Tensor t : new Tensor[]{w.qkv, w.qkvB, w.gateUp, w.gateUpB}) if (t != null) t.close();

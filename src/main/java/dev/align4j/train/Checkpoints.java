@@ -42,7 +42,8 @@ public final class Checkpoints {
         Path dir = output.resolve("checkpoint-" + step);
         Path tmp = AtomicFiles.tempSibling(dir);
         try {
-            HfModel.save(tmp, model, tok);
+            HfModel.save(tmp, model, tok);                        // with LoRA: the adapter in PEFT's layout
+            if (model.lora() != null) state.put(dev.align4j.model.Lora.DRAWS_KEY, model.lora().draws());
             if (opt != null) Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), ScalarType.Float, Map.of("steps", String.valueOf(opt.steps())));
             if (extra != null) extra.accept(tmp);                  // may add to state before it is written
             state.put("step", step);
@@ -61,7 +62,7 @@ public final class Checkpoints {
 
     /** Bytes one checkpoint of {@code model} takes: the weights in their dtype plus two fp32 AdamW moments. */
     public static long checkpointBytes(LlamaModel model) {
-        long n = model.parameterCount();
+        long n = model.trainableParameters().values().stream().mapToLong(org.bytedeco.pytorch.Tensor::numel).sum();
         long weight = model.dtype == ScalarType.Float ? 4 : 2;
         return n * (weight + 8) + (1 << 20);
     }
@@ -152,8 +153,19 @@ public final class Checkpoints {
     /** Restores weights and optimizer state in place; returns trainer_state.json. */
     public static JsonNode restore(Path checkpoint, LlamaModel model, AdamW opt) {
         JsonNode state = Json.read(checkpoint.resolve("trainer_state.json"));
-        try (LlamaModel saved = HfModel.loadModel(checkpoint, HfModel.config(checkpoint), model.dtype)) {
-            model.loadFrom(saved);
+        if (model.lora() != null) {                                  // an adapter checkpoint: its tensors into the live adapters
+            if (!dev.align4j.model.Lora.isAdapterDir(checkpoint))
+                throw new UserError(checkpoint + ": holds a full model, but this run trains LoRA adapters (drop --lora-r, or resume a LoRA run)");
+            try (dev.align4j.model.Lora saved = dev.align4j.model.Lora.load(checkpoint, model)) {
+                model.lora().loadFrom(saved);
+            }
+            model.lora().draws(state.path(dev.align4j.model.Lora.DRAWS_KEY).asLong(0));
+        } else {
+            if (dev.align4j.model.Lora.isAdapterDir(checkpoint))
+                throw new UserError(checkpoint + ": holds a LoRA adapter, but this run trains the full model (resume with the same --lora-* flags)");
+            try (LlamaModel saved = HfModel.loadModel(checkpoint, HfModel.config(checkpoint), model.dtype)) {
+                model.loadFrom(saved);
+            }
         }
         if (opt != null) {
             Map<String, Tensor> s = new LinkedHashMap<>();

@@ -49,7 +49,7 @@ public final class Loop {
      * then travel in that optimizer's state); any further group is saved in a subdirectory named after it.
      */
     public record Group(String name, LlamaModel model, Map<String, Tensor> params, double lr) {
-        public static Group of(LlamaModel model, double lr) { return new Group("model", model, model.parameters(), lr); }
+        public static Group of(LlamaModel model, double lr) { return new Group("model", model, model.trainableParameters(), lr); }
     }
 
     /** A training method on the loop. */

@@ -133,7 +133,7 @@ public final class Ppo {
             System.err.println("ppo: --value-clip applies to the mse value loss only; the " + cfg.value().valueLoss().flag() + " cross-entropy is not clipped");
         if (prompts.isEmpty()) throw new UserError("ppo: no prompts");
         Tensor valueHead = cfg.sharedTrunk() ? newValueHead(policy, cfg.run().seed(), cfg.value().labels()) : null;
-        Map<String, Tensor> trained = new LinkedHashMap<>(policy.parameters());
+        Map<String, Tensor> trained = new LinkedHashMap<>(policy.trainableParameters());
         if (valueHead != null) trained.put(VALUE_HEAD, valueHead);
         List<Loop.Group> groups = new ArrayList<>(List.of(new Loop.Group("model", policy, trained, cfg.run().lr())));
         if (critic != null) groups.add(new Loop.Group("critic", critic, critic.parameters(), cfg.criticLearningRate()));
