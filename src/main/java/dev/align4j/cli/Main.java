@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "align4j", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "align4j 0.1.0",
         description = "Improve language models from feedback, on the JVM.",
-        subcommands = {QuickstartCommand.class, SftCommand.class, RewardCommand.class, PreferenceModelCommand.class, PrmCommand.class, DpoCommand.class, KtoCommand.class, ListwiseCommand.class, GrpoCommand.class, GrpoCommand.Rloo.class, GrpoCommand.ReinforcePlusPlus.class, PpoCommand.class, OnlineDpoCommand.class, SppoCommand.class, InpoCommand.class, NashMdCommand.class, RftCommand.class, MctsCommand.class, ValueModelCommand.class, BestOfNCommand.class, EvalCommand.class, StudyCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, SftCommand.class, RewardCommand.class, PreferenceModelCommand.class, PrmCommand.class, DpoCommand.class, KtoCommand.class, ListwiseCommand.class, GrpoCommand.class, GrpoCommand.Rloo.class, GrpoCommand.ReinforcePlusPlus.class, PpoCommand.class, OnlineDpoCommand.class, SppoCommand.class, InpoCommand.class, NashMdCommand.class, RftCommand.class, JudgeCommand.class, SelfRewardCommand.class, MctsCommand.class, ValueModelCommand.class, BestOfNCommand.class, EvalCommand.class, StudyCommand.class, ExportCommand.class, InfoCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
