@@ -38,7 +38,7 @@ import java.util.Map;
  * its judgments by DPO, iterated.
  *
  * <pre>
- * (EFT, llm judge) SFT the policy on gold-labelled judge rows of its own samples, mixed with as many of its own unfiltered samples
+ * (EFT, llm judge) SFT the policy on gold-labelled judge rows of its own samples, mixed with as many rows of its own greedy answers
  * for t = 1..K:
  *     sample N responses of each prompt from M_{t−1}
  *     score each with M_{t−1} itself: llm (P(Yes) normalised on the judge prompt, ZYN) or implicit (DICE: β log π_{t−1}(y|x)/π_ref(y|x))
@@ -50,8 +50,8 @@ import java.util.Map;
  *
  * Yuan et al. score with a 5-point LLM-as-a-judge prompt sampled three times; the judge here is the Yes/No probability, which
  * needs no sampling. Their seed model is fine-tuned on human-labelled evaluation data (EFT) with the instruction data (IFT);
- * here the EFT rows' verdicts come from the gold reward on the policy's own samples, and the IFT rows are those samples
- * unfiltered, so no gold-selected answer reaches the policy: whatever it gains, it gains through its own judgments. The
+ * here the EFT rows' verdicts come from the gold reward on the policy's own samples, and the IFT rows are its own greedy
+ * answers, unfiltered (they keep the policy's answers as they were while it learns to judge), so no gold-selected answer reaches the policy: whatever it gains, it gains through its own judgments. The
  * implicit judge (DICE, Chen et al. 2024) needs the reference the policy was trained from ({@code --ref-model}) in iteration
  * 1; later iterations use the previous iteration's start. No resume: iterations are minutes long.
  */
@@ -126,11 +126,12 @@ public final class SelfReward {
         if (cfg.selfJudge() == SelfJudge.LLM && cfg.eftSteps() > 0) {
             List<Task.Example> ex = Rft.draw(prompts, cfg.eftPrompts(), seed * 31 + 7);
             BestOfN.Samples s = BestOfN.sample(policy, io.tok(), ex, cfg.samples(), new SamplingConfig(budget, cfg.temperature(), 0, 1.0, seed * 31 + 8, List.of()), 64, gold);
+            BestOfN.Samples greedy = BestOfN.sample(policy, io.tok(), ex, 1, SamplingConfig.greedy(budget), 64, gold);
             List<SftExample> rows = new ArrayList<>();
             for (int i = 0; i < ex.size(); i++)
                 for (int k = 0; k < s.n(); k++) {
                     rows.add(JudgeData.pointwise(task, ex.get(i), s.text(i, k)).sft(false));
-                    rows.add(new SftExample(ex.get(i).prompt(), s.text(i, k)));
+                    rows.add(new SftExample(ex.get(i).prompt(), greedy.text(i, 0)));     // its own greedy answer: keeps the policy as it is
                 }
             try (Metrics sm = JudgeTraining.sub(io, "eft")) {
                 Sft.Config ec = Configs.with(Sft.Config.DEFAULTS, "steps", cfg.eftSteps(), "lr", cfg.eftLr(), "weightDecay", 0.0, "warmupSteps", Math.min(20, cfg.eftSteps() / 2),
@@ -139,6 +140,7 @@ public final class SelfReward {
                 Sft.Result r = Sft.train(policy, rows, ec, new Session(io.tok(), null, sm, null, null));
                 io.metrics().log("eft", 0, Map.of("rows", (double) rows.size(), "sft_loss", r.finalLoss()));
             }
+            if (io.eval() != null) io.metrics().log("eval/eft", 0, io.eval().evaluate(0));      // the policy after EFT, before any self-rewarding
         }
         List<Map<String, Double>> log = new ArrayList<>();
         Path last = null;
