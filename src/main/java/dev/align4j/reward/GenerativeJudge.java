@@ -25,7 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A causal LM read as a reward model through its verdict tokens (GenRM, Zhang et al. 2024; ZYN, Gerstgrasser et al. 2023):
+ * A causal LM read as a reward model through its verdict tokens (GenRM, Zhang et al. 2024; ZYN, Gallego 2023):
  * <pre>  r(x, y) = P(Yes | q(x, y)) / (P(Yes | q(x, y)) + P(No | q(x, y))) = σ(log P(Yes) − log P(No))</pre>
  * with q the pointwise judge prompt ({@link JudgeData#pointwisePrompt}) and P(·) the probability of the whole verdict
  * string (a one-token verdict under a BPE tokenizer; Y-e-s under the built-in character tokenizer, where the first
