@@ -70,6 +70,8 @@ final class JudgeCommand implements Callable<Integer>, ConfigFile.Configured {
     double dpoBeta;
     @Option(names = "--dpo-lr", description = "DPO's learning rate with --star-dpo (default: ${DEFAULT-VALUE}).")
     double dpoLr;
+    @Option(names = "--balance", description = "Oversample the rarer verdict in training (SFT rows, STaR's rows) so the judge cannot settle on the class prior.")
+    boolean balance;
     @Option(names = "--batch-size", description = "Rows per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--max-length", description = "Longest judge prompt + completion in tokens (default: ${DEFAULT-VALUE}).")

@@ -84,16 +84,18 @@ public final class JudgeTraining {
      * @param starDpo            DPO of right over wrong traces instead of SFT on the right ones
      * @param dpoBeta            DPO's β
      * @param dpoLr              DPO's learning rate
+     * @param balance            oversample the rarer verdict to as many rows as the other (SFT rows and STaR's row draw), so
+     *                           that the judge cannot settle on the class prior; the held-out rows keep their natural mix
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, JudgeData.Mode mode, boolean critique, int critiqueTokens,
                          Responses responses, int trainPrompts, int evalPrompts, int responsesPerPrompt, double responseTemperature, double errorRate,
                          int pairsPerPrompt, int iterations, int iterationSteps, int rowsPerIteration, int traces, double traceTemperature,
-                         boolean starDpo, double dpoBeta, double dpoLr) {
+                         boolean starDpo, double dpoBeta, double dpoLr, boolean balance) {
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 600, "lr", 5e-4, "warmupSteps", 20, "batchSize", 64,
                 "maxLength", 96, "mode", JudgeData.Mode.POINTWISE, "critique", false, "critiqueTokens", 40, "responses", Responses.MODEL,
                 "trainPrompts", 2000, "evalPrompts", 300, "responsesPerPrompt", 4, "responseTemperature", 1.0, "errorRate", 0.5, "pairsPerPrompt", 2,
                 "iterations", 0, "iterationSteps", 100, "rowsPerIteration", 512, "traces", 4, "traceTemperature", 1.0,
-                "starDpo", false, "dpoBeta", 0.1, "dpoLr", 5e-5);
+                "starDpo", false, "dpoBeta", 0.1, "dpoLr", 5e-5, "balance", false);
 
         public Config {
             mode = mode == null ? JudgeData.Mode.POINTWISE : mode;
@@ -166,12 +168,14 @@ public final class JudgeTraining {
         d.put("held_out_rows", (double) data.heldOut().size());
         d.put("yes_rate", data.train().stream().filter(JudgeData.Row::verdict).count() / (double) data.train().size());
         d.put("comparisons", (double) data.comparisons().size());
+        if (cfg.balance()) d.put("rows_balanced", (double) balanced(data.train(), seed).size());
         io.metrics().log("judge_data", 0, d);
         List<Map<String, Double>> evals = new ArrayList<>();
         evals.add(evaluate(model, io.tok(), data, cfg, io, 0));
+        List<JudgeData.Row> rows = cfg.balance() ? balanced(data.train(), seed) : data.train();
         // 1. SFT: judge prompt → [critique =>] verdict
         List<SftExample> sft = new ArrayList<>();
-        for (JudgeData.Row r : data.train()) sft.add(r.sft(cfg.critique()));
+        for (JudgeData.Row r : rows) sft.add(r.sft(cfg.critique()));
         try (Metrics sm = sub(io, "sft")) {
             Sft.train(model, sft, sftConfig(cfg, cfg.run().steps(), seed), new Session(io.tok(), null, sm, null, null));
         }
@@ -179,7 +183,7 @@ public final class JudgeTraining {
         // 2. STaR: sample traces, keep the right ones (or DPO right over wrong)
         for (int it = 1; it <= cfg.iterations(); it++) {
             Map<String, Double> m = new LinkedHashMap<>();
-            List<JudgeData.Row> batch = new ArrayList<>(data.train());
+            List<JudgeData.Row> batch = new ArrayList<>(rows);
             Collections.shuffle(batch, new Random(seed * 1_000_003L + it));
             batch = batch.subList(0, Math.min(cfg.rowsPerIteration(), batch.size()));
             Traces t = traces(model, io.tok(), batch, cfg, seed * 7_919 + it);
@@ -201,6 +205,17 @@ public final class JudgeTraining {
             evals.add(evaluate(model, io.tok(), data, cfg, io, 1 + it));
         }
         return new Result(evals, data);
+    }
+
+    /** The rows with the rarer verdict repeated (cycled in a seeded order) until both verdicts have as many rows. */
+    static List<JudgeData.Row> balanced(List<JudgeData.Row> rows, long seed) {
+        List<JudgeData.Row> yes = new ArrayList<>(), no = new ArrayList<>();
+        for (JudgeData.Row r : rows) (r.verdict() ? yes : no).add(r);
+        if (yes.isEmpty() || no.isEmpty()) return rows;
+        List<JudgeData.Row> small = yes.size() < no.size() ? yes : no, out = new ArrayList<>(rows);
+        Collections.shuffle(small, new Random(seed * 13 + 5));
+        for (int i = 0, extra = Math.abs(yes.size() - no.size()); i < extra; i++) out.add(small.get(i % small.size()));
+        return out;
     }
 
     /** Sampled judge traces: the distinct right ones as SFT rows, one (right, wrong) pair per row that has both. */

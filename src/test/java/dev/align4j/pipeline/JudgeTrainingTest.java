@@ -5,6 +5,7 @@ import dev.align4j.core.Metrics;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.task.JudgeData;
+import dev.align4j.task.Task;
 import dev.align4j.train.Session;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,6 +55,18 @@ class JudgeTrainingTest {
             for (var e : before.entrySet())
                 assertFalse(Arrays.equals(e.getValue(), dev.align4j.core.Torch.toFloats(m.parameters().get(e.getKey()))), e.getKey() + " did not change");
         }
+    }
+
+    @Test
+    void balancingRepeatsTheRarerVerdictUntilBothHaveAsManyRows() {
+        LetterTask task = new LetterTask();
+        Task.Example e = new Task.Example("go ff:", "a");
+        List<JudgeData.Row> rows = List.of(JudgeData.pointwise(task, e, "a"), JudgeData.pointwise(task, e, "b"), JudgeData.pointwise(task, e, "c"),
+                JudgeData.pointwise(task, e, "d"), JudgeData.pointwise(task, e, "e"));
+        List<JudgeData.Row> b = JudgeTraining.balanced(rows, 0);
+        assertEquals(8, b.size(), "one Yes and four No rows: the Yes row three more times");
+        assertEquals(4, b.stream().filter(JudgeData.Row::verdict).count());
+        assertEquals(rows, b.subList(0, 5), "the original rows first, unchanged");
     }
 
     @Test
