@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
  */
 final class JudgeFlags {
     @Option(names = "--judge", defaultValue = "gold", paramLabel = "SPEC",
-            description = "Pairwise judge P(a > b): gold (the task's gold preference), pm:DIR (preference-model output) or rm:DIR (a Bradley-Terry reward model) (default: ${DEFAULT-VALUE}).")
+            description = "Pairwise judge P(a > b): gold (the task's gold preference), pm:DIR (preference-model output), rm:DIR (a Bradley-Terry reward model) or judge:DIR (a generative judge from ./align4j judge) (default: ${DEFAULT-VALUE}).")
     String judge = "gold";
     @Option(names = "--judge-temperature", defaultValue = "0.1", description = "For --judge gold on a transitive task: the annotator's tau in sigmoid((r_a - r_b)/tau) (default: ${DEFAULT-VALUE}).")
     double temperature = 0.1;

@@ -22,7 +22,9 @@ import java.util.concurrent.Callable;
         "Data: --data FILE (prompt/chosen/rejected) or --task NAME (annotated pairs; held-out pairs from the test split are evaluated).",
         "--multi-objective: one head per objective, from chosen_scores / rejected_scores vectors (or the task's objectives).",
         "Example: ./align4j reward --init tiny --task phrase --steps 300 --output out/rm",
-        "Example: ./align4j reward --init tiny --task brief-arith --multi-objective --output out/rm-multi"})
+        "With --data, --eval-data FILE (pairs in the same format) is the held-out set: accuracy and margin on it are reported.",
+        "Example: ./align4j reward --init tiny --task brief-arith --multi-objective --output out/rm-multi",
+        "Example: ./align4j reward --model out/sft/final --data out/judge/comparisons.jsonl --eval-data out/judge/heldout_comparisons.jsonl --output out/rm"})
 final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin TrainFlags f = new TrainFlags();
     @Mixin MethodFlags.DataFlags d = new MethodFlags.DataFlags();
@@ -36,6 +38,8 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
     double center;
     @Option(names = "--multi-objective", description = "One score head per objective: --data rows need chosen_scores and rejected_scores vectors; --task uses the task's objectives.")
     boolean multi;
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out pairs (same format as --data) whose accuracy and margin are reported.")
+    Path evalData;
 
     @Override
     public Object defaults() { return RewardModel.Config.DEFAULTS; }
@@ -46,6 +50,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
         RewardModel.Config cfg = f.config(RewardModel.Config.DEFAULTS);
         Task t = tf.task();
         Path data = d.data;
+        if (evalData != null && (t != null || multi)) throw new UserError("--eval-data is for --data pairs (one objective); --task evaluates its own test split");
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = Metrics.ofRun(f.output)) {
             // every pair as a scored pair: plain pairs are one objective ("reward") with chosen 1, rejected 0
             List<PreferencePair.Scored> rows, heldOut = null;
@@ -72,6 +77,7 @@ final class RewardCommand implements Callable<Integer>, ConfigFile.Configured {
                 reportSkipped(read);
                 rows = RewardModel.scalar(read.rows());
                 names = List.of("reward");
+                if (evalData != null) heldOut = RewardModel.scalar(PreferencePair.read(evalData, d.skipInvalid, l.tokenizer().chatTemplate()).rows());
             }
             List<PreferencePair.Scored> test = heldOut;
             try (LlamaModel rm = l.model().config.isCausalLm() ? l.model().withScoreHead(names.size(), f.seed) : l.model().copy(l.model().dtype)) {

@@ -4,6 +4,7 @@ import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.HfModel;
 import dev.align4j.reward.ExternalRewards;
+import dev.align4j.reward.GenerativeJudge;
 import dev.align4j.reward.ProcessRewards;
 import dev.align4j.reward.RewardFunction;
 import dev.align4j.reward.Rewards;
@@ -24,7 +25,8 @@ final class RewardFlags {
                     "character agreement with the reference), format (--format-regex), length (-coef * tokens), overlong (DAPO's",
                     "soft punishment, --overlong-buffer), rm (--reward-model), prm (a process reward model, --prm-model, steps",
                     "aggregated by --prm-aggregate), json (the completion is JSON, --json-schema),",
-                    "cmd (a process speaking JSONL on stdin/stdout, --reward-command), http (a JSON POST endpoint, --reward-url)."})
+                    "cmd (a process speaking JSONL on stdin/stdout, --reward-command), http (a JSON POST endpoint, --reward-url),",
+                    "judge:DIR[:W] (a generative judge from ./align4j judge: P(Yes) / (P(Yes) + P(No)))."})
     List<String> reward;
     @Option(names = "--answer-regex", description = "How 'answer' extracts the answer: the last match (group 1 if any); default: the last number.")
     String answerRegex;
@@ -65,6 +67,12 @@ final class RewardFlags {
         double[] w = new double[reward.size()];
         for (int i = 0; i < reward.size(); i++) {
             String[] nw = reward.get(i).trim().split(":", 2);
+            if (nw[0].equals("judge")) {                                   // judge:DIR or judge:DIR:W — the DIR may not be a number
+                String[] dw = judgeSpec(reward.get(i).trim());
+                w[i] = dw[1] == null ? 1.0 : Double.parseDouble(dw[1]);
+                fns.add(GenerativeJudge.load(Path.of(dw[0])).reward("judge"));
+                continue;
+            }
             try {
                 w[i] = nw.length > 1 ? Double.parseDouble(nw[1]) : 1.0;
             } catch (NumberFormatException e) {
@@ -102,10 +110,24 @@ final class RewardFlags {
                     ProcessRewards.Aggregate how = ProcessRewards.Aggregate.parse(prmAggregate);
                     yield ProcessRewards.load(prmModel, Torch.dtype("float32")).reward(how);
                 }
-                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, prm, json, cmd or http");
+                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, prm, json, cmd, http or judge:DIR");
             });
         }
         return new Rewards.Weighted(fns, w);
+    }
+
+    /**
+     * {@code judge:DIR} or {@code judge:DIR:W} → {DIR, W or null}. A trailing {@code :NUMBER} is a weight unless DIR:NUMBER
+     * is itself a directory.
+     */
+    static String[] judgeSpec(String spec) {
+        String rest = spec.substring("judge".length());
+        if (!rest.startsWith(":") || rest.length() < 2) throw new UserError("--reward " + spec + ": expected judge:DIR (a directory saved by ./align4j judge), optionally judge:DIR:WEIGHT");
+        rest = rest.substring(1);
+        int colon = rest.lastIndexOf(':');
+        if (colon > 0 && !java.nio.file.Files.isDirectory(Path.of(rest)) && rest.substring(colon + 1).matches("[-+]?\\d*\\.?\\d+([eE][-+]?\\d+)?"))
+            return new String[]{rest.substring(0, colon), rest.substring(colon + 1)};
+        return new String[]{rest, null};
     }
 
     static Pattern compile(String regex) {

@@ -98,7 +98,11 @@ public final class Judges {
                     public void close() { l.close(); }
                 };
             }
-            default -> throw new UserError("--judge " + spec + ": unknown judge; expected gold, pm:DIR or rm:DIR");
+            case "judge" -> {
+                if (kv.length < 2 || kv[1].isBlank()) throw new UserError("--judge " + spec + ": expected judge:DIR, a directory saved by ./align4j judge");
+                return GenerativeJudge.load(Path.of(kv[1])).judge();
+            }
+            default -> throw new UserError("--judge " + spec + ": unknown judge; expected gold, pm:DIR, rm:DIR or judge:DIR");
         }
     }
 

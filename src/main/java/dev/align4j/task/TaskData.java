@@ -167,7 +167,7 @@ public final class TaskData {
                             ArrayNode c = o.putArray("completions"), s = o.putArray("scores"), rk = o.putArray("ranks");
                             for (int k = 0; k < 4; k++) { c.add(cs[k]); s.add(r[k]); rk.add(ranks[k]); }
                         }
-                        default -> throw new UserError("--format " + format + ": expected one of " + FORMATS);
+                        default -> throw new UserError("--format " + format + ": expected one of " + FORMATS + ", judge, judge-pairs");
                     }
                     rows.add(o);
                 }
