@@ -362,15 +362,7 @@ public final class ModelEval {
             for (String b : labels) row.add(a.equals(b) ? "0.500" : h2hCell(h2h, a, b));
             rows.add(row);
         }
-        int[] w = new int[head.size()];
-        for (List<String> r : rows) for (int i = 0; i < r.size(); i++) w[i] = Math.max(w[i], r.get(i).length());
-        StringBuilder sb = new StringBuilder("head to head under the " + h2h.get(0).judge() + " (mean over paired seeds [min, max]):\n");
-        for (List<String> r : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < r.size(); i++) line.append(i == 0 ? "" : "  ").append(String.format("%-" + w[i] + "s", r.get(i)));
-            sb.append(line.toString().stripTrailing()).append('\n');
-        }
-        return sb.toString();
+        return "head to head under the " + h2h.get(0).judge() + " (mean over paired seeds [min, max]):\n" + columns(rows);
     }
 
     /** W(a ≻ b) from the list, or 1 − W(b ≻ a); "-" where the pair was not compared. */
@@ -398,7 +390,12 @@ public final class ModelEval {
             for (String k : keys) row.add(cell(agg.get(k), g.runs().size()));
             rows.add(row);
         }
-        int[] w = new int[head.size()];
+        return columns(rows);
+    }
+
+    /** Rows as left-aligned columns two spaces apart, one line each. */
+    static String columns(List<List<String>> rows) {
+        int[] w = new int[rows.get(0).size()];
         for (List<String> r : rows) for (int i = 0; i < r.size(); i++) w[i] = Math.max(w[i], r.get(i).length());
         StringBuilder sb = new StringBuilder();
         for (List<String> r : rows) {
