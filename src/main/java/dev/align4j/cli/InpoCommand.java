@@ -27,6 +27,8 @@ final class InpoCommand implements Callable<Integer>, ConfigFile.Configured {
     double tau;
     @Option(names = "--iterations", description = "Rounds; the previous iterate moves to the policy at the start of each (default: ${DEFAULT-VALUE}).")
     int iterations;
+    @Option(names = "--labels", description = "sampled: one label per pair drawn from the judge's probability (the paper's oracle); expected: the loss averaged over that draw, (h - eta (P - 1/2))^2: same expected gradient, no label noise, ties regress h onto 0 (default: ${DEFAULT-VALUE}).")
+    Inpo.Labels labels;
 
     @Override
     public Object defaults() { return Inpo.Config.DEFAULTS; }

@@ -51,10 +51,33 @@ public final class SelfPlayLoss {
      * @param rl log π_ref(y_l), (P)
      */
     public static Out inpo(Tensor w, Tensor l, Tensor tw, Tensor tl, Tensor rw, Tensor rl, double eta, double tau) {
-        double a = eta * tau;
-        Tensor h = w.sub(l).sub(rw.sub(rl).mul(Torch.s(a))).sub(tw.sub(tl).mul(Torch.s(1 - a)));   // (P)
+        Tensor h = inpoMargin(w, l, tw, tl, rw, rl, eta, tau);                             // (P)
         Tensor d = h.sub(Torch.s(eta / 2));
         return new Out(d.mul(d), h.detach(), Torch.doubles(new double[]{eta / 2}, 1));
+    }
+
+    /**
+     * INPO with the label averaged out (Rao–Blackwellised): on an unordered pair (a, b) whose judge probability is
+     * p = P(a ≻ b), the Bernoulli label of {@link #inpo} has expected loss
+     * <pre>  E ℓ = p (h_ab − η/2)² + (1 − p)(−h_ab − η/2)² = (h_ab − η (p − ½))² + η²/4 − η²(p − ½)²</pre>
+     * so this loss, ℓ = (h_ab − η (p − ½))², has the same expected gradient with no label noise: a tie (p = ½) regresses
+     * h_ab onto 0 instead of onto ±η/2 by a coin flip. h_ab is {@link #inpo}'s h with a in the winner's place.
+     *
+     * @param a    log π(a), (P), with gradients
+     * @param b    log π(b), (P), with gradients
+     * @param prob P(a ≻ b), (P)
+     */
+    public static Out inpoExpected(Tensor a, Tensor b, Tensor ta, Tensor tb, Tensor ra, Tensor rb, Tensor prob, double eta, double tau) {
+        Tensor h = inpoMargin(a, b, ta, tb, ra, rb, eta, tau);                             // (P)
+        Tensor target = prob.to(h.scalar_type()).sub(Torch.s(0.5)).mul(Torch.s(eta));     // (P)
+        Tensor d = h.sub(target);
+        return new Out(d.mul(d), h.detach(), target);
+    }
+
+    /** h = log π(w)/π(l) − ητ·log π_ref(w)/π_ref(l) − (1 − ητ)·log π_t(w)/π_t(l). */
+    private static Tensor inpoMargin(Tensor w, Tensor l, Tensor tw, Tensor tl, Tensor rw, Tensor rl, double eta, double tau) {
+        double a = eta * tau;
+        return w.sub(l).sub(rw.sub(rl).mul(Torch.s(a))).sub(tw.sub(tl).mul(Torch.s(1 - a)));
     }
 
     /**

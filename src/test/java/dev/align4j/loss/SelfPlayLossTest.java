@@ -50,6 +50,29 @@ class SelfPlayLossTest {
     }
 
     @Test
+    void inpoExpectedAveragesTheLabelDraw() {
+        try (PointerScope s = new PointerScope()) {
+            // η = 2, τ = 0.25 (ητ = 0.5), log π = (a −1, b −2), π_t (−1.5, −1.5), π_ref (−1, −3): h_ab = 1 − 0.5·2 − 0 = 0 as above.
+            // p = 0.8 ⇒ target η(p − ½) = 0.6 ⇒ ℓ = (0 − 0.6)² = 0.36; ∂ℓ/∂log π(a) = 2(h − 0.6) = −1.2, ∂ℓ/∂log π(b) = +1.2.
+            // The sampled loss: a wins (p = 0.8): gradient (−2, +2) (the test above); b wins (0.2): h_ba = −h_ab = 0, ℓ = (0 − 1)²,
+            // ∂/∂log π(b) = −2, ∂/∂log π(a) = +2. Average: a 0.8·(−2) + 0.2·2 = −1.2, b 0.8·2 + 0.2·(−2) = 1.2: the same gradient.
+            Tensor a = leaf(-1.0), b = leaf(-2.0);
+            SelfPlayLoss.Out o = SelfPlayLoss.inpoExpected(a, b, v(-1.5), v(-1.5), v(-1.0), v(-3.0), v(0.8), 2.0, 0.25);
+            assertEquals(0.36, Torch.item(o.losses()), 1e-12);
+            assertEquals(0.6, Torch.item(o.target()), 1e-12);
+            o.losses().sum().backward();
+            assertEquals(-1.2, Torch.item(a.grad()), 1e-12);
+            assertEquals(1.2, Torch.item(b.grad()), 1e-12);
+            // a tie (p = ½) regresses h onto 0: h = 0 ⇒ no loss, no gradient (the sampled loss pushes ±2 by a coin flip)
+            Tensor a2 = leaf(-1.0), b2 = leaf(-2.0);
+            SelfPlayLoss.Out tie = SelfPlayLoss.inpoExpected(a2, b2, v(-1.5), v(-1.5), v(-1.0), v(-3.0), v(0.5), 2.0, 0.25);
+            assertEquals(0.0, Torch.item(tie.losses()), 1e-12);
+            tie.losses().sum().backward();
+            assertEquals(0.0, Torch.item(a2.grad()), 1e-12);
+        }
+    }
+
+    @Test
     void nashMdIsReinforceWithAHalfBaselineAndAKlPenalty() {
         try (PointerScope s = new PointerScope()) {
             Tensor logp = leaf(-1.0, -2.0);

@@ -22,6 +22,7 @@ import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -29,7 +30,7 @@ import java.util.Random;
  * INPO, Iterative Nash Policy Optimization (Zhang et al. 2024): online mirror descent on the KL-regularised preference
  * game, played by the policy against itself. Each step: samples of every prompt from the current policy, paired
  * consecutively ((0, 1), (2, 3), …) → the judge's P(a ≻ b) → one label per pair drawn from it (the annotator's Bernoulli
- * draw: y_w the winner) → log π_t and log π_ref of the pairs (no gradients) → one update of {@link SelfPlayLoss#inpo}.
+ * draw: y_w the winner), or with {@code --labels expected} the draw averaged out → log π_t and log π_ref of the pairs (no gradients) → one update of {@link SelfPlayLoss#inpo}.
  * No win-rate estimate: only labelled pairs. π_t is the previous iterate ({@link Iterates}); π_ref the frozen start.
  * Shapes: P pairs.
  */
@@ -42,9 +43,13 @@ public final class Inpo {
      * @param eta        η, the mirror-descent step: the regularised log-ratio margin h is regressed onto η/2
      * @param tau        τ, the KL regularisation towards π_ref (ητ ≤ 1: π_ref's weight in the next iterate)
      * @param iterations rounds T; π_t moves to the policy at the start of each (steps / T steps per round)
+     * @param labels     sampled: one Bernoulli label per pair from the judge's probability (the paper's oracle);
+     *                   expected: the label averaged out ({@link SelfPlayLoss#inpoExpected}), the same expected gradient without
+     *                   label noise
      */
-    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, double eta, double tau, int iterations) {
+    public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped RolloutConfig rollouts, double eta, double tau, int iterations, Labels labels) {
         public Config {
+            labels = labels == null ? Labels.SAMPLED : labels;
             RolloutConfig.requireNoAccumulation(run);
             UserError.check(rollouts.samplesPerPrompt() >= 2 && rollouts.samplesPerPrompt() % 2 == 0,
                     "inpo pairs a prompt's samples: samples-per-prompt must be even and >= 2, not %s", rollouts.samplesPerPrompt());
@@ -55,7 +60,15 @@ public final class Inpo {
 
         /** Every setting's default; change some by name: {@code Configs.with(DEFAULTS, "steps", 30)}. */
         public static final Config DEFAULTS = Configs.of(Config.class, RolloutConfig.COMMON, "steps", 90, "lr", 1e-4, "warmupSteps", 5, "promptsPerStep", 16,
-                "samplesPerPrompt", 2, "eta", 2.0, "tau", 0.1, "iterations", 3);
+                "samplesPerPrompt", 2, "eta", 2.0, "tau", 0.1, "iterations", 3, "labels", Labels.SAMPLED);
+    }
+
+    /** How a pair's judge probability becomes the loss's label. */
+    public enum Labels {
+        /** one winner drawn per pair with the judge's probability (the preference oracle of the paper) */
+        SAMPLED,
+        /** no draw: the squared loss's expectation over the draw, (h_ab − η(P(a ≻ b) − ½))² */
+        EXPECTED
     }
 
     public record Result(double finalLoss, Path lastCheckpoint) {}
@@ -90,22 +103,26 @@ public final class Inpo {
                 a.add(ro.outs().get(i).text());
                 b.add(ro.outs().get(i + 1).text());
             }
-            // 2. the judge's P(a ≻ b), one label drawn from it per pair (a function of seed and step, so resume is exact)
+            // 2. the judge's P(a ≻ b); sampled: one label drawn from it per pair (a function of seed and step, so resume is
+            //    exact), the winner's row first; expected: no draw, rows in sampled order (a, b)
             double[] p = judge.prob(ex, a, b);
+            boolean sampled = cfg.labels() == Labels.SAMPLED;
             Random draw = new Random(cfg.run().seed() * 1_000_003 + s.step);
-            List<Integer> winners = new ArrayList<>(), losers = new ArrayList<>();
+            List<Integer> first = new ArrayList<>(), second = new ArrayList<>();
             double agree = 0;
             for (int x = 0; x < p.length; x++) {
-                boolean aWins = draw.nextDouble() < p[x];
-                winners.add(aWins ? 2 * x : 2 * x + 1);
-                losers.add(aWins ? 2 * x + 1 : 2 * x);
-                agree += aWins ? p[x] : 1 - p[x];
+                boolean aFirst = !sampled || draw.nextDouble() < p[x];
+                first.add(aFirst ? 2 * x : 2 * x + 1);
+                second.add(aFirst ? 2 * x + 1 : 2 * x);
+                agree += aFirst ? p[x] : 1 - p[x];
             }
-            s.metrics.put("label_prob", agree / p.length);                              // mean judge probability of the drawn label
+            if (sampled) s.metrics.put("label_prob", agree / p.length);                // mean judge probability of the drawn label
+            s.metrics.put("tie_fraction", Arrays.stream(p).filter(q -> Math.abs(q - 0.5) < 1e-6).count() / (double) p.length);
+            Tensor prob = Torch.doubles(p, p.length);
             int np = p.length;
-            List<Integer> rows = new ArrayList<>(winners);
-            rows.addAll(losers);
-            SeqBatch sb = ro.batch(rows, io.tok().padId);                                 // rows 0..P−1 winners, P..2P−1 losers
+            List<Integer> rows = new ArrayList<>(first);
+            rows.addAll(second);
+            SeqBatch sb = ro.batch(rows, io.tok().padId);                                 // rows 0..P−1 first (winners), P..2P−1 second
             // 3. log π_t and log π_ref of both sides, without gradients
             Tensor tw, tl, rw, rl;
             try (NoGradGuard ng = new NoGradGuard()) {
@@ -119,10 +136,13 @@ public final class Inpo {
             s.update(1, (micro, m) -> {
                 Scoring.Scores sc = Scoring.score(policy, sb, false);
                 Tensor w = sc.sum().narrow(0, 0, np), l = sc.sum().narrow(0, np, np);
-                SelfPlayLoss.Out o = SelfPlayLoss.inpo(w, l, tw, tl, rw, rl, cfg.eta(), cfg.tau());
-                m.put("logps/chosen", Torch.item(w.detach().mean()));
-                m.put("logps/rejected", Torch.item(l.detach().mean()));
-                m.put("margin", Torch.item(o.prediction().mean()));                       // h, regressed onto η/2
+                SelfPlayLoss.Out o = sampled ? SelfPlayLoss.inpo(w, l, tw, tl, rw, rl, cfg.eta(), cfg.tau())
+                        : SelfPlayLoss.inpoExpected(w, l, tw, tl, rw, rl, prob, cfg.eta(), cfg.tau());
+                if (sampled) {
+                    m.put("logps/chosen", Torch.item(w.detach().mean()));
+                    m.put("logps/rejected", Torch.item(l.detach().mean()));
+                }
+                m.put("margin", Torch.item(o.prediction().mean()));                       // h, regressed onto η/2 (sampled) or η(p − ½)
                 m.put("kl", Torch.item(sc.sum().detach().sub(torch.cat(new TensorVector(rw, rl))).mean()));   // k1 estimate of KL(π ‖ π_ref)
                 return o.losses().mean();
             });
