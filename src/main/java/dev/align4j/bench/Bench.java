@@ -35,7 +35,7 @@ public final class Bench {
     private Bench() {}
 
     public record Options(List<String> sizes, int seqLen, int trainBatch, List<Integer> genBatches, int genTokens, int repeats,
-                          int memorySteps, String loraSize, int loraSteps, String loraArms) {
+                          int memorySteps, String loraSize, int loraSteps, String loraArms, boolean gradientCheckpointing) {
         public Options {
             dev.align4j.core.UserError.check(memorySteps == 0 || memorySteps >= 100,
                     "--memory-steps must be 0 (skip) or at least 100 (it compares the first 50 steps with the last 50), got " + memorySteps);
@@ -58,7 +58,7 @@ public final class Bench {
                 bf16Steps ? "" : "; bf16 training steps skipped (bf16 GEMM below a quarter of fp32)");
         // memory first: measured after the model sizes, the baseline would be the allocator's leftovers from the largest one
         if (o.memorySteps() > 0) out.set("memory", memory(o.memorySteps()));
-        if (o.loraSize() != null && o.loraSteps() > 0) out.set("lora_dpo_memory", loraDpoMemory(o.loraSize(), o.trainBatch(), o.seqLen(), o.loraSteps(), LORA, o.loraArms()));
+        if (o.loraSize() != null && o.loraSteps() > 0) out.set("lora_dpo_memory", loraDpoMemory(o.loraSize(), o.trainBatch(), o.seqLen(), o.loraSteps(), LORA, o.loraArms(), o.gradientCheckpointing()));
         ArrayNode models = out.putArray("models");
         for (String size : o.sizes()) {
             if (size.equals("none")) continue;                                  // --sizes none: only the memory measurements
@@ -194,8 +194,8 @@ public final class Bench {
                 refSum = Scoring.score(ref, batch, false).sum();
             }
             Tensor sum = Scoring.score(m, batch, false).sum();
-            PreferenceLoss.compute(PreferenceLoss.Variant.SIGMOID, sum.narrow(0, 0, half), sum.narrow(0, half, half),
-                    refSum.narrow(0, 0, half), refSum.narrow(0, half, half), 0.1, 0, 0).losses().mean().backward();
+            Recompute.backward(PreferenceLoss.compute(PreferenceLoss.Variant.SIGMOID, sum.narrow(0, 0, half), sum.narrow(0, half, half),
+                    refSum.narrow(0, 0, half), refSum.narrow(0, half, half), 0.1, 0, 0).losses().mean());   // the loop's backward
         }
         opt.clipGradNorm(1.0);
         opt.step(1e-4);
@@ -214,8 +214,8 @@ public final class Bench {
      * a deep copy), the peak over the steps, and the peak above the process's memory before the model (the training's own).
  * Both arms run once on the nano size first, so that libtorch's and the JIT's one-time allocations are made before either is measured.
      */
-    static ObjectNode loraDpoMemory(String size, int batch, int seqLen, int steps, Lora.Config lc, String arms) {
-        if (!size.equals("nano")) loraDpoMemory("nano", 4, 16, 1, lc, "both");          // warm-up: lazy native initialisation would count against the first arm
+    static ObjectNode loraDpoMemory(String size, int batch, int seqLen, int steps, Lora.Config lc, String arms, boolean checkpointing) {
+        if (!size.equals("nano")) loraDpoMemory("nano", 4, 16, 1, lc, "both", checkpointing);          // warm-up: lazy native initialisation would count against the first arm
         ObjectNode r = Json.object();
         ModelConfig c = ModelConfig.builtin(size, 32_000, 1, new int[]{2}, 0);
         r.put("size", size);
@@ -224,6 +224,7 @@ public final class Bench {
         r.put("seq_len", seqLen);
         r.put("steps", steps);
         r.put("lora", lc.toString());
+        r.put("gradient_checkpointing", checkpointing);
         Random rng = new Random(2);
         List<int[]> prompts = new ArrayList<>(), comps = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
@@ -241,6 +242,7 @@ public final class Bench {
             o.put("rss_mb_before_model", start);
             try (LlamaModel m = LlamaModel.init(c, 0, ScalarType.Float)) {
                 if (lora) m.attach(Lora.create(m, lc, null, 0));
+                m.gradientCheckpointing(checkpointing);
                 double weights = rssMb();
                 o.put("rss_mb_after_weights", weights);
                 o.put("trainable_parameters", m.trainableParameters().values().stream().mapToLong(Tensor::numel).sum());
@@ -267,8 +269,8 @@ public final class Bench {
         ObjectNode l = (ObjectNode) r.get("lora_dpo"), f = (ObjectNode) r.get("full_dpo");
         if (l == null || f == null) {                                          // one arm (its own process: nothing left over from the other)
             ObjectNode a = l != null ? l : f;
-            System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s arm): peak RSS %.0f MB, %.0f MB above the process before the model; reference adds %.1f MB%n",
-                    size, batch, seqLen, steps, l != null ? "LoRA" : "full", a.get("rss_mb_peak").asDouble(), a.get("peak_mb_above_start").asDouble(), a.get("reference_mb").asDouble());
+            System.err.printf("lora dpo memory (%s, batch %d x %d, %d steps, %s arm%s): peak RSS %.0f MB, %.0f MB above the process before the model; reference adds %.1f MB%n",
+                    size, batch, seqLen, steps, l != null ? "LoRA" : "full", checkpointing ? ", gradient checkpointing" : "", a.get("rss_mb_peak").asDouble(), a.get("peak_mb_above_start").asDouble(), a.get("reference_mb").asDouble());
             return r;
         }
         r.put("peak_ratio", l.get("rss_mb_peak").asDouble() / f.get("rss_mb_peak").asDouble());

@@ -39,6 +39,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--lora-arm", defaultValue = "both", description = {"Which runs of the LoRA memory measurement: both (LoRA, then full, in this process),",
             "or lora / full alone (run each in its own process for peaks without the other's leftovers) (default: ${DEFAULT-VALUE})."})
     String loraArm;
+    @Option(names = "--gradient-checkpointing", description = "The LoRA memory measurement's DPO steps with gradient checkpointing (both arms).")
+    boolean gradientCheckpointing;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
@@ -50,9 +52,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
-        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0, "both")
+        Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0, "both", false)
                 : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps,
-                loraMemory.equals("none") ? null : loraMemory, loraSteps, loraArm);
+                loraMemory.equals("none") ? null : loraMemory, loraSteps, loraArm, gradientCheckpointing);
         var result = Bench.run(o);
         Json.write(output, result);
         System.out.println(Json.compact(result));

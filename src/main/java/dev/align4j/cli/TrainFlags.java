@@ -34,6 +34,9 @@ final class TrainFlags {
     @Option(names = "--dtype", converter = PrecisionConverter.class, description = {"Training precision: float32, bfloat16 (mixed precision: bf16 compute,",
             "fp32 master weights, optimizer state, norms and losses) or auto (bf16 where a short probe finds it clearly faster) (default: ${DEFAULT-VALUE})."})
     Precision dtype;
+    @Option(names = "--gradient-checkpointing", description = {"Recompute each decoder block's activations in backward instead of keeping them: less",
+            "memory for longer sequences or larger batches, about one more forward of the blocks per step, the same gradients."})
+    boolean gradientCheckpointing;
     @Mixin LoraFlags lora = new LoraFlags();                        // --lora-r, --lora-alpha, …, --adapter
     @Option(names = "--init", paramLabel = "SIZE", description = "Start from a fresh built-in model: nano, tiny, small, medium (built-in char tokenizer).")
     String init;

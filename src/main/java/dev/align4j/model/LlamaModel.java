@@ -29,6 +29,7 @@ public final class LlamaModel implements AutoCloseable {
     private static final PackedWeight[] NO_PACKING = new PackedWeight[4];
     private volatile boolean packedDecoding = packedDecodingSetting(System.getenv("ALIGN4J_PACKED_DECODING"));
     private Lora lora;            // LoRA adapters on some linear layers (null: none); owned
+    private boolean checkpointing;  // recompute block activations in backward ({@link #gradientCheckpointing})
     private final boolean view;   // shares another model's weights ({@link #withoutAdapters}): closing it frees nothing of theirs
 
     /**
@@ -235,28 +236,49 @@ public final class LlamaModel implements AutoCloseable {
         // Not under bf16 autocast (mixed-precision training's rollouts): attention returns bf16 there, and the packed
         // copies are fp32-only; autocast's own bf16 products serve instead.
         boolean decodeStep = packed && cache != null && t == 1 && !torch.is_autocast_enabled(torch.DeviceType.CPU);
-        for (int l = 0; l < layers.length; l++) {
-            Layer w = layers[l];
-            PackedWeight[] pw = decodeStep ? packedLayers[l] : NO_PACKING;
-            Tensor a = attention(w, pw, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
-            x = x.add(a);
-            Tensor hN = rmsNorm(x, w.postNorm);
-            Tensor mlp;
-            Lora ad = lora;
-            if (ad != null && (ad.has(l, Lora.GATE) || ad.has(l, Lora.UP) || ad.has(l, Lora.DOWN))) {   // adapted: separate products
-                Tensor g = adapted(ad, l, Lora.GATE, hN, w.gate, w.gateB, null), u = adapted(ad, l, Lora.UP, hN, w.up, w.upB, null);
-                mlp = adapted(ad, l, Lora.DOWN, torch.silu(g).mul(u), w.down, w.downB, pw[3]);
-            } else if (packed) {
-                Tensor gu = linear(hN, w.gateUp, w.gateUpB, pw[2]);               // (B, T, 2·I): [gate | up]
-                long inter = w.gate.size(0);
-                mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB, pw[3]);
-            } else {
-                mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
-            }
-            x = x.add(mlp);
-        }
+        if (checkpointing && cache == null && training())                 // keep block inputs, recompute in backward
+            return rmsNorm(Recompute.blocks(this, x, layers.length, cs, mask, causal, packed), params.get("model.norm.weight"));
+        for (int l = 0; l < layers.length; l++) x = block(l, x, cs, mask, causal, cache, past, packed, decodeStep);
         if (cache != null) cache.length = past + (int) t;
         return rmsNorm(x, params.get("model.norm.weight"));
+    }
+
+    /** Decoder block {@code l}: x + attention(norm(x)), then + MLP(norm(·)). */
+    Tensor block(int l, Tensor x, Tensor[] cs, Tensor mask, boolean causal, KVCache cache, int past, boolean packed, boolean decodeStep) {
+        Layer w = layers[l];
+        PackedWeight[] pw = decodeStep ? packedLayers[l] : NO_PACKING;
+        Tensor a = attention(w, pw, rmsNorm(x, w.inNorm), cs[0], cs[1], mask, causal, cache, l, past, packed);
+        x = x.add(a);
+        Tensor hN = rmsNorm(x, w.postNorm);
+        Tensor mlp;
+        Lora ad = lora;
+        if (ad != null && (ad.has(l, Lora.GATE) || ad.has(l, Lora.UP) || ad.has(l, Lora.DOWN))) {   // adapted: separate products
+            Tensor g = adapted(ad, l, Lora.GATE, hN, w.gate, w.gateB, null), u = adapted(ad, l, Lora.UP, hN, w.up, w.upB, null);
+            mlp = adapted(ad, l, Lora.DOWN, torch.silu(g).mul(u), w.down, w.downB, pw[3]);
+        } else if (packed) {
+            Tensor gu = linear(hN, w.gateUp, w.gateUpB, pw[2]);               // (B, T, 2·I): [gate | up]
+            long inter = w.gate.size(0);
+            mlp = linear(torch.silu(gu.narrow(-1, 0, inter)).mul_(gu.narrow(-1, inter, inter)), w.down, w.downB, pw[3]);
+        } else {
+            mlp = linear(torch.silu(linear(hN, w.gate, w.gateB)).mul(linear(hN, w.up, w.upB)), w.down, w.downB);
+        }
+        return x.add(mlp);
+    }
+
+    /**
+     * Activation (gradient) checkpointing for training forwards: each block's input is kept and its activations are
+     * recomputed during backward ({@link Recompute}), which {@code Loop} runs after every micro-batch's backward. The
+     * gradients are those of the plain forward (tested); the cost is one more forward of the blocks.
+     */
+    public void gradientCheckpointing(boolean on) { checkpointing = on; }
+
+    public boolean gradientCheckpointing() { return checkpointing; }
+
+    /** Gradients flow into this model's trainable parameters (a training forward, not scoring or generation). */
+    private boolean training() {
+        if (!GradMode.is_enabled()) return false;
+        for (Tensor t : trainableParameters().values()) return t.requires_grad();
+        return false;
     }
 
     /**

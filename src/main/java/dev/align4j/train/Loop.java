@@ -8,6 +8,7 @@ import dev.align4j.core.Progress;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.model.LlamaModel;
+import dev.align4j.model.Recompute;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -120,9 +121,10 @@ public final class Loop {
             try {
                 for (int micro = 0; micro < micros; micro++) {
                     try (PointerScope scope = new PointerScope()) {
+                        Recompute.clear();                                       // nothing pending from outside this micro-batch's scope
                         Map<String, Double> m = new LinkedHashMap<>();
                         Tensor l = loss.loss(micro, m);
-                        (micros > 1 ? l.div(Torch.s((double) micros)) : l).backward();
+                        Recompute.backward(micros > 1 ? l.div(Torch.s((double) micros)) : l);   // plain backward, then checkpointed blocks
                         double value = Torch.item(l);
                         total += value / micros;
                         m.putIfAbsent("loss", value);
@@ -130,6 +132,7 @@ public final class Loop {
                     }
                 }
             } finally {
+                Recompute.clear();
                 loop.requiresGrad(false);
             }
             averaged.forEach((k, a) -> metrics.put(k, a[0] / a[1]));
@@ -172,6 +175,7 @@ public final class Loop {
             for (Group g : plan.groups()) {
                 opts.add(new AdamW(g.params(), run.weightDecay()));
                 schedules.add(new LrSchedule(g.lr(), run.warmupSteps(), run.steps() * plan.updatesPerStep(), 0.1));
+                if (g.model() != null) g.model().gradientCheckpointing(run.gradientCheckpointing());
             }
             requiresGrad(false);
         }

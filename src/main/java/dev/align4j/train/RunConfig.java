@@ -21,9 +21,12 @@ import java.util.Map;
  * @param onNonFinite  stop or skip on a NaN/Inf loss or gradient norm
  * @param loggingSteps log every N steps, and the first and last (0 = the method's default: 10 offline, 1 online)
  * @param dtype        compute precision: fp32, bf16 mixed precision (fp32 master weights), or auto (probe; {@link Precision})
+ * @param gradientCheckpointing recompute the trained model's block activations in backward instead of keeping them
+ *                     ({@code dev.align4j.model.Recompute}): less memory, one more forward of the blocks, the same gradients
  */
 public record RunConfig(int steps, double lr, double weightDecay, int warmupSteps, double maxGradNorm, int gradAccum,
-                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps, Precision dtype) {
+                        int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps, Precision dtype,
+                        boolean gradientCheckpointing) {
     public RunConfig {
         onNonFinite = onNonFinite == null ? NonFinite.STOP : onNonFinite;
         dtype = dtype == null ? Precision.AUTO : dtype;
@@ -36,13 +39,14 @@ public record RunConfig(int steps, double lr, double weightDecay, int warmupStep
         UserError.check(evalEvery >= 0 && saveEvery >= 0 && keep >= 0 && loggingSteps >= 0, "eval-every, save-every, keep and logging-steps must be >= 0");
     }
 
-    /** The run settings in fp32 ({@code dtype} float32). */
+    /** The run settings in fp32 ({@code dtype} float32), without gradient checkpointing. */
     public RunConfig(int steps, double lr, double weightDecay, int warmupSteps, double maxGradNorm, int gradAccum,
                      int evalEvery, int saveEvery, int keep, long seed, NonFinite onNonFinite, int loggingSteps) {
-        this(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite, loggingSteps, Precision.FLOAT32);
+        this(steps, lr, weightDecay, warmupSteps, maxGradNorm, gradAccum, evalEvery, saveEvery, keep, seed, onNonFinite, loggingSteps, Precision.FLOAT32, false);
     }
 
     /** Defaults of the run settings most methods share; each method names its own steps, lr, weight decay and warm-up. */
-    public static final Map<String, Object> COMMON = Map.of("weightDecay", 0.0, "maxGradNorm", 1.0, "gradAccum", 1, "evalEvery", 0, "saveEvery", 0,
-            "keep", 2, "seed", 0L, "onNonFinite", NonFinite.STOP, "loggingSteps", 0, "dtype", Precision.AUTO);
+    public static final Map<String, Object> COMMON = Map.ofEntries(Map.entry("weightDecay", 0.0), Map.entry("maxGradNorm", 1.0), Map.entry("gradAccum", 1),
+            Map.entry("evalEvery", 0), Map.entry("saveEvery", 0), Map.entry("keep", 2), Map.entry("seed", 0L), Map.entry("onNonFinite", NonFinite.STOP),
+            Map.entry("loggingSteps", 0), Map.entry("dtype", Precision.AUTO), Map.entry("gradientCheckpointing", false));
 }

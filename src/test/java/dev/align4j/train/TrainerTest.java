@@ -67,6 +67,28 @@ class TrainerTest {
     }
 
     @Test
+    void sftWithGradientCheckpointingEndsWithTheSameWeights() {
+        // the loop's backward runs the checkpointed blocks (model.Recompute): 8 updates with 2 micro-batches each end
+        // where the plain backward does, and the flag reaches the trained model
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        Sft.Config plain = Configs.with(Sft.Config.DEFAULTS, "steps", 8, "batchSize", 8, "gradAccum", 2, "lr", 5e-3, "weightDecay", 0.01, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 0, "keep", 1, "seed", 3L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
+        Map<String, float[]> reference;
+        try (LlamaModel m = nano(2)) {
+            Sft.train(m, copyTask(), plain, new Session(tok, null, Metrics.inMemory().quiet(true), null, null));
+            assertFalse(m.gradientCheckpointing());
+            reference = snapshot(m);
+        }
+        try (LlamaModel m = nano(2)) {
+            Map<String, float[]> before = snapshot(m);
+            Sft.train(m, copyTask(), Configs.with(plain, "gradientCheckpointing", true), new Session(tok, null, Metrics.inMemory().quiet(true), null, null));
+            assertTrue(m.gradientCheckpointing());
+            assertAllChanged(before, m);
+            for (var e : reference.entrySet())
+                assertArrayEquals(e.getValue(), Torch.toFloats(m.parameters().get(e.getKey())), 1e-6f, e.getKey());
+        }
+    }
+
+    @Test
     void sftResumeFromACheckpointEndsWithTheSameWeights() throws Exception {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         Sft.Config full = Configs.with(Sft.Config.DEFAULTS, "steps", 12, "batchSize", 8, "gradAccum", 1, "lr", 5e-3, "weightDecay", 0.01, "warmupSteps", 2, "maxGradNorm", 1.0, "maxLength", 32, "evalEvery", 0, "saveEvery", 6, "keep", 3, "seed", 3L, "onNonFinite", dev.align4j.train.NonFinite.STOP);
