@@ -238,7 +238,20 @@ public final class LlamaModel implements AutoCloseable {
         boolean decodeStep = packed && cache != null && t == 1 && !torch.is_autocast_enabled(torch.DeviceType.CPU);
         if (checkpointing && cache == null && training())                 // keep block inputs, recompute in backward
             return rmsNorm(Recompute.blocks(this, x, layers.length, cs, mask, causal, packed), params.get("model.norm.weight"));
-        for (int l = 0; l < layers.length; l++) x = block(l, x, cs, mask, causal, cache, past, packed, decodeStep);
+        // Each block in its own scope: its temporaries (norms, projections, attention and MLP intermediates) are freed as
+        // soon as it returns, not when the caller's scope closes; autograd keeps what backward needs through the graph.
+        PointerScope caller = PointerScope.getInnerScope();
+        for (int l = 0; l < layers.length; l++) {
+            if (caller == null) {
+                x = block(l, x, cs, mask, causal, cache, past, packed, decodeStep);
+                continue;
+            }
+            try (PointerScope blockScope = new PointerScope()) {
+                Tensor out = block(l, x, cs, mask, causal, cache, past, packed, decodeStep);
+                caller.attach(out);
+                x = out;
+            }
+        }
         if (cache != null) cache.length = past + (int) t;
         return rmsNorm(x, params.get("model.norm.weight"));
     }

@@ -22,8 +22,9 @@ import java.util.ArrayDeque;
  * LoRA dropout draws its masks from a counter ({@link Lora#draws}); the recompute rewinds it so that each block sees the
  * masks of its first forward.
  *
- * <p>Lifetime: a forward's kept tensors belong to the caller's {@link PointerScope} (a checkpointed forward needs one) and
- * its pending backward to this thread until {@link #backward} or {@link #clear}. The training loop calls {@link #backward}
+ * <p>Lifetime: a forward's kept tensors are attached to the caller's {@link PointerScope} (a checkpointed forward needs
+ * one) and held by its pending backward, which belongs to this thread, until {@link #backward} or {@link #clear}: so a
+ * caller may close its scope (e.g. {@link Scoring#score}'s) before the backward. The training loop calls {@link #backward}
  * in place of {@code loss.backward()} for every micro-batch, and {@link #clear} after it.
  */
 public final class Recompute {
@@ -31,9 +32,26 @@ public final class Recompute {
 
     private static final ThreadLocal<ArrayDeque<Pending>> PENDING = ThreadLocal.withInitial(ArrayDeque::new);
 
-    /** One checkpointed forward waiting for its blocks' backward. */
+    /** One checkpointed forward waiting for its blocks' backward; it holds a reference to each of its tensors until {@link #release}. */
     private record Pending(LlamaModel model, Tensor embedded, Tensor[] inputs, long[] draws, Tensor last, Tensor[] cs, Tensor mask,
                            boolean causal, boolean packed) {
+        Pending {
+            for (Tensor t : held(embedded, inputs, last, cs, mask)) t.retainReference();
+        }
+
+        void release() {
+            for (Tensor t : held(embedded, inputs, last, cs, mask)) t.releaseReference();
+        }
+
+        private static java.util.List<Tensor> held(Tensor embedded, Tensor[] inputs, Tensor last, Tensor[] cs, Tensor mask) {
+            java.util.List<Tensor> out = new java.util.ArrayList<>(java.util.List.of(inputs));
+            out.add(embedded);
+            out.add(last);
+            for (Tensor t : cs) if (t != null) out.add(t);
+            if (mask != null) out.add(mask);
+            return out;
+        }
+
         void backward() {
             Tensor g = last.grad();
             if (!g.defined()) return;                                   // the output did not reach the loss
@@ -80,7 +98,7 @@ public final class Recompute {
             draws[l] = lora == null ? 0 : lora.draws();
             try (PointerScope block = new PointerScope()) {             // the block's activations end here
                 Tensor out = m.block(l, x, cs, mask, causal, null, 0, packed, false).detach();
-                caller.attach(out);
+                caller.attach(out);                                     // alive after this scope; Pending holds it beyond the caller's
                 x = out;
             }
         }
@@ -94,9 +112,16 @@ public final class Recompute {
         loss.backward();
         ArrayDeque<Pending> q = PENDING.get();
         try {
-            while (!q.isEmpty()) q.pop().backward();
+            while (!q.isEmpty()) {
+                Pending p = q.pop();
+                try {
+                    p.backward();
+                } finally {
+                    p.release();
+                }
+            }
         } finally {
-            q.clear();
+            clear();
         }
     }
 
@@ -104,7 +129,10 @@ public final class Recompute {
     private static TensorVector one(Tensor t) { return new TensorVector(new Tensor[]{t}); }
 
     /** Forgets pending forwards (a micro-batch that failed, or forwards that never reached a loss). */
-    public static void clear() { PENDING.get().clear(); }
+    public static void clear() {
+        ArrayDeque<Pending> q = PENDING.get();
+        while (!q.isEmpty()) q.pop().release();
+    }
 
     /** Checkpointed forwards whose blocks have not had their backward: must be 0 when an optimizer steps. */
     public static int pending() { return PENDING.get().size(); }

@@ -1,6 +1,7 @@
 package dev.align4j.model;
 
 import dev.align4j.core.Torch;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -32,7 +33,16 @@ public final class Scoring {
     }
 
     public static Scores score(LlamaModel model, SeqBatch batch, boolean entropy, boolean keepLogits) {
-        return fromLogits(model.logits(batch.ids(), null), batch, entropy, keepLogits);   // right padding: causal is exact
+        PointerScope caller = PointerScope.getInnerScope();
+        if (keepLogits || caller == null) return fromLogits(model.logits(batch.ids(), null), batch, entropy, keepLogits);   // right padding: causal is exact
+        // The (B, T, V) logits and their temporaries end with this scope (autograd keeps what backward needs); only the
+        // per-token results reach the caller's.
+        try (PointerScope scope = new PointerScope()) {
+            Scores s = fromLogits(model.logits(batch.ids(), null), batch, entropy, false);
+            for (Tensor t : new Tensor[]{s.tokenLogps(), s.mask(), s.sum(), s.mean(), s.entropy(), s.allLogps(), s.allMask()})
+                if (t != null) caller.attach(t);
+            return s;
+        }
     }
 
     /** (B, T−1) float, 1 at completion tokens, aligned with {@link Scores#tokenLogps}. */
