@@ -347,6 +347,7 @@ public final class Bench {
             for (int k = 0; k < t.length; k++) {
                 long s = System.nanoTime();
                 (k == 0 ? a : b).run();
+                Torch.sync();                                                          // CUDA runs asynchronously
                 t[k][i] = (System.nanoTime() - s) / 1e9;
             }
         return t;
@@ -431,6 +432,7 @@ public final class Bench {
         for (int i = 0; i < repeats; i++) {
             long s = System.nanoTime();
             r.run();
+            Torch.sync();
             t[i] = (System.nanoTime() - s) / 1e9;
         }
         return median(t);
@@ -439,13 +441,14 @@ public final class Bench {
     /** GFLOP/s of a 1024³ matmul: the best of {@code 2·repeats} (at least 6) runs, the machine's peak as libtorch reaches it. */
     static double gemm(ScalarType dtype, int repeats) {
         try (PointerScope s = new PointerScope()) {
-            Tensor a = torch.randn(1024, 1024).to(dtype), b = torch.randn(1024, 1024).to(dtype);
+            Tensor a = Torch.toDevice(torch.randn(1024, 1024).to(dtype)), b = Torch.toDevice(torch.randn(1024, 1024).to(dtype));
             double best = Double.MAX_VALUE;
             int n = Math.max(6, 2 * repeats);
             for (int i = 0; i <= n; i++) {
                 long t0 = System.nanoTime();
                 try (PointerScope in = new PointerScope()) {
                     a.matmul(b);
+                    Torch.sync();                                                      // CUDA runs asynchronously
                 }
                 double sec = (System.nanoTime() - t0) / 1e9;
                 if (i > 0) best = Math.min(best, sec);                                // run 0 warms up

@@ -41,17 +41,29 @@ final class BenchCommand implements Callable<Integer> {
     String loraArm;
     @Option(names = "--gradient-checkpointing", description = "The LoRA memory measurement's DPO steps with gradient checkpointing (both arms).")
     boolean gradientCheckpointing;
+    @Option(names = "--device-parity", paramLabel = "DEVICE", description = {"Only the device parity check: a forward, an SFT step and greedy generation of the",
+            "built-in tiny model on the CPU and on DEVICE (cuda, cuda:N; cpu compares the CPU with itself), with their largest differences."})
+    String deviceParity;
     @Option(names = "--quick", description = "A reduced set (tiny model, fewer repeats) that runs in under a minute.")
     boolean quick;
     @Option(names = "--output", defaultValue = "out/bench.json", description = "JSON result file (default: ${DEFAULT-VALUE}).")
     Path output;
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
     int threads;
+    @Option(names = "--device", defaultValue = "auto", description = "Where tensors live and compute: cpu, cuda, cuda:N, or auto (CUDA when this build and machine have it; the default build is CPU-only, mvn -Pcuda builds the CUDA one) (default: ${DEFAULT-VALUE}).")
+    String device;
 
     @Override
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
+        if (deviceParity != null) {
+            var r = dev.align4j.bench.DeviceParity.run(deviceParity, "tiny");
+            Json.write(output, r);
+            System.out.println(Json.compact(r));
+            return 0;
+        }
+        Torch.useDevice(device);
         Bench.Options o = quick ? new Bench.Options(List.of("tiny"), 64, 4, List.of(1, 8), 32, 3, 0, null, 0, "both", false)
                 : new Bench.Options(sizes, seqLen, trainBatch, genBatches, genTokens, repeats, memorySteps,
                 loraMemory.equals("none") ? null : loraMemory, loraSteps, loraArm, gradientCheckpointing);

@@ -22,6 +22,9 @@ final class Common {
 
         @Option(names = "--debug", description = "Print stack traces.")
         boolean debug;
+
+        @Option(names = "--device", defaultValue = "auto", description = "Where tensors live and compute: cpu, cuda, cuda:N, or auto (CUDA when this build and machine have it; the default build is CPU-only, mvn -Pcuda builds the CUDA one) (default: ${DEFAULT-VALUE}).")
+        String device;
     }
 
     /** {@link ModelSource} plus the dtype the weights are loaded and run in (commands that only run a model). */
@@ -33,6 +36,7 @@ final class Common {
             if (model == null) throw new UserError("--model DIR is required");
             Torch.init();
             if (threads > 0) Torch.setThreads(threads);
+            Torch.useDevice(device);
             return HfModel.load(model, scalarType());
         }
 

@@ -70,6 +70,8 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
     String dtype;
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = all cores (default: ${DEFAULT-VALUE}).")
     int threads;
+    @Option(names = "--device", defaultValue = "auto", description = "Where tensors live and compute: cpu, cuda, cuda:N, or auto (CUDA when this build and machine have it; the default build is CPU-only, mvn -Pcuda builds the CUDA one) (default: ${DEFAULT-VALUE}).")
+    String device;
     @Option(names = "--debug", description = "Print stack traces.")
     boolean debug;
 
@@ -92,6 +94,7 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
         for (ModelSpec s : specs) for (Path d : s.dirs()) check(d, ref);
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
+        Torch.useDevice(device);
         int budget = cfg.budget(t);
         try (HfModel.Loaded rmModel = rf.rewardModel == null ? null : HfModel.load(rf.rewardModel, Torch.dtype("float32"));
              HfModel.Loaded refModel = ref == null ? null : HfModel.load(ref, Torch.dtype(dtype))) {

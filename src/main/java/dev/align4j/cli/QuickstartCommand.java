@@ -59,6 +59,8 @@ final class QuickstartCommand implements Callable<Integer>, ConfigFile.Configure
     int evalPrompts;
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
     int threads;
+    @Option(names = "--device", defaultValue = "auto", description = "Where tensors live and compute: cpu, cuda, cuda:N, or auto (CUDA when this build and machine have it; the default build is CPU-only, mvn -Pcuda builds the CUDA one) (default: ${DEFAULT-VALUE}).")
+    String device;
     @Option(names = "--debug", description = "Print stack traces.")
     boolean debug;
 
@@ -68,6 +70,7 @@ final class QuickstartCommand implements Callable<Integer>, ConfigFile.Configure
     public Integer call() {
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
+        Torch.useDevice(device);
         ConfigFile.fromFlags(spec, Quickstart.DEFAULTS).run(output);
         return 0;
     }

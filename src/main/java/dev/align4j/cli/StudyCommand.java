@@ -64,6 +64,8 @@ final class StudyCommand implements Callable<Integer>, ConfigFile.Configured {
     long seed;
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads; 0 = default (default: ${DEFAULT-VALUE}).")
     int threads;
+    @Option(names = "--device", defaultValue = "auto", description = "Where tensors live and compute: cpu, cuda, cuda:N, or auto (CUDA when this build and machine have it; the default build is CPU-only, mvn -Pcuda builds the CUDA one) (default: ${DEFAULT-VALUE}).")
+    String device;
     @Option(names = "--debug", description = "Print stack traces.")
     boolean debug;
 
@@ -75,6 +77,7 @@ final class StudyCommand implements Callable<Integer>, ConfigFile.Configured {
         Overoptimization cfg = ConfigFile.fromFlags(spec, Overoptimization.DEFAULTS);      // validates every setting before any work
         Torch.init();
         if (threads > 0) Torch.setThreads(threads);
+        Torch.useDevice(device);
         cfg.run(model, output != null ? output : Path.of("out", "study-" + study));
         return 0;
     }

@@ -108,6 +108,7 @@ final class TrainFlags {
     HfModel.Loaded loadModel() {
         Torch.init();
         if (m.threads > 0) Torch.setThreads(m.threads);
+        Torch.useDevice(m.device);
         if (deterministic) {
             if (m.threads > 1) throw new UserError("--deterministic runs on one thread; drop --threads " + m.threads);
             Torch.deterministic();

@@ -78,6 +78,7 @@ public final class Distributed implements AutoCloseable {
         if (current != SINGLE) return current;
         int world = intVar(env, "WORLD_SIZE", 1);
         if (world <= 1) return current;
+        UserError.check(!Torch.onCuda(), "launch runs its ranks on the CPU (Gloo); data parallel on CUDA (NCCL) is not built yet: run each rank with --device cpu");
         int rank = intVar(env, "RANK", -1);
         UserError.check(rank >= 0 && rank < world, "RANK must be in [0, WORLD_SIZE=%s): %s", world, env.get("RANK"));
         String addr = env.getOrDefault("MASTER_ADDR", "127.0.0.1");

@@ -5,6 +5,8 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -21,6 +23,8 @@ import java.util.List;
 public final class Torch {
     private static volatile boolean loaded;
     static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
+    static final String EXTENSION = "org.bytedeco.javacpp.platform.extension";
+    private static volatile Device device;          // null: the CPU (the default); else a CUDA device ({@link #useDevice})
 
     private Torch() {}
 
@@ -40,9 +44,16 @@ public final class Torch {
         if (loaded) return;
         if (System.getProperty(MAX_PHYSICAL_BYTES) == null && System.getProperty(MAX_PHYSICAL_BYTES.toLowerCase()) == null)
             System.setProperty(MAX_PHYSICAL_BYTES, "0");
+        // The CUDA build (mvn -Pcuda: pytorch's linux-x86_64-gpu jar and the CUDA runtime) keeps its natives under the
+        // "-gpu" platform extension; JavaCPP loads them only when told so.
+        boolean gpuBuild = Torch.class.getResource("/org/bytedeco/pytorch/linux-x86_64-gpu/") != null;
+        if (gpuBuild && System.getProperty(EXTENSION) == null) System.setProperty(EXTENSION, "-gpu");
         try {
-            for (String dir : List.of("/org/bytedeco/openblas/linux-x86_64/", "/org/bytedeco/pytorch/linux-x86_64/"))
-                Loader.cacheResources(Loader.class, dir);
+            List<String> dirs = gpuBuild
+                    ? List.of("/org/bytedeco/openblas/linux-x86_64/", "/org/bytedeco/cuda/linux-x86_64/", "/org/bytedeco/pytorch/linux-x86_64-gpu/")
+                    : List.of("/org/bytedeco/openblas/linux-x86_64/", "/org/bytedeco/pytorch/linux-x86_64/");
+            for (String dir : dirs)
+                if (Torch.class.getResource(dir) != null) Loader.cacheResources(Loader.class, dir);
         } catch (Exception e) {
             throw new IllegalStateException("could not extract libtorch natives into the JavaCPP cache: " + e, e);
         }
@@ -100,30 +111,81 @@ public final class Torch {
 
     public static Scalar s(long v) { return new Scalar(v); }
 
-    public static TensorOptions opts(ScalarType t) { return new TensorOptions(t); }
+    // ------------------------------------------------------------------------------------------ device
 
-    /** A new tensor (owned by the caller) holding a copy of {@code data} with the given shape. */
+    /**
+     * Chooses where tensors live and compute: {@code cpu}, {@code cuda} / {@code cuda:N}, or {@code auto} (CUDA when
+     * this build and machine have it, else the CPU). The default build is CPU-only; {@code mvn -Pcuda package} brings
+     * libtorch's CUDA build (README, "CUDA"). Call before building models: tensors made earlier stay where they are.
+     */
+    public static void useDevice(String spec) {
+        init();
+        String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
+        boolean cuda = torch.cuda_is_available();
+        if (s.equals("cpu") || (s.equals("auto") && !cuda)) {
+            device = null;
+            return;
+        }
+        if (s.equals("auto")) s = "cuda";
+        if (!s.matches("cuda(:[0-9]+)?"))
+            throw new UserError("--device: expected cpu, cuda, cuda:N or auto, got '" + spec + "'");
+        if (!cuda)
+            throw new UserError("--device " + spec + ": no CUDA device is available to libtorch here"
+                    + (Torch.class.getResource("/org/bytedeco/pytorch/linux-x86_64-gpu/") == null
+                    ? " (this is the CPU-only build; build the CUDA one with: mvn -Pcuda -DskipTests package)" : " (a CUDA build, but no GPU or driver was found)"));
+        int index = s.contains(":") ? Integer.parseInt(s.substring(5)) : 0;
+        int count = torch.cuda_device_count();
+        if (index >= count) throw new UserError("--device " + spec + ": this machine has " + count + " CUDA device(s)");
+        device = new Device(torch.DeviceType.CUDA, (byte) index);
+        device.retainReference();                                              // process-lifetime
+    }
+
+    /** Waits for the compute device's queued work (CUDA runs asynchronously; timing needs it); nothing on the CPU. */
+    public static void sync() { if (device != null) torch.cuda_synchronize(); }
+
+    /** True when tensors are made on a CUDA device ({@link #useDevice}). */
+    public static boolean onCuda() { return device != null; }
+
+    /** The compute device as text: "cpu" or "cuda:N". */
+    public static String deviceName() { return device == null ? "cpu" : "cuda:" + device.index(); }
+
+    /** {@code t} on the compute device (itself when it is there already). */
+    public static Tensor toDevice(Tensor t) { return device == null || t.device().is_cuda() ? t : t.to(device, t.scalar_type()); }
+
+    /** Options for a new tensor of dtype {@code t} on the compute device. */
+    public static TensorOptions opts(ScalarType t) {
+        TensorOptions o = new TensorOptions(t);
+        return device == null ? o : o.device(new DeviceOptional(device));
+    }
+
+    /** Options for a new tensor on the CPU: host data, and draws from a CPU generator (moved with {@link #toDevice}). */
+    public static TensorOptions cpuOpts(ScalarType t) { return new TensorOptions(t); }
+
+    /** A new tensor (owned by the caller, on the compute device) holding a copy of {@code data} with the given shape. */
     public static Tensor longs(long[] data, long... shape) {
         try (LongPointer p = new LongPointer(data)) {
-            return torch.from_blob(p, shape, opts(ScalarType.Long)).clone();
+            return toDevice(torch.from_blob(p, shape, cpuOpts(ScalarType.Long)).clone());
         }
     }
 
     public static Tensor floats(float[] data, long... shape) {
         try (FloatPointer p = new FloatPointer(data)) {
-            return torch.from_blob(p, shape, opts(ScalarType.Float)).clone();
+            return toDevice(torch.from_blob(p, shape, cpuOpts(ScalarType.Float)).clone());
         }
     }
 
     public static Tensor doubles(double[] data, long... shape) {
         try (DoublePointer p = new DoublePointer(data)) {
-            return torch.from_blob(p, shape, opts(ScalarType.Double)).clone();
+            return toDevice(torch.from_blob(p, shape, cpuOpts(ScalarType.Double)).clone());
         }
     }
 
+    /** {@code t} detached and on the CPU (itself, detached, when it is there already): for reading values into Java. */
+    public static Tensor host(Tensor t) { return t.device().is_cpu() ? t.detach() : t.detach().cpu(); }
+
     /** A copy of the tensor's values as doubles (any floating dtype, any shape, row-major). */
     public static double[] toDoubles(Tensor t) {
-        try (Tensor c = t.detach().to(ScalarType.Double).contiguous()) {
+        try (Tensor c = host(t).to(ScalarType.Double).contiguous()) {
             double[] out = new double[(int) c.numel()];
             if (out.length > 0) c.data_ptr_double().get(out);
             return out;
@@ -134,13 +196,13 @@ public final class Torch {
         byte[] b = new byte[data.length];
         for (int i = 0; i < data.length; i++) b[i] = (byte) (data[i] ? 1 : 0);
         try (BytePointer p = new BytePointer(b)) {
-            return torch.from_blob(p, shape, opts(ScalarType.Bool)).clone();
+            return toDevice(torch.from_blob(p, shape, cpuOpts(ScalarType.Bool)).clone());
         }
     }
 
     /** A copy of the tensor's values as floats (any floating dtype, any shape, row-major). */
     public static float[] toFloats(Tensor t) {
-        try (Tensor c = t.detach().to(ScalarType.Float).contiguous()) {
+        try (Tensor c = host(t).to(ScalarType.Float).contiguous()) {
             float[] out = new float[(int) c.numel()];
             if (out.length > 0) c.data_ptr_float().get(out);
             return out;
@@ -148,7 +210,7 @@ public final class Torch {
     }
 
     public static long[] toLongs(Tensor t) {
-        try (Tensor c = t.detach().to(ScalarType.Long).contiguous()) {
+        try (Tensor c = host(t).to(ScalarType.Long).contiguous()) {
             long[] out = new long[(int) c.numel()];
             if (out.length > 0) c.data_ptr_long().get(out);
             return out;

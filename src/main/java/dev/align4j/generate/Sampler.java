@@ -223,11 +223,12 @@ public final class Sampler {
         Tensor max = l.amax(new long[]{-1}, true);                                            // (B, 1)
         Tensor e = l.sub(max).exp_();                                                         // (B, V) unnormalised probabilities
         Tensor u;
-        if (counts == null) u = torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float));
+        // uniforms from the CPU generator (the same numbers on every device), then to the logits' device
+        if (counts == null) u = Torch.toDevice(torch.rand(new long[]{l.size(0), 1}, new GeneratorOptional(gen), Torch.cpuOpts(ScalarType.Float)));
         else {                                                                                // (ΣB, 1), this rank's rows
             int before = 0;
             for (int r = 0; r < rank; r++) before += counts[r];
-            u = torch.rand(new long[]{Arrays.stream(counts).sum(), 1}, new GeneratorOptional(gen), Torch.opts(ScalarType.Float)).narrow(0, before, l.size(0));
+            u = Torch.toDevice(torch.rand(new long[]{Arrays.stream(counts).sum(), 1}, new GeneratorOptional(gen), Torch.cpuOpts(ScalarType.Float)).narrow(0, before, l.size(0)));
         }
         Draw d = draw(e, u);
         Tensor logZ = cfg.temperature() == 1 && !filtered ? max.add(d.total().log()).squeeze(-1) : null;

@@ -43,6 +43,10 @@ public final class LlamaModel implements AutoCloseable {
                          Tensor qkv, Tensor qkvB, Tensor gateUp, Tensor gateUpB) {}
 
     private LlamaModel(ModelConfig config, LinkedHashMap<String, Tensor> params, ScalarType dtype) {
+        if (Torch.onCuda()) {                                                  // weights live on the compute device (--device)
+            params.replaceAll((k, t) -> Torch.toDevice(t));
+            packedDecoding = false;                                            // oneDNN packing is CPU-only
+        }
         this.config = config;
         this.dtype = dtype;
         this.params = params;
@@ -153,10 +157,11 @@ public final class LlamaModel implements AutoCloseable {
         for (var e : expectedShapes(c).entrySet()) {
             String n = e.getKey();
             Tensor t;
-            if (n.endsWith("norm.weight")) t = torch.ones(e.getValue(), Torch.opts(ScalarType.Float));
-            else if (n.endsWith(".bias")) t = torch.zeros(e.getValue(), Torch.opts(ScalarType.Float));
+            // on the CPU (the generator is a CPU one); the constructor moves the weights to the compute device
+            if (n.endsWith("norm.weight")) t = torch.ones(e.getValue(), Torch.cpuOpts(ScalarType.Float));
+            else if (n.endsWith(".bias")) t = torch.zeros(e.getValue(), Torch.cpuOpts(ScalarType.Float));
             else {
-                t = torch.zeros(e.getValue(), Torch.opts(ScalarType.Float));
+                t = torch.zeros(e.getValue(), Torch.cpuOpts(ScalarType.Float));
                 t.normal_(0.0, c.initializerRange(), new GeneratorOptional(g));
             }
             p.put(n, t.to(dtype));
@@ -657,10 +662,10 @@ public final class LlamaModel implements AutoCloseable {
                     Tensor merged = lora == null ? null : lora.merged(e.getKey(), e.getValue());   // with adapters: the trunk as it computes now
                     p.put(e.getKey(), merged != null ? merged : e.getValue().detach().clone());
                 }
-            Tensor s = torch.zeros(new long[]{c.numLabels(), c.hiddenSize()}, Torch.opts(ScalarType.Float));
+            Tensor s = torch.zeros(new long[]{c.numLabels(), c.hiddenSize()}, Torch.cpuOpts(ScalarType.Float));
             s.normal_(0.0, c.initializerRange(), new GeneratorOptional(torch.make_generator_cpu(seed)));
             p.put("score.weight", s.to(dtype));
-            if (c.tokenClassification()) p.put("score.bias", torch.zeros(new long[]{c.numLabels()}, Torch.opts(ScalarType.Float)).to(dtype));
+            if (c.tokenClassification()) p.put("score.bias", torch.zeros(new long[]{c.numLabels()}, Torch.cpuOpts(ScalarType.Float)).to(dtype));
         }
         return new LlamaModel(c, p, dtype);
     }

@@ -116,11 +116,11 @@ public final class Lora implements AutoCloseable {
                     Tensor w = p.get(modulePath(l, mod) + ".weight");
                     long out = w.size(0), in = w.size(1);
                     double bound = 1.0 / Math.sqrt(in);                    // kaiming_uniform_(a=√5): gain √(2/6) · √(3/in)
-                    Tensor a = torch.empty(new long[]{c.loraR(), in}, Torch.opts(ScalarType.Float), null);
+                    Tensor a = torch.empty(new long[]{c.loraR(), in}, Torch.cpuOpts(ScalarType.Float), null);   // CPU generator; moved below
                     a.uniform_(-bound, bound, new GeneratorOptional(g));
                     Tensor b = torch.zeros(new long[]{out, c.loraR()}, Torch.opts(ScalarType.Float));
                     Tensor m = c.useDora() ? rowNorm(w.to(ScalarType.Float)) : null;
-                    lora.add(l, mod, a.to(model.dtype), b.to(model.dtype), m == null ? null : m.to(model.dtype));
+                    lora.add(l, mod, Torch.toDevice(a.to(model.dtype)), b.to(model.dtype), m == null ? null : m.to(model.dtype));
                 }
         }
         return lora;
@@ -170,7 +170,9 @@ public final class Lora implements AutoCloseable {
     private Tensor dropout(Tensor x) {
         double p = config.loraDropout();
         Generator g = torch.make_generator_cpu(seed * 1_000_003L + draws++);
-        Tensor mask = torch.empty_like(x).bernoulli_(1 - p, new GeneratorOptional(g));
+        Tensor mask = Torch.onCuda()                                               // the draws come from a CPU generator
+                ? Torch.toDevice(torch.empty(x.sizes().vec().get(), Torch.cpuOpts(Torch.dtypeOf(x)), null).bernoulli_(1 - p, new GeneratorOptional(g)))
+                : torch.empty_like(x).bernoulli_(1 - p, new GeneratorOptional(g));
         return x.mul(mask).div(Torch.s(1 - p));
     }
 

@@ -161,7 +161,7 @@ public final class Safetensors {
                     t = torch.empty(e.shape(), Torch.opts(scalarType(e.dtype())), null);
                 } else {
                     MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, e.begin(), n);
-                    try (Pointer p = new Pointer(buf); Tensor view = torch.from_blob(new BytePointer(p), e.shape(), Torch.opts(scalarType(e.dtype())))) {
+                    try (Pointer p = new Pointer(buf); Tensor view = torch.from_blob(new BytePointer(p), e.shape(), Torch.cpuOpts(scalarType(e.dtype())))) {
                         t = view.clone();
                     }
                 }
@@ -192,7 +192,7 @@ public final class Safetensors {
         if (metadata != null) metadata.forEach(meta::put);
         long offset = 0;
         for (var e : tensors.entrySet()) {
-            Tensor t = e.getValue().detach();
+            Tensor t = Torch.host(e.getValue());                                  // saved from the CPU whatever the device
             if (dtype != null && Torch.dtypeOf(t) != dtype && isFloating(Torch.dtypeOf(t))) t = t.to(dtype);
             t = t.contiguous();
             conv.put(e.getKey(), t);

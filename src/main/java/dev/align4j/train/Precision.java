@@ -87,6 +87,10 @@ public enum Precision {
                 System.err.println("dtype auto: " + fixed.describe() + " (set by " + AUTO_ENV + ")");
                 return autoChoice = fixed;
             }
+            if (Torch.onCuda()) {                                     // bf16 tensor cores on every CUDA GPU since Ampere
+                System.err.println("dtype auto: " + BFLOAT16.describe() + " (on " + Torch.deviceName() + ")");
+                return autoChoice = BFLOAT16;
+            }
             Rates r = probe();
             Precision c = choose(r.fp32Gflops(), r.bf16Gflops());
             System.err.printf(Locale.ROOT, "dtype auto: %s (probe, %d threads: %d^3 product bf16 %.1f GFLOP/s vs fp32 %.1f GFLOP/s, %.2fx; bf16 needs >= %.1fx)%n",
@@ -159,6 +163,7 @@ public enum Precision {
     public static final class Autocast implements AutoCloseable {
         private final boolean on, wasEnabled, wasCaching;
         private final ScalarType wasDtype;
+        private final DeviceType device = Torch.onCuda() ? DeviceType.CUDA : DeviceType.CPU;   // autocast of the compute device
 
         private Autocast(boolean on) {
             this.on = on;
@@ -167,19 +172,19 @@ public enum Precision {
                 wasDtype = null;
                 return;
             }
-            wasEnabled = torch.is_autocast_enabled(DeviceType.CPU);
-            wasDtype = torch.get_autocast_dtype(DeviceType.CPU);
+            wasEnabled = torch.is_autocast_enabled(device);
+            wasDtype = torch.get_autocast_dtype(device);
             wasCaching = torch.is_autocast_cache_enabled();
-            torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
+            torch.set_autocast_dtype(device, ScalarType.BFloat16);
             torch.set_autocast_cache_enabled(false);
-            torch.set_autocast_enabled(DeviceType.CPU, true);
+            torch.set_autocast_enabled(device, true);
         }
 
         @Override
         public void close() {
             if (!on) return;
-            torch.set_autocast_enabled(DeviceType.CPU, wasEnabled);
-            torch.set_autocast_dtype(DeviceType.CPU, wasDtype);
+            torch.set_autocast_enabled(device, wasEnabled);
+            torch.set_autocast_dtype(device, wasDtype);
             torch.set_autocast_cache_enabled(wasCaching);
         }
     }

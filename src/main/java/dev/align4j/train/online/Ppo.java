@@ -153,9 +153,9 @@ public final class Ppo {
     /** A value head (L, H) on the policy's trunk, initialised like a fresh score head (normal, the config's init std). */
     public static Tensor newValueHead(LlamaModel policy, long seed, int labels) {
         try (NoGradGuard g = new NoGradGuard();
-             Tensor w = torch.zeros(new long[]{labels, policy.config.hiddenSize()}, Torch.opts(ScalarType.Float))) {
+             Tensor w = torch.zeros(new long[]{labels, policy.config.hiddenSize()}, Torch.cpuOpts(ScalarType.Float))) {
             w.normal_(0.0, policy.config.initializerRange(), new org.bytedeco.pytorch.GeneratorOptional(torch.make_generator_cpu(seed + 17)));
-            return w.to(policy.dtype).clone();
+            return Torch.toDevice(w.to(policy.dtype).clone());
         }
     }
 
