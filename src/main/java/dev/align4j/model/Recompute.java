@@ -65,7 +65,7 @@ public final class Recompute {
                         Tensor in = inputs[l].detach().requires_grad_(true);
                         if (lora != null) lora.draws(draws[l]);
                         Tensor out = model.block(l, in, cs, mask, causal, null, 0, packed, false);
-                        torch.backward(one(out), one(g), new BoolOptional(), false, new TensorVector());
+                        torch.backward(new TensorVector(out), new TensorVector(g), new BoolOptional(), false, new TensorVector());
                         next = in.grad().detach();                      // owns its storage: outlives in (grad() is a reference into it)
                         next.retainReference();
                     }
@@ -74,7 +74,7 @@ public final class Recompute {
                     own = true;
                 }
                 if (embedded.requires_grad())
-                    torch.backward(one(embedded), one(g), new BoolOptional(), false, new TensorVector());
+                    torch.backward(new TensorVector(embedded), new TensorVector(g), new BoolOptional(), false, new TensorVector());
             } finally {
                 if (own) g.releaseReference();
                 if (lora != null) lora.draws(drawsAfter);
@@ -124,9 +124,6 @@ public final class Recompute {
             clear();
         }
     }
-
-    /** A vector of one tensor (a bare {@code new TensorVector(t)} would take t's address as the vector's). */
-    private static TensorVector one(Tensor t) { return new TensorVector(new Tensor[]{t}); }
 
     /** Forgets pending forwards (a micro-batch that failed, or forwards that never reached a loss). */
     public static void clear() {

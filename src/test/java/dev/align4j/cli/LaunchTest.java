@@ -40,7 +40,10 @@ class LaunchTest {
             // rejected terms, whose rounding depends on how the batch is split; Adam passes that relative error on as a share
             // of lr per step. Measured: 2e-7 after 5 steps at 5e-5, 1.2e-5 at 3e-3.
             "grpo", List.of("grpo", "--init", "nano", "--task", "sort", "--prompts-per-step", "4", "--group-size", "4", "--max-new-tokens", "8",
-                    "--eval-prompts", "4", "--steps", "4", "--updates-per-rollout", "2", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"));
+                    "--eval-prompts", "4", "--steps", "4", "--updates-per-rollout", "2", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"),
+            // REINFORCE++ whitens its token advantages over the whole batch: under launch, with statistics summed over the ranks
+            "reinforce++", List.of("reinforce++", "--init", "nano", "--task", "sort", "--reward", "partial", "--prompts-per-step", "4", "--group-size", "2", "--max-new-tokens", "8",
+                    "--eval-prompts", "4", "--steps", "4", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"));
 
     /** {@code java -cp … Main [launch --nproc N] COMMAND … --output OUT}, one thread a rank, output in OUT.log. */
     static Process start(int nproc, List<String> command, Path out, String... extra) throws Exception {
@@ -88,7 +91,7 @@ class LaunchTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sft", "dpo", "grpo"})
+    @ValueSource(strings = {"sft", "dpo", "grpo", "reinforce++"})
     void twoRanksEqualOneProcessWithTheSameGlobalBatch(String trainer) throws Exception {
         Path one = dir.resolve("one"), two = dir.resolve("two");
         Process p1 = start(1, COMMANDS.get(trainer), one), p2 = start(2, COMMANDS.get(trainer), two);

@@ -1,5 +1,6 @@
 package dev.align4j.train.online;
 
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -162,12 +163,17 @@ public final class Advantages {
         return new Tensor[]{torch.stack(new TensorVector(adv), 1), torch.stack(new TensorVector(ret), 1)};
     }
 
-    /** Whitening over all masked tokens of the batch: (x − mean) / (std + ε), population std (as TRL / OpenRLHF); 0 outside the mask. */
+    /**
+     * Whitening over all masked tokens of the batch: (x − mean) / (std + ε), population std (as TRL / OpenRLHF); 0 outside
+     * the mask. Under {@code launch} the batch is every rank's: the count, sum and sum of squares are summed over the ranks
+     * (one all-reduce), so each rank whitens with the statistics one process would compute on the whole batch.
+     */
     public static Tensor whiten(Tensor x, Tensor mask) {
         Tensor m = mask.to(ScalarType.Double), xm = x.to(ScalarType.Double).mul(m);
-        double count = Torch.item(m.sum());
+        double[] stats = Distributed.get().sum(new double[]{Torch.item(m.sum()), Torch.item(xm.sum()), Torch.item(xm.mul(xm).sum())});
+        double count = stats[0];
         if (count == 0) return xm;
-        double mean = Torch.item(xm.sum()) / count, sq = Torch.item(xm.mul(xm).sum()) / count;
+        double mean = stats[1] / count, sq = stats[2] / count;
         double sd = Math.sqrt(Math.max(0, sq - mean * mean));
         return xm.sub(Torch.s(mean)).div(Torch.s(sd + EPS)).masked_fill(m.eq(Torch.s(0.0)), Torch.s(0.0));   // +0 outside the mask
     }
