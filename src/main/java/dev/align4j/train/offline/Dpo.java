@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Configs;
 import dev.align4j.core.Progress;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -214,7 +215,8 @@ public final class Dpo {
                 loss = first.losses().mean();
             }
             if (margins.isEmpty() && cfg.losses().contains(PreferenceLoss.Variant.BCO_PAIR))    // fold this batch's mean reward in first (TRL v0.28)
-                bco.add(Torch.item(pol.sumC().sub(refs.sumC()).add(pol.sumR().sub(refs.sumR())).mean()) * cfg.beta() / 2);
+                // the batch's mean implicit reward; under launch the mean over every rank's pairs (equal shards), as one process sees it
+                bco.add(Distributed.get().mean(Torch.item(pol.sumC().sub(refs.sumC()).add(pol.sumR().sub(refs.sumR())).mean()) * cfg.beta() / 2));
             Tensor gap = null;
             if (!gaps.isEmpty()) {
                 float[] g = new float[b];

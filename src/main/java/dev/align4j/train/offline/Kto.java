@@ -2,6 +2,7 @@ package dev.align4j.train.offline;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.data.Batches;
@@ -92,7 +93,9 @@ public final class Kto {
         Tensor logRatios = pol.narrow(0, 0, b).sub(ref.narrow(0, 0, b));               // (B)
         labelMetrics(m, Torch.toFloats(logRatios), Torch.toFloats(pol.narrow(0, 0, b)), desirable, cfg.beta());
         if (!kto) return KtoLoss.apoZeroUnpaired(logRatios, Torch.floats(desirable, b), cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
-        double z = KtoLoss.referencePoint(pol.narrow(0, b, b), ref.narrow(0, b, b));
+        // z over every rank's mismatched pairs under launch (TRL gathers the KL term across processes the same way)
+        double[] zs = Distributed.get().sum(new double[]{Torch.item(pol.narrow(0, b, b).detach().sub(ref.narrow(0, b, b)).sum()), b});
+        double z = Math.max(0, zs[0] / zs[1]);                                          // KtoLoss.referencePoint over the whole batch
         m.put("kl", z);
         return KtoLoss.losses(logRatios, Torch.floats(desirable, b), z, cfg.beta(), cfg.desirableWeight(), cfg.undesirableWeight()).mean();
     }
