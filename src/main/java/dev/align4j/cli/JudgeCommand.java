@@ -72,6 +72,9 @@ final class JudgeCommand implements Callable<Integer>, ConfigFile.Configured {
     double dpoLr;
     @Option(names = "--balance", description = "Oversample the rarer verdict in training (SFT rows, STaR's rows) so the judge cannot settle on the class prior.")
     boolean balance;
+    @Option(names = "--hard-negatives", paramLabel = "H", description = {"H extra training responses per prompt: a correct answer with one digit changed (right form,",
+            "wrong content), the kind of error a policy trained on the judge's reward finds; also in comparisons.jsonl (default: ${DEFAULT-VALUE})."})
+    int hardNegatives;
     @Option(names = "--batch-size", description = "Rows per micro-batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--max-length", description = "Longest judge prompt + completion in tokens (default: ${DEFAULT-VALUE}).")

@@ -86,16 +86,20 @@ public final class JudgeTraining {
      * @param dpoLr              DPO's learning rate
      * @param balance            oversample the rarer verdict to as many rows as the other (SFT rows and STaR's row draw), so
      *                           that the judge cannot settle on the class prior; the held-out rows keep their natural mix
+     * @param hardNegatives      H extra training responses per prompt, each a correct demonstration with one digit changed
+     *                           ({@link JudgeData#corrupt}): wrong answers in the right form, which the policy's own samples
+     *                           rarely show but a policy trained on the judge's reward finds; they join the Bradley–Terry
+     *                           comparisons too; held-out rows stay the policy's own samples
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, JudgeData.Mode mode, boolean critique, int critiqueTokens,
                          Responses responses, int trainPrompts, int evalPrompts, int responsesPerPrompt, double responseTemperature, double errorRate,
                          int pairsPerPrompt, int iterations, int iterationSteps, int rowsPerIteration, int traces, double traceTemperature,
-                         boolean starDpo, double dpoBeta, double dpoLr, boolean balance) {
+                         boolean starDpo, double dpoBeta, double dpoLr, boolean balance, int hardNegatives) {
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 600, "lr", 5e-4, "warmupSteps", 20, "batchSize", 64,
                 "maxLength", 96, "mode", JudgeData.Mode.POINTWISE, "critique", false, "critiqueTokens", 40, "responses", Responses.MODEL,
                 "trainPrompts", 2000, "evalPrompts", 300, "responsesPerPrompt", 4, "responseTemperature", 1.0, "errorRate", 0.5, "pairsPerPrompt", 2,
                 "iterations", 0, "iterationSteps", 100, "rowsPerIteration", 512, "traces", 4, "traceTemperature", 1.0,
-                "starDpo", false, "dpoBeta", 0.1, "dpoLr", 5e-5, "balance", false);
+                "starDpo", false, "dpoBeta", 0.1, "dpoLr", 5e-5, "balance", false, "hardNegatives", 0);
 
         public Config {
             mode = mode == null ? JudgeData.Mode.POINTWISE : mode;
@@ -110,6 +114,7 @@ public final class JudgeTraining {
             UserError.check(iterationSteps >= 1 && rowsPerIteration >= 1 && traces >= 1, "iteration-steps, rows-per-iteration and traces must be >= 1");
             UserError.check(traceTemperature > 0, "trace-temperature must be > 0: %s", traceTemperature);
             UserError.check(dpoBeta > 0 && dpoLr > 0, "dpo-beta and dpo-lr must be > 0: %s, %s", dpoBeta, dpoLr);
+            UserError.check(hardNegatives >= 0, "hard-negatives must be >= 0: %s", hardNegatives);
         }
 
         public GenerativeJudge.Format format() { return new GenerativeJudge.Format(mode, critique, critiqueTokens); }
@@ -128,6 +133,14 @@ public final class JudgeTraining {
     public static Data data(LlamaModel model, Tokenizer tok, Task task, Config cfg, long seed) {
         List<Task.Example> train = task.examples(Task.Split.TRAIN, cfg.trainPrompts(), seed), test = task.examples(Task.Split.TEST, cfg.evalPrompts(), seed + 1);
         List<List<String>> rt = responses(model, tok, task, train, cfg, seed * 7 + 1), re = responses(model, tok, task, test, cfg, seed * 7 + 2);
+        if (cfg.hardNegatives() > 0) {                                         // training prompts only: held-out rows stay natural
+            Random rng = new Random(seed * 7 + 3);
+            for (int i = 0; i < train.size(); i++) {
+                List<String> rs = new ArrayList<>(rt.get(i));
+                for (int k = 0; k < cfg.hardNegatives(); k++) rs.add(JudgeData.corrupt(task.demonstrate(train.get(i), 0.0, rng), rng));
+                rt.set(i, rs);
+            }
+        }
         List<PreferencePair> heldPairs = JudgeData.comparisons(task, test, re, cfg.pairsPerPrompt(), seed + 5);
         Map<String, Task.Example> byPrompt = new LinkedHashMap<>();
         for (Task.Example e : test) byPrompt.put(e.prompt(), e);

@@ -86,6 +86,35 @@ public final class JudgeData {
     }
 
     /**
+     * A hard negative made from a correct response: one digit replaced by another digit (the first digit position drawn
+     * at random), so length, format and, for lists, mostly the order survive and only the content is wrong; a response
+     * without digits gets two adjacent different characters swapped. Its verdict still comes from the gold reward (a
+     * change that happens to stay right is labelled right).
+     */
+    public static String corrupt(String response, Random rng) {
+        List<Integer> digits = new ArrayList<>();
+        for (int i = 0; i < response.length(); i++) if (Character.isDigit(response.charAt(i))) digits.add(i);
+        char[] c = response.toCharArray();
+        if (!digits.isEmpty()) {
+            int at = digits.get(rng.nextInt(digits.size()));
+            char d;
+            do d = (char) ('0' + rng.nextInt(10)); while (d == c[at]);
+            c[at] = d;
+            return new String(c);
+        }
+        for (int tries = 0; tries < 4 * c.length; tries++) {
+            int i = rng.nextInt(Math.max(1, c.length - 1));
+            if (i + 1 < c.length && c[i] != c[i + 1]) {
+                char t = c[i];
+                c[i] = c[i + 1];
+                c[i + 1] = t;
+                return new String(c);
+            }
+        }
+        return response + response;                                            // nothing to swap: a doubled response
+    }
+
+    /**
      * Judge rows from responses grouped by prompt ({@code responses.get(i)} answers {@code examples.get(i)}): pointwise,
      * every response once (duplicates of a prompt kept once); pairwise, up to {@code pairsPerPrompt} (right, wrong)
      * pairs of each prompt with a seeded A/B order (prompts whose responses are all right or all wrong give none).

@@ -90,4 +90,20 @@ class JudgeTrainingTest {
                 assertFalse(Arrays.equals(e.getValue(), dev.align4j.core.Torch.toFloats(m.parameters().get(e.getKey()))), e.getKey() + " did not change");
         }
     }
+
+    @Test
+    void hardNegativesAddWrongAnswersInTheRightFormToTrainingOnly() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        LetterTask task = new LetterTask();
+        JudgeTraining.Config plain = Configs.with(JudgeTraining.Config.DEFAULTS, "responses", JudgeTraining.Responses.DEMOS, "trainPrompts", 50, "evalPrompts", 20,
+                "responsesPerPrompt", 2, "seed", 3L);
+        try (LlamaModel m = RftTest.nano(4)) {
+            JudgeTraining.Data a = JudgeTraining.data(m, tok, task, plain, 3), b = JudgeTraining.data(m, tok, task, Configs.with(plain, "hardNegatives", 2), 3);
+            long wrongA = a.train().stream().filter(r -> !r.verdict()).count(), wrongB = b.train().stream().filter(r -> !r.verdict()).count();
+            assertTrue(wrongB > wrongA, "more wrong training rows: " + wrongA + " → " + wrongB);
+            assertEquals(a.heldOut().size(), b.heldOut().size(), "held-out rows are the natural responses");
+            assertTrue(b.comparisons().size() >= a.comparisons().size(), "the Bradley–Terry comparisons see them too");
+        }
+        assertThrows(dev.align4j.core.UserError.class, () -> Configs.with(plain, "hardNegatives", -1));
+    }
 }

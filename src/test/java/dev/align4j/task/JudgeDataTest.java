@@ -72,4 +72,20 @@ class JudgeDataTest {
         assertTrue(pairs.get(0).get("completion").asText().matches("[AB]"));
         assertThrows(UserError.class, () -> JudgeData.export(arith, JudgeData.Mode.POINTWISE, false, Task.Split.TRAIN, 10, 0, 3));
     }
+
+    @Test
+    void aHardNegativeChangesOneDigitAndKeepsTheForm() {
+        java.util.Random rng = new java.util.Random(1);
+        for (int i = 0; i < 50; i++) {
+            String bad = JudgeData.corrupt("1 2 4 7", rng);
+            assertEquals(7, bad.length());
+            int changed = 0;
+            for (int j = 0; j < 7; j++) if (bad.charAt(j) != "1 2 4 7".charAt(j)) changed++;
+            assertEquals(1, changed, bad);
+            for (int j = 0; j < 7; j += 2) assertTrue(Character.isDigit(bad.charAt(j)), "a digit became a digit: " + bad);
+            assertEquals(' ', bad.charAt(1), "spaces stay where they were: " + bad);
+        }
+        assertEquals("ba", JudgeData.corrupt("ab", rng), "no digit: two adjacent characters swapped");
+        assertTrue(Task.byName("sort").reward(new Task.Example("sort 4 1 7 2:", "1 2 4 7"), JudgeData.corrupt("1 2 4 7", rng)) < 1.0, "a changed digit is a wrong sort");
+    }
 }
