@@ -83,6 +83,9 @@ final class JudgeCommand implements Callable<Integer>, ConfigFile.Configured {
     String truncation;
     @Option(names = "--json", description = "Print the held-out metrics after training as one JSON object on stdout.")
     boolean json;
+    @Option(names = "--responses-model", paramLabel = "DIR", description = {"Sample the judged responses from this model instead of --model (with --responses",
+            "model): e.g. refresh a judge (--model the previous judge) on the samples of the policy that RL trained against it."})
+    Path responsesModel;
 
     @Override public Object defaults() { return JudgeTraining.Config.DEFAULTS; }
 
@@ -94,11 +97,18 @@ final class JudgeCommand implements Callable<Integer>, ConfigFile.Configured {
         try (HfModel.Loaded l = f.loadModel(); Metrics metrics = new Metrics(f.output)) {
             if (!l.model().config.isCausalLm()) throw new UserError("judge: --model must be a causal LM (*ForCausalLM); " + l.model().config.architecture() + " has a score head");
             TrainFlags.printConfig("judge", cfg, f.output);
-            JudgeTraining.Data data = JudgeTraining.data(l.model(), l.tokenizer(), t, cfg, f.seed);
+            JudgeTraining.Data data;
+            if (responsesModel == null) data = JudgeTraining.data(l.model(), l.tokenizer(), t, cfg, f.seed);
+            else {
+                if (cfg.responses() != JudgeTraining.Responses.MODEL) throw new UserError("judge: --responses-model needs --responses model");
+                try (HfModel.Loaded policy = HfModel.load(responsesModel, TrainFlags.WEIGHTS)) {
+                    data = JudgeTraining.data(policy.model(), l.tokenizer(), t, cfg, f.seed);
+                }
+            }
             System.err.printf("judge: %d training rows (%.1f%% %s), %d held out, %d comparisons; responses from %s%n", data.train().size(),
                     100.0 * data.train().stream().filter(JudgeData.Row::verdict).count() / Math.max(1, data.train().size()),
                     cfg.mode() == JudgeData.Mode.PAIRWISE ? "A" : "Yes", data.heldOut().size(), data.comparisons().size(),
-                    cfg.responses() == JudgeTraining.Responses.MODEL ? "the starting model" : "demonstrations");
+                    responsesModel != null ? responsesModel.toString() : cfg.responses() == JudgeTraining.Responses.MODEL ? "the starting model" : "demonstrations");
             JudgeTraining.writeComparisons(f.output.resolve("comparisons.jsonl"), data.comparisons());
             JudgeTraining.writeComparisons(f.output.resolve("heldout_comparisons.jsonl"), data.heldOutComparisons());
             List<com.fasterxml.jackson.databind.node.ObjectNode> rows = new ArrayList<>();

@@ -36,6 +36,13 @@ class JudgeCliTest {
                 "--steps", "1", "--batch-size", "4", "--output", dir.resolve("rm").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("held-out accuracy"), r.err());
+        // the judge refreshed on the GRPO policy's samples (--model the judge, --responses-model the policy), with hard negatives
+        Path again = dir.resolve("judge2");
+        r = CliTest.run("judge", "--model", fin, "--responses-model", dir.resolve("grpo/final").toString(), "--task", "arithmetic", "--train-prompts", "10",
+                "--eval-prompts", "4", "--responses-per-prompt", "2", "--hard-negatives", "1", "--steps", "1", "--batch-size", "8", "--output", again.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("responses from " + dir.resolve("grpo/final")), r.err());
+        assertTrue(Files.isRegularFile(again.resolve("final/judge.json")));
     }
 
     @Test
