@@ -315,15 +315,19 @@ public final class Bench {
         sftStep(m, opt, prompts, comps);
     }
 
-    /** The benchmarked SFT step: forward, NLL on the completions, backward, global-norm clip, AdamW. */
-    static void sftStep(LlamaModel m, AdamW opt, List<int[]> prompts, List<int[]> comps) {
+    /** The benchmarked SFT step: forward, NLL on the completions, the loop's backward, global-norm clip, AdamW; returns the loss. */
+    static double sftStep(LlamaModel m, AdamW opt, List<int[]> prompts, List<int[]> comps) {
+        double loss;
         try (PointerScope s = new PointerScope(); SeqBatch batch = SeqBatch.of(prompts, comps, 0)) {
             Scoring.Scores sc = Scoring.score(m, batch, false);
-            SftLoss.nll(sc.tokenLogps(), sc.mask()).backward();
+            Tensor l = SftLoss.nll(sc.tokenLogps(), sc.mask());
+            loss = Torch.item(l);
+            Recompute.backward(l);
         }
         opt.clipGradNorm(1.0);
         opt.step(1e-4);
         opt.zeroGrad();
+        return loss;
     }
 
     /** {@code step} in bf16 mixed precision, as the training loop runs it under {@code --dtype bfloat16}. */

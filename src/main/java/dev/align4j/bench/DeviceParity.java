@@ -6,11 +6,8 @@ import dev.align4j.core.Torch;
 import dev.align4j.generate.Completion;
 import dev.align4j.generate.Sampler;
 import dev.align4j.generate.SamplingConfig;
-import dev.align4j.loss.SftLoss;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.model.ModelConfig;
-import dev.align4j.model.Recompute;
-import dev.align4j.model.Scoring;
 import dev.align4j.model.SeqBatch;
 import dev.align4j.model.Tokenizer;
 import dev.align4j.train.AdamW;
@@ -29,7 +26,7 @@ import java.util.Random;
 /**
  * The device parity check of {@code bench/gpu/run.sh} ({@code ./align4j bench --device-parity DEVICE}): the same
  * built-in model (same seed, initialised on the CPU) on the CPU and on DEVICE — a forward's logits, one SFT step's
- * loss and updated weights (forward, backward, clip, AdamW), and greedy generation of 16 tokens for 8 prompts — with
+ * loss and updated weights ({@link Bench#sftStep}: forward, backward, clip, AdamW), and greedy generation of 16 tokens for 8 prompts — with
  * the largest differences and the share of generated tokens that agree. Run with DEVICE = cpu it compares the CPU with
  * itself (all zero: the plumbing, tested); on a CUDA build with a GPU it is the CUDA path's check.
  */
@@ -92,25 +89,19 @@ public final class DeviceParity {
         }
         try (LlamaModel m = LlamaModel.init(c, 0, ScalarType.Float); PointerScope s = new PointerScope()) {
             float[] logits;
-            double loss;
             try (SeqBatch batch = SeqBatch.of(prompts, comps, Tokenizer.BUILTIN_PAD)) {
                 logits = Torch.toFloats(m.logits(batch.ids(), null).detach());
-                try (AdamW opt = new AdamW(m.trainableParameters(), 0.0)) {
-                    boolean was = GradMode.is_enabled();
-                    GradMode.set_enabled(true);
-                    m.requiresGrad(true);
-                    try {
-                        Scoring.Scores sc = Scoring.score(m, batch, false);
-                        Tensor l = SftLoss.nll(sc.tokenLogps(), sc.mask());
-                        loss = Torch.item(l);
-                        Recompute.backward(l);
-                        opt.clipGradNorm(1.0);
-                        opt.step(1e-3);
-                        opt.zeroGrad();
-                    } finally {
-                        m.requiresGrad(false);
-                        GradMode.set_enabled(was);
-                    }
+            }
+            double loss;                                                        // one step of the bench's SFT step
+            try (AdamW opt = new AdamW(m.trainableParameters(), 0.0)) {
+                boolean was = GradMode.is_enabled();
+                GradMode.set_enabled(true);
+                m.requiresGrad(true);
+                try {
+                    loss = Bench.sftStep(m, opt, prompts, comps);
+                } finally {
+                    m.requiresGrad(false);
+                    GradMode.set_enabled(was);
                 }
             }
             List<float[]> ws = new ArrayList<>();

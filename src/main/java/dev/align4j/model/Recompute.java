@@ -7,6 +7,8 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Activation (gradient) checkpointing of the decoder blocks (Chen et al. 2016, "Training Deep Nets with Sublinear Memory
@@ -43,8 +45,8 @@ public final class Recompute {
             for (Tensor t : held(embedded, inputs, last, cs, mask)) t.releaseReference();
         }
 
-        private static java.util.List<Tensor> held(Tensor embedded, Tensor[] inputs, Tensor last, Tensor[] cs, Tensor mask) {
-            java.util.List<Tensor> out = new java.util.ArrayList<>(java.util.List.of(inputs));
+        private static List<Tensor> held(Tensor embedded, Tensor[] inputs, Tensor last, Tensor[] cs, Tensor mask) {
+            List<Tensor> out = new ArrayList<>(List.of(inputs));
             out.add(embedded);
             out.add(last);
             for (Tensor t : cs) if (t != null) out.add(t);
