@@ -13,6 +13,9 @@ import java.util.List;
  * ({@code 2 digits, should be 3: 122});</li>
  * <li>{@code chain}: the first wrong step and its correct value ({@code step 2 is 43, should be 33}), a missing step
  * ({@code step 3 missing, should be 73}) or extra steps;</li>
+ * <li>{@code sort}: what the list lacks or has too much of, as digits ({@code missing 3}, {@code extra 7},
+ * {@code missing 3, extra 7}), else the first place the order goes wrong ({@code 5 before 2}); it points at the error
+ * without writing the sorted list;</li>
  * <li>other tasks: a generic critique naming the gold reward and the reference answer.</li>
  * </ul>
  * A critique never reads the model; it is the gold that judge training data ({@code export --format judge}) is built
@@ -30,6 +33,7 @@ public final class Critiques {
         return switch (task.name()) {
             case "arithmetic" -> number(Task.firstLine(response), ex.answer());
             case "chain" -> chain(ex, response);
+            case "sort" -> sort(Task.firstLine(response), ex.answer());
             default -> generic(task, ex, response);
         };
     }
@@ -66,6 +70,27 @@ public final class Critiques {
         }
         if (steps.size() < truth.length) return "step " + (steps.size() + 1) + " missing, should be " + truth[steps.size()];
         return "should end at " + ex.answer();
+    }
+
+    /**
+     * A list of digits against the sorted one: the digits it lacks and those it has too many of (each as often as it is
+     * off, ascending), else the first adjacent pair out of order; {@code not a list of digits} for anything else.
+     */
+    static String sort(String got, String want) {
+        if (got.isEmpty()) return "empty";
+        String[] g = got.split("\\s+");
+        for (String d : g) if (!d.matches("\\d")) return "not a list of digits";
+        int[] count = new int[10];
+        for (String d : want.split(" ")) count[d.charAt(0) - '0']++;
+        for (String d : g) count[d.charAt(0) - '0']--;
+        StringBuilder missing = new StringBuilder(), extra = new StringBuilder();
+        for (int d = 0; d < 10; d++)
+            for (int k = 0; k < Math.abs(count[d]); k++) (count[d] > 0 ? missing : extra).append(' ').append(d);
+        if (missing.length() > 0 && extra.length() > 0) return "missing" + missing + ", extra" + extra;
+        if (missing.length() > 0) return "missing" + missing;
+        if (extra.length() > 0) return "extra" + extra;
+        for (int i = 0; i + 1 < g.length; i++) if (g[i].compareTo(g[i + 1]) > 0) return g[i] + " before " + g[i + 1];
+        return "should be " + want;        // unreachable: the same digits in ascending order are the answer
     }
 
     static String generic(Task task, Task.Example ex, String response) {

@@ -92,6 +92,33 @@ class SelfCorrectionCliTest {
     }
 
     @Test
+    void criticTrainsWithBothWarmUpsAndResumes() throws Exception {
+        Path m = model(), out = dir.resolve("critic");
+        String[] args = {"critic", "--model", m.toString(), "--generator", m.toString(), "--task", "sort", "--steps", "2", "--prompts-per-step", "2",
+                "--samples-per-prompt", "2", "--max-new-tokens", "4", "--answer-tokens", "4", "--generator-sft-steps", "2", "--generator-sft-examples", "8",
+                "--sft-steps", "2", "--sft-examples", "8", "--sft-batch-size", "4", "--eval-prompts", "4", "--output", out.toString()};
+        CliTest.Result r = CliTest.run(args);
+        assertEquals(0, r.code(), r.err());
+        for (String d : List.of("final", "warmup", "generator")) assertTrue(Files.isDirectory(out.resolve(d)), d + "/");
+        String metrics = Files.readString(out.resolve("metrics.jsonl"));
+        for (String k : List.of("accuracy/t1", "accuracy/t2", "delta/i_to_c", "delta/c_to_i", "critic/verdict_accuracy", "critique_length", "eval/critic-warmup"))
+            assertTrue(metrics.contains(k), k);
+        // the critic it wrote serves generate --revise --critic with the warmed-up generator
+        r = CliTest.run("generate", "--model", out.resolve("generator").toString(), "--task", "sort", "--prompts", "3", "--revise", "1",
+                "--critic", out.resolve("final").toString(), "--max-new-tokens", "4", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Json.MAPPER.readTree(r.out()).has("accuracy/t2"), r.out());
+        // a resumed run reloads both warm-ups instead of training them again
+        String[] more = args.clone();
+        more[java.util.Arrays.asList(more).indexOf("--steps") + 1] = "3";
+        List<String> resumed = new java.util.ArrayList<>(List.of(more));
+        resumed.add("--resume");
+        r = CliTest.run(resumed.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("the warmed-up generator is") && r.err().contains("the warmed-up critic is") && !r.err().contains("warm-up, "), r.err());
+    }
+
+    @Test
     void userErrors() {
         Path m = model();
         String[][] bad = {
@@ -103,8 +130,13 @@ class SelfCorrectionCliTest {
                 {"generate", "--model", m.toString(), "--task", "arithmetic", "--critic", m.toString()},
                 {"generate", "--model", m.toString(), "--task", "arithmetic", "--revise", "1", "--beam", "2"},
                 {"generate", "--model", m.toString(), "--task", "arithmetic", "--revise", "1", "--critic", dir.resolve("nope").toString()},
-                {"generate", "--model", m.toString(), "--task", "arithmetic", "--revise", "-1"}};
-        String[] says = {"--task", "stage-one-steps", "samples-per-prompt", "alpha", "--revise needs --task", "--critic", "--revise decodes", "nope", "--revise"};
+                {"generate", "--model", m.toString(), "--task", "arithmetic", "--revise", "-1"},
+                {"critic", "--model", m.toString(), "--generator", m.toString(), "--output", dir.resolve("e").toString()},
+                {"critic", "--model", m.toString(), "--generator", dir.resolve("nope").toString(), "--task", "sort", "--output", dir.resolve("f").toString()},
+                {"critic", "--model", m.toString(), "--generator", m.toString(), "--task", "sort", "--samples-per-prompt", "1", "--output", dir.resolve("g").toString()},
+                {"critic", "--model", m.toString(), "--generator", m.toString(), "--task", "sort", "--attempt-temperature", "0", "--output", dir.resolve("h").toString()}};
+        String[] says = {"--task", "stage-one-steps", "samples-per-prompt", "alpha", "--revise needs --task", "--critic", "--revise decodes", "nope", "--revise",
+                "--task", "nope", "critiques per attempt", "attempt-temperature"};
         for (int i = 0; i < bad.length; i++) {
             CliTest.Result r = CliTest.run(bad[i]);
             assertEquals(2, r.code(), String.join(" ", bad[i]) + ": " + r.err());

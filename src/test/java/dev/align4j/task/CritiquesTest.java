@@ -36,10 +36,23 @@ class CritiquesTest {
     }
 
     @Test
+    void sortCritiquesNameTheMissingAndExtraDigitsOrTheFirstDisorder() {
+        Task.Example e = new Task.Example("sort 3 1 3 2:", "1 2 3 3");
+        assertEquals("correct", Critiques.of(sort, e, "1 2 3 3"));
+        assertEquals("missing 3", Critiques.of(sort, e, "1 2 3"));                 // the dedup slip
+        assertEquals("missing 2 3, extra 7", Critiques.of(sort, e, "1 3 7"));     // {1,2,3,3} - {1,3,7} = {2,3}; {7} too many
+        assertEquals("extra 1", Critiques.of(sort, e, "1 1 2 3 3"));
+        assertEquals("3 before 2", Critiques.of(sort, e, "1 3 2 3"));             // same digits, first descent at 3 > 2
+        assertEquals("not a list of digits", Critiques.of(sort, e, "1 23 3"));
+        assertEquals("empty", Critiques.of(sort, e, ""));
+    }
+
+    @Test
     void otherTasksGetTheGenericCritique() {
-        Task.Example e = new Task.Example("sort 3 1 2:", "1 2 3");
-        assertEquals("correct", Critiques.of(sort, e, "1 2 3"));
-        assertTrue(Critiques.of(sort, e, "3 2 1").startsWith("wrong (reward "), Critiques.of(sort, e, "3 2 1"));
-        assertTrue(Critiques.of(sort, e, "3 2 1").endsWith(", e.g. 1 2 3"));
+        Task phrase = Task.byName("phrase");
+        Task.Example e = phrase.examples(Task.Split.TEST, 1, 0).get(0);
+        String c = Critiques.of(phrase, e, "zzz");
+        assertTrue(c.startsWith("wrong (reward "), c);
+        assertTrue(c.endsWith(", e.g. " + e.answer()), c);
     }
 }

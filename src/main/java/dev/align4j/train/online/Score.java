@@ -230,6 +230,16 @@ public final class Score {
      */
     public static List<SftExample> demonstrations(LlamaModel policy, dev.align4j.model.Tokenizer tok, Task task, List<Task.Example> prompts, Revision format,
                                                   int n, int maxNewTokens, double temperature, long seed) {
+        return demonstrations(policy, tok, task, prompts, format, n, maxNewTokens, temperature, seed, false);
+    }
+
+    /**
+     * The same demonstrations with, when {@code critiques}, the gold critique of attempt 1 ({@code Critique: TEXT},
+     * {@link dev.align4j.task.Critiques#of}) as the feedback in place of the fixed instruction: the warm-up of a generator
+     * that revises after a critic's critique ({@link CriticRl}).
+     */
+    public static List<SftExample> demonstrations(LlamaModel policy, dev.align4j.model.Tokenizer tok, Task task, List<Task.Example> prompts, Revision format,
+                                                  int n, int maxNewTokens, double temperature, long seed, boolean critiques) {
         Random rng = new Random(seed);
         List<Task.Example> picked = new ArrayList<>();
         for (int i = 0; i < n; i++) picked.add(prompts.get(rng.nextInt(prompts.size())));
@@ -241,7 +251,10 @@ public final class Score {
             List<Completion> a1 = Sampler.generate(policy, tok, ids, new SamplingConfig(maxNewTokens, temperature, 0, 1.0, seed * 31 + from, List.of()));
             for (int i = 0; i < chunk.size(); i++) {
                 out.add(new SftExample(chunk.get(i).prompt(), a1.get(i).text()));
-                out.add(new SftExample(format.second(chunk.get(i).prompt(), a1.get(i).text()), task.demonstrate(chunk.get(i), 0, rng)));
+                String x = chunk.get(i).prompt(), y1 = a1.get(i).text();
+                String second = critiques ? format.next(x, List.of(y1), List.of(Revision.critiqueFeedback(dev.align4j.task.Critiques.of(task, chunk.get(i), y1))))
+                        : format.second(x, y1);
+                out.add(new SftExample(second, task.demonstrate(chunk.get(i), 0, rng)));
             }
         }
         return out;
