@@ -15,6 +15,8 @@ import java.util.concurrent.Callable;
         "judges them itself (--self-judge llm: P(Yes) on the judge prompt after --eft-steps of evaluation fine-tuning on its own",
         "gold-labelled samples; implicit: its DPO implicit reward against --ref-model, as DICE), pairs the best with the worst",
         "(--length-control rho: the shortest near-best vs the longest near-worst) and trains DPO (--steps per iteration).",
+        "--meta-judge adds Meta-Rewarding's judge pairs: the policy samples --judgments judgments of each response, judges them itself",
+        "as meta-judge, and DPO also trains the best over the worst judgment.",
         "Logs per iteration the samples' gold reward and the self-judge's accuracy against gold (stage self_reward), so a run shows",
         "whether the policy self-improves or deceives itself. --task is required (the gold reward is logged, never optimised).",
         "Writes OUTPUT/checkpoint-ITERATION/ (with judge.json), OUTPUT/eft/, OUTPUT/dpo-ITERATION/, metrics.jsonl, tb/ and final/.",
@@ -50,6 +52,12 @@ final class SelfRewardCommand implements Callable<Integer>, ConfigFile.Configure
     int eftPrompts;
     @Option(names = "--eft-lr", description = "EFT's learning rate (default: ${DEFAULT-VALUE}).")
     double eftLr;
+    @Option(names = "--eft-critique", description = "The judge writes a critique before its verdict (CLoud): EFT rows and self-scores use it (default: ${DEFAULT-VALUE}).")
+    boolean eftCritique;
+    @Option(names = "--meta-judge", description = "Meta-Rewarding: the policy also judges its own judgments (EFT teaches it on gold rows) and DPO trains on the best vs worst of --judgments judgments of a response, beside the actor pairs (default: ${DEFAULT-VALUE}).")
+    boolean metaJudge;
+    @Option(names = "--judgments", description = "Judgments sampled per response for --meta-judge, K (default: ${DEFAULT-VALUE}).")
+    int judgments;
     @Option(names = "--ref-model", paramLabel = "DIR", description = "--self-judge implicit: the model the policy was DPO-trained from (iteration 1's reference).")
     Path refModel;
     @Option(names = "--batch-size", description = "DPO pairs per micro-batch (and EFT rows) (default: ${DEFAULT-VALUE}).")
@@ -74,7 +82,7 @@ final class SelfRewardCommand implements Callable<Integer>, ConfigFile.Configure
                         SelfReward.train(l.model(), ref, prompts, tf.task(), cfg, io);
                     }
                 });
-        GenerativeJudge.Format.pointwise().save(f.output.resolve("final"));
+        cfg.judgeFormat().save(f.output.resolve("final"));
         return 0;
     }
 }

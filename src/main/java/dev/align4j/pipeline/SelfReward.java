@@ -44,14 +44,20 @@ import java.util.Map;
  *     score each with M_{t−1} itself: llm (P(Yes) normalised on the judge prompt, ZYN) or implicit (DICE: β log π_{t−1}(y|x)/π_ref(y|x))
  *     (length penalty α: score − α·tokens)
  *     pair the best with the worst (length control ρ: the shortest of the near-best, the longest of the near-worst); drop ties
- *     M_t = DPO(M_{t−1}; pairs), reference M_{t−1}
+ *     (meta-judge, Meta-Rewarding: K sampled judgments of each response by M_{t−1}; M_{t−1} as meta-judge scores each
+ *      judgment by P(Yes) on the meta prompt "… right? JUDGMENT agree? "; the best vs the worst judgment of a response is a
+ *      judge pair on the judge prompt, at most as many judge pairs as actor pairs)
+ *     M_t = DPO(M_{t−1}; actor pairs + judge pairs), reference M_{t−1}
  *     log the samples' gold reward, the self-judge's verdict and pair accuracy against gold; evaluate; checkpoint-t
  * </pre>
  *
  * Yuan et al. score with a 5-point LLM-as-a-judge prompt sampled three times; the judge here is the Yes/No probability, which
  * needs no sampling. Their seed model is fine-tuned on human-labelled evaluation data (EFT) with the instruction data (IFT);
  * here the EFT rows' verdicts come from the gold reward on the policy's own samples, and the IFT rows are its own greedy
- * answers, unfiltered (they keep the policy's answers as they were while it learns to judge), so no gold-selected answer reaches the policy: whatever it gains, it gains through its own judgments. The
+ * answers, unfiltered (they keep the policy's answers as they were while it learns to judge), so no gold-selected answer reaches the policy: whatever it gains, it gains through its own judgments.
+ * Meta-Rewarding (Wu et al. 2024, arXiv 2407.19594) has its meta-judge compare two judgments at a time (both orders,
+ * Elo-style scores); here it scores each judgment alone, and EFT teaches it on gold rows (the gold judgment → Yes, one
+ * with the wrong verdict → No), as it teaches the judge. The
  * implicit judge (DICE, Chen et al. 2024) needs the reference the policy was trained from ({@code --ref-model}) in iteration
  * 1; later iterations use the previous iteration's start. No resume: iterations are minutes long.
  */
@@ -84,14 +90,17 @@ public final class SelfReward {
      * @param eftSteps            SFT steps of evaluation fine-tuning before iteration 1 (llm judge; 0 = the policy is already a judge)
      * @param eftPrompts          training prompts whose samples make the EFT rows
      * @param eftLr               EFT's learning rate
+     * @param eftCritique         the judge writes a critique before its verdict (CLoud): EFT rows and the self-scores use it
+     * @param metaJudge           Meta-Rewarding's judge pairs (llm judge): the policy also learns to judge from its own meta-judgments
+     * @param judgments           K, judgments sampled per response for the meta-judge
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, int iterations, int samples, int promptsPerIteration,
                          double temperature, int maxNewTokens, SelfJudge selfJudge, double beta, double lengthControl, double lengthPenalty,
-                         double minGap, int eftSteps, int eftPrompts, double eftLr) {
+                         double minGap, int eftSteps, int eftPrompts, double eftLr, boolean eftCritique, boolean metaJudge, int judgments) {
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 100, "lr", 5e-5, "warmupSteps", 10, "batchSize", 32,
                 "maxLength", 96, "saveEvery", 1, "evalEvery", 1, "iterations", 2, "samples", 4, "promptsPerIteration", 512, "temperature", 1.0,
                 "maxNewTokens", 0, "selfJudge", SelfJudge.LLM, "beta", 0.1, "lengthControl", 0.0, "lengthPenalty", 0.0, "minGap", 0.0,
-                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4);
+                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4, "eftCritique", false, "metaJudge", false, "judgments", 4);
 
         public Config {
             selfJudge = selfJudge == null ? SelfJudge.LLM : selfJudge;
@@ -104,6 +113,13 @@ public final class SelfReward {
             UserError.check(lengthControl >= 0 && lengthControl < 0.5, "length-control must be in [0, 0.5): %s", lengthControl);
             UserError.check(lengthPenalty >= 0 && minGap >= 0, "length-penalty and min-gap must be >= 0: %s, %s", lengthPenalty, minGap);
             UserError.check(eftSteps >= 0 && eftPrompts >= 1 && eftLr > 0, "eft-steps must be >= 0, eft-prompts >= 1, eft-lr > 0");
+            UserError.check(!(metaJudge || eftCritique) || selfJudge == SelfJudge.LLM, "--meta-judge and --eft-critique need --self-judge llm (the policy judges in words)");
+            UserError.check(judgments >= 2, "judgments must be >= 2 (a judge pair needs two judgments): %s", judgments);
+        }
+
+        /** The self-judge's format: pointwise, after a critique with {@code eftCritique}. */
+        public GenerativeJudge.Format judgeFormat() {
+            return eftCritique ? new GenerativeJudge.Format(JudgeData.Mode.POINTWISE, true, 48) : GenerativeJudge.Format.pointwise();
         }
     }
 
@@ -120,7 +136,7 @@ public final class SelfReward {
         Checkpoints.resumeRound(policy, io, "self-reward", "iteration");     // refuses a directory holding another run's checkpoints
         long seed = cfg.run().seed();
         int budget = cfg.maxNewTokens() > 0 ? cfg.maxNewTokens() : Math.max(4, task.maxCompletionChars() + 4);
-        GenerativeJudge.Format format = GenerativeJudge.Format.pointwise();
+        GenerativeJudge.Format format = cfg.judgeFormat();
         Rewards.Weighted gold = Rewards.Weighted.of(Rewards.gold(task));
         // 0. EFT: the policy learns to judge its own samples (gold verdicts), mixed with its unfiltered samples
         if (cfg.selfJudge() == SelfJudge.LLM && cfg.eftSteps() > 0) {
@@ -128,10 +144,13 @@ public final class SelfReward {
             BestOfN.Samples s = BestOfN.sample(policy, io.tok(), ex, cfg.samples(), new SamplingConfig(budget, cfg.temperature(), 0, 1.0, seed * 31 + 8, List.of()), 64, gold);
             BestOfN.Samples greedy = BestOfN.sample(policy, io.tok(), ex, 1, SamplingConfig.greedy(budget), 64, gold);
             List<SftExample> rows = new ArrayList<>();
+            java.util.Random rng = new java.util.Random(seed * 31 + 9);
             for (int i = 0; i < ex.size(); i++)
                 for (int k = 0; k < s.n(); k++) {
-                    rows.add(JudgeData.pointwise(task, ex.get(i), s.text(i, k)).sft(false));
+                    JudgeData.Row row = JudgeData.pointwise(task, ex.get(i), s.text(i, k));
+                    rows.add(row.sft(cfg.eftCritique()));
                     rows.add(new SftExample(ex.get(i).prompt(), greedy.text(i, 0)));     // its own greedy answer: keeps the policy as it is
+                    if (cfg.metaJudge()) rows.addAll(row.metaSft(cfg.eftCritique(), task, rng));     // the meta-judge's gold rows
                 }
             try (Metrics sm = JudgeTraining.sub(io, "eft")) {
                 Sft.Config ec = Configs.with(Sft.Config.DEFAULTS, "steps", cfg.eftSteps(), "lr", cfg.eftLr(), "weightDecay", 0.0, "warmupSteps", Math.min(20, cfg.eftSteps() / 2),
@@ -174,6 +193,8 @@ public final class SelfReward {
                 m.put("frac_pairs_gold_tie", pairs.isEmpty() ? Double.NaN : 1 - pairDecided / pairs.size());
                 m.put("chosen_gold", pairs.isEmpty() ? Double.NaN : chosenGold / pairs.size());
                 m.put("rejected_gold", pairs.isEmpty() ? Double.NaN : rejectedGold / pairs.size());
+                // 3b. Meta-Rewarding: judge pairs from the policy's meta-judgments of its own judgments
+                if (cfg.metaJudge()) pairs.addAll(judgePairs(policy, io.tok(), task, s, pairs.size(), cfg, seed * 7_919 + it, m));
                 // 4. DPO against the iteration's starting policy
                 if (pairs.isEmpty()) System.err.printf("self-reward: iteration %d made no pair (all scores tied); the policy is unchanged%n", it);
                 else {
@@ -206,6 +227,59 @@ public final class SelfReward {
             if (reference != null) reference.close();
         }
         return new Result(log, last);
+    }
+
+    /**
+     * Meta-Rewarding's judge pairs: K judgments of every sample's judge prompt, sampled from the policy; the policy as
+     * meta-judge scores each ({@link GenerativeJudge#agree}); per sample, the best-scored judgment over the worst when
+     * they differ in text and score; at most {@code cap} pairs (a seeded draw). Logs {@code meta/judgment_accuracy} (the
+     * share of sampled judgments whose verdict is the gold one), {@code meta/pairs}, and {@code meta/pair_accuracy} (among
+     * pairs whose two verdicts differ, the share whose chosen verdict is the gold one).
+     */
+    static List<PreferencePair> judgePairs(LlamaModel policy, Tokenizer tok, Task task, BestOfN.Samples s, int cap, Config cfg, long seed, Map<String, Double> m) {
+        int k = cfg.judgments(), n = s.outs().size();
+        List<String> judgePrompts = new ArrayList<>();
+        List<Boolean> gold = new ArrayList<>();
+        for (int j = 0; j < n; j++) {
+            Task.Example e = s.prompts().get(j / s.n());
+            judgePrompts.add(JudgeData.pointwisePrompt(e.prompt(), s.outs().get(j).text()));
+            gold.add(task.correct(e, s.outs().get(j).text()));
+        }
+        List<int[]> ids = new ArrayList<>();
+        List<String> repeated = new ArrayList<>();
+        for (String q : judgePrompts) {
+            int[] t = tok.encode(q, true);
+            for (int r = 0; r < k; r++) { ids.add(t); repeated.add(q); }
+        }
+        int budget = cfg.eftCritique() ? cfg.judgeFormat().critiqueTokens() + 4 : 4;
+        List<String> judgments = new ArrayList<>();
+        for (dev.align4j.generate.Completion c : dev.align4j.generate.Sampler.generate(policy, tok, ids, new SamplingConfig(budget, cfg.temperature(), 0, 1.0, seed, List.of())))
+            judgments.add(dev.align4j.task.Task.firstLine(c.text()));
+        double[] meta;
+        try (GenerativeJudge mj = GenerativeJudge.of(policy, tok, GenerativeJudge.Format.pointwise())) {
+            meta = mj.agree(repeated, judgments);
+        }
+        List<PreferencePair> out = new ArrayList<>();
+        double right = 0, decided = 0, judgedRight = 0;
+        for (int j = 0; j < n; j++) {
+            int best = j * k, worst = j * k;
+            for (int r = j * k; r < (j + 1) * k; r++) {
+                Boolean v = JudgeData.parseVerdict(judgments.get(r), JudgeData.Mode.POINTWISE);
+                judgedRight += v != null && v == gold.get(j) ? 1 : 0;
+                if (meta[r] > meta[best]) best = r;
+                if (meta[r] < meta[worst]) worst = r;
+            }
+            if (!(meta[best] > meta[worst]) || judgments.get(best).equals(judgments.get(worst))) continue;
+            out.add(new PreferencePair(judgePrompts.get(j), judgments.get(best), judgments.get(worst)));
+            Boolean vb = JudgeData.parseVerdict(judgments.get(best), JudgeData.Mode.POINTWISE), vw = JudgeData.parseVerdict(judgments.get(worst), JudgeData.Mode.POINTWISE);
+            if (!java.util.Objects.equals(vb, vw)) { decided++; right += vb != null && vb == gold.get(j) ? 1 : 0; }
+        }
+        java.util.Collections.shuffle(out, new java.util.Random(seed));
+        List<PreferencePair> kept = new ArrayList<>(out.subList(0, Math.min(cap, out.size())));
+        m.put("meta/judgment_accuracy", judgedRight / (n * k));
+        m.put("meta/pairs", (double) kept.size());
+        m.put("meta/pair_accuracy", decided == 0 ? Double.NaN : right / decided);
+        return kept;
     }
 
     /** The policy's own P(Yes) normalised against P(No) for each sample (ZYN). */

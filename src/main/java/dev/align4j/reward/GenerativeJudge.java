@@ -108,6 +108,17 @@ public final class GenerativeJudge implements AutoCloseable {
         return verdictProb(q, JudgeData.YES, JudgeData.NO);
     }
 
+    /**
+     * The meta-judge's P(Yes) normalised against P(No) that each judgment of a judge prompt is right ({@link
+     * JudgeData#metaPrompt}). Needs a verdict-only format (the meta-judge writes no critique).
+     */
+    public double[] agree(List<String> judgePrompts, List<String> judgments) {
+        if (format.critique()) throw new IllegalStateException("the meta-judge reads the verdict directly: use a format without a critique");
+        List<String> q = new ArrayList<>(judgePrompts.size());
+        for (int i = 0; i < judgePrompts.size(); i++) q.add(JudgeData.metaPrompt(judgePrompts.get(i), judgments.get(i)));
+        return verdictProb(q, JudgeData.YES, JudgeData.NO);
+    }
+
     /** P(A) normalised against P(B) on the pairwise prompt (a first, b second). Needs a pairwise judge. */
     public double[] preferA(List<Task.Example> ex, List<String> a, List<String> b) {
         if (format.mode() != JudgeData.Mode.PAIRWISE) throw new IllegalStateException("a pointwise judge has no pairwise prompt");

@@ -37,6 +37,12 @@ public final class JudgeData {
     /** The pairwise judge prompt. */
     public static String pairwisePrompt(String prompt, String a, String b) { return prompt + " A:" + line(a) + " B:" + line(b) + " better? "; }
 
+    /**
+     * The meta-judge prompt (Meta-Rewarding, Wu et al. 2024): a pointwise judge prompt, a judgment written after it, and the
+     * question whether that judgment is right, answered Yes/No: {@code 37+85=132 right? No agree? } → {@code Yes}.
+     */
+    public static String metaPrompt(String judgePrompt, String judgment) { return judgePrompt + line(judgment) + " agree? "; }
+
     static String line(String s) { return s.strip().replace('\n', ' ').replace('\r', ' '); }
 
     /**
@@ -60,6 +66,25 @@ public final class JudgeData {
         public String completion(boolean withCritique) { return withCritique ? critique + THEN + verdictText() : verdictText(); }
 
         public SftExample sft(boolean withCritique) { return new SftExample(judgePrompt(), completion(withCritique)); }
+
+        /**
+         * A judgment with the wrong verdict (pointwise): {@code No} for a right response, its critique that of the response
+         * with one digit changed ({@link #corrupt}; {@code wrong} if that stays right); {@code Yes} for a wrong one, its
+         * critique {@code correct}.
+         */
+        public String wrongCompletion(boolean withCritique, Task task, Random rng) {
+            if (pairwise()) throw new IllegalStateException("the meta-judge reads pointwise judgments");
+            if (!withCritique) return verdict ? NO : YES;
+            if (!verdict) return Critiques.CORRECT + THEN + YES;
+            String c = Critiques.of(task, example, corrupt(a, rng));
+            return (c.equals(Critiques.CORRECT) ? "wrong" : c) + THEN + NO;
+        }
+
+        /** The meta-judge's two rows of this judged item: the gold judgment → Yes, a wrong one ({@link #wrongCompletion}) → No. */
+        public List<SftExample> metaSft(boolean withCritique, Task task, Random rng) {
+            return List.of(new SftExample(metaPrompt(judgePrompt(), completion(withCritique)), YES),
+                    new SftExample(metaPrompt(judgePrompt(), wrongCompletion(withCritique, task, rng)), NO));
+        }
 
         /** TRL's prompt-completion row, with the verdict as a boolean label, the critique and the judged responses. */
         public ObjectNode toJson(boolean withCritique) {

@@ -57,6 +57,28 @@ class SelfRewardTest {
     }
 
     @Test
+    void metaJudgeAddsJudgePairsWhoseChosenVerdictIsMostlyTheGoldOne() {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        LetterTask task = new LetterTask();
+        try (LlamaModel m = halfRight(tok, task, 2)) {
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            SelfReward.Config cfg = Configs.with(SelfReward.Config.DEFAULTS, "iterations", 1, "samples", 4, "promptsPerIteration", 48, "steps", 10,
+                    "lr", 2e-3, "warmupSteps", 0, "batchSize", 16, "eftSteps", 100, "eftPrompts", 100, "eftLr", 1e-2, "saveEvery", 0, "seed", 2L,
+                    "metaJudge", true, "judgments", 4);
+            SelfReward.Result r = SelfReward.train(m, null, task.examples(Task.Split.TRAIN, 300, 2), task, cfg, new Session(tok, null, metrics, null, null));
+            Map<String, Double> it = r.iterations().get(0);
+            assertTrue(it.get("meta/pairs") >= 1 && it.get("meta/pairs") <= it.get("pairs"), "judge pairs, at most as many as actor pairs: " + it);
+            // sampled judgments of a nano judge are noisy (P(Yes) of 0.6 vs 0.4 ranks well but samples near-coin-flips) ...
+            assertTrue(it.get("meta/judgment_accuracy") >= 0 && it.get("meta/judgment_accuracy") <= 1, it.toString());
+            // ... and the meta-judge, taught by EFT's gold rows, still prefers the judgment with the gold verdict (chance: ½)
+            assertTrue(it.get("meta/pair_accuracy") > 0.75, "the meta-judge prefers the judgment with the gold verdict: " + it);
+            assertTrue(Double.isFinite(it.get("dpo_loss")), it.toString());
+        }
+        assertThrows(dev.align4j.core.UserError.class, () -> Configs.with(SelfReward.Config.DEFAULTS, "metaJudge", true, "selfJudge", SelfReward.SelfJudge.IMPLICIT));
+        assertThrows(dev.align4j.core.UserError.class, () -> Configs.with(SelfReward.Config.DEFAULTS, "metaJudge", true, "judgments", 1));
+    }
+
+    @Test
     void implicitSelfJudgeScoresByTheDpoImplicitRewardAgainstTheReference() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         LetterTask task = new LetterTask();

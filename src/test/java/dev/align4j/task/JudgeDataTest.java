@@ -88,4 +88,20 @@ class JudgeDataTest {
         assertEquals("ba", JudgeData.corrupt("ab", rng), "no digit: two adjacent characters swapped");
         assertTrue(Task.byName("sort").reward(new Task.Example("sort 4 1 7 2:", "1 2 4 7"), JudgeData.corrupt("1 2 4 7", rng)) < 1.0, "a changed digit is a wrong sort");
     }
+
+    @Test
+    void metaJudgeRowsAgreeWithTheGoldJudgmentAndNotWithTheFlippedOne() {
+        Task.Example e = new Task.Example("37+85=", "122");
+        JudgeData.Row wrong = JudgeData.pointwise(arith, e, "132"), right = JudgeData.pointwise(arith, e, "122");
+        assertEquals("37+85=132 right? No agree? ", JudgeData.metaPrompt(wrong.judgePrompt(), "No"));
+        // verdict only: the gold judgment of "132" is No, the flipped one Yes
+        assertEquals(List.of(new dev.align4j.data.SftExample("37+85=132 right? No agree? ", "Yes"), new dev.align4j.data.SftExample("37+85=132 right? Yes agree? ", "No")),
+                wrong.metaSft(false, arith, new java.util.Random(0)));
+        // with critiques: a wrong response's flipped judgment calls it correct; a right one's names the error of a one-digit corruption
+        assertEquals("correct => Yes", wrong.wrongCompletion(true, arith, new java.util.Random(0)));
+        assertEquals("digit 2 is 3, should be 2 => No", wrong.completion(true));
+        String flipped = right.wrongCompletion(true, arith, new java.util.Random(0));
+        assertTrue(flipped.matches("digit \\d is \\d, should be \\d => No"), flipped);
+        assertEquals("37+85=122 right? correct => Yes agree? ", right.metaSft(true, arith, new java.util.Random(0)).get(0).prompt());
+    }
 }
