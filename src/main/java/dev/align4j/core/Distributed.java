@@ -220,8 +220,18 @@ public final class Distributed implements AutoCloseable {
      */
     public Tensor asGlobalMean(Tensor localMean, double localCount) {
         if (world == 1) return localMean;
+        return localMean.mul(Torch.s(meanWeight(localCount)));
+    }
+
+    /**
+     * W·n_r / Σ n: the factor that turns this rank's mean over its n_r items into its share of the mean over every rank's
+     * items, once the ranks' values are averaged (gradients by all-reduce, metrics by the loop): (1/W)·Σ_r W·(n_r/N)·mean_r =
+     * Σ_r n_r·mean_r / N. 1 in one process; 0 when no rank has an item. A collective: every rank calls it.
+     */
+    public double meanWeight(double localCount) {
+        if (world == 1) return 1.0;
         double total = sum(localCount);
-        return localMean.mul(Torch.s(total > 0 ? world * localCount / total : 0.0));
+        return total > 0 ? world * localCount / total : 0.0;
     }
 
     /** Element-wise sum of {@code values} over the ranks (float64, exact for counts). */

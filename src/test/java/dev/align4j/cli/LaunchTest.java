@@ -43,7 +43,11 @@ class LaunchTest {
                     "--eval-prompts", "4", "--steps", "4", "--updates-per-rollout", "2", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"),
             // REINFORCE++ whitens its token advantages over the whole batch: under launch, with statistics summed over the ranks
             "reinforce++", List.of("reinforce++", "--init", "nano", "--task", "sort", "--reward", "partial", "--prompts-per-step", "4", "--group-size", "2", "--max-new-tokens", "8",
-                    "--eval-prompts", "4", "--steps", "4", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"));
+                    "--eval-prompts", "4", "--steps", "4", "--beta", "0.04", "--lr", "3e-3", "--warmup-steps", "0"),
+            // online DPO shards its prompts; a rank's pairs weigh by their share of all ranks' pairs (ties leave unequal counts)
+            //   (the length reward breaks most ties of a random model's samples: 4-7 of 8 prompts make a pair each step)
+            "online-dpo", List.of("online-dpo", "--init", "nano", "--task", "sort", "--reward", "partial,length", "--prompts-per-step", "8", "--samples-per-prompt", "2",
+                    "--max-new-tokens", "24", "--temperature", "1.5", "--eval-prompts", "4", "--steps", "4", "--warmup-steps", "0"));
 
     /** {@code java -cp … Main [launch --nproc N] COMMAND … --output OUT}, one thread a rank, output in OUT.log. */
     static Process start(int nproc, List<String> command, Path out, String... extra) throws Exception {
@@ -91,7 +95,7 @@ class LaunchTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sft", "dpo", "grpo", "reinforce++"})
+    @ValueSource(strings = {"sft", "dpo", "grpo", "reinforce++", "online-dpo"})
     void twoRanksEqualOneProcessWithTheSameGlobalBatch(String trainer) throws Exception {
         Path one = dir.resolve("one"), two = dir.resolve("two");
         Process p1 = start(1, COMMANDS.get(trainer), one), p2 = start(2, COMMANDS.get(trainer), two);

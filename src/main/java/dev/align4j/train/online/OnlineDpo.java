@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.ExplorationBonus;
@@ -103,12 +104,15 @@ public final class OnlineDpo {
                 iterates.begin(s.step);
                 s.metrics.put("iteration", (double) iterates.iteration(s.step));
             }
-            // 1. G samples per prompt from the policy (+ one from the reference when exploring), scored
+            // 1. G samples per prompt from the policy (+ one from the reference when exploring), scored; under launch, this
+            //    rank's share of the prompts (equal shares), each pair's loss and metrics weighted into the mean over every rank's pairs
             boolean explore = cfg.exploration() != ExplorationBonus.Kind.NONE;
-            Rollout own = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-            Rollout ro = explore ? own.append(Rollout.sampleOnePerPrompt(reference, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step)) : own;
+            Distributed dist = Distributed.get();
+            Rollout own = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            Rollout ro = explore ? own.append(Rollout.sampleOnePerPromptShard(reference, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step)) : own;
             s.metrics.put("distinct_completions", ro.distinctPerPrompt());            // among the candidates of a prompt
             double[] r = ro.score(reward, s.metrics);
+            Rollout.gatherRewards(r, s.metrics);                                      // reward_std of the whole rollout
             int g = ro.groupSize(), padId = io.tok().padId;
             if (explore) s.metrics.put("reward", policyMean(r, g));             // the policy's own samples, as without exploration
             // 2. per prompt, the best candidate is chosen and the worst rejected, unless they tie
@@ -124,14 +128,18 @@ public final class OnlineDpo {
                 chosen.add(best);
                 rejected.add(worst);
             }
-            s.metrics.put("frac_ties", 1.0 - (double) chosen.size() / cfg.rollouts().promptsPerStep());
-            if (chosen.isEmpty() && !explore) return;
-            // 3. one DPO step on the pairs: rows 0..P−1 chosen, P..2P−1 rejected, then the B reference samples when exploring
+            s.metrics.put("frac_ties", 1.0 - (double) chosen.size() / ro.examples().size());
             int p = chosen.size(), nb = refSamples.size();
+            double allPairs = dist.sum((double) p);                                   // p in one process
+            double pairWeight = allPairs > 0 ? dist.world * p / allPairs : 0;         // W·p_r/P: see Distributed.meanWeight
+            if (allPairs == 0 && !explore) return;                                    // no rank has a pair: no step anywhere
+            // 3. one DPO step on the pairs: rows 0..P−1 chosen, P..2P−1 rejected, then the B reference samples when exploring
+            //    (a rank without a pair while others have some still steps, with a zero loss, so the all-reduce meets)
             boolean norm = cfg.loss().lengthNormalized();                          // SimPO-style mean log-probs, else sums
             List<Integer> rows = new ArrayList<>(chosen);
             rows.addAll(rejected);
             rows.addAll(refSamples);
+            if (rows.isEmpty()) rows.add(0);
             SeqBatch sb = ro.batch(rows, padId);
             Tensor refX, refSum;
             try (NoGradGuard ng = new NoGradGuard()) {
@@ -149,6 +157,11 @@ public final class OnlineDpo {
                     Pairs.rewardMetrics(m, o.chosenRewards(), o.rejectedRewards(), sc.sum().narrow(0, 0, p), sc.sum().narrow(0, p, p));
                     loss = o.losses().mean();
                     m.put("loss/dpo", Torch.item(loss.detach()));
+                    if (pairWeight != 1) m.replaceAll((k, v) -> PAIR_METRICS.contains(k) ? v * pairWeight : v);
+                    loss = loss.mul(Torch.s(pairWeight));
+                } else if (dist.isDistributed()) {
+                    for (String k : PAIR_METRICS) m.put(k, 0.0);                       // the same names on every rank, weight 0
+                    loss = x.sum().mul(Torch.s(0.0));                                  // every parameter gets a (zero) gradient
                 }
                 if (explore) {
                     Tensor lp = sc.sum().narrow(0, 2 * p, nb);                       // (B) log π(ỹ), with gradients
@@ -165,6 +178,10 @@ public final class OnlineDpo {
 
         @Override public void restore(JsonNode state, Path checkpoint) { if (iterates != null) iterates.restore(state, checkpoint); }
     }
+
+    /** The metrics of the pairs, weighted by the rank's share of pairs under launch. */
+    static final List<String> PAIR_METRICS = List.of("rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
+            "logps/rejected", "loss/dpo");
 
     /** The mean reward of the first G − 1 rows of each group of {@code g} (the policy's samples; the last is the reference's). */
     static double policyMean(double[] r, int g) {

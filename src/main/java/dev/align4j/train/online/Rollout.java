@@ -80,6 +80,12 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         return sample(model, null, 0, tok, prompts, one, seed * 41 + 17, step, seed, false);
     }
 
+    /** This rank's share of {@link #sampleOnePerPrompt} under {@code ./align4j launch} (the prompts of {@link #sampleShard}). */
+    public static Rollout sampleOnePerPromptShard(LlamaModel model, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        RolloutConfig one = new RolloutConfig(cfg.promptsPerStep(), 1, cfg.maxNewTokens(), cfg.temperature());
+        return sample(model, null, 0, tok, prompts, one, seed * 41 + 17, step, seed, Distributed.get().isDistributed());
+    }
+
     /**
      * This rollout's G samples of every prompt followed by {@code extra}'s samples of the same prompt (the same prompts in
      * the same order): groups of G + G' rows.
