@@ -178,13 +178,18 @@ public final class Advantages {
         return xm.sub(Torch.s(mean)).div(Torch.s(sd + EPS)).masked_fill(m.eq(Torch.s(0.0)), Torch.s(0.0));   // +0 outside the mask
     }
 
-    /** 1 − Var(R − V) / Var(R) over the masked tokens (population variances): 1 = the critic predicts the returns perfectly. */
+    /**
+     * 1 − Var(R − V) / Var(R) over the masked tokens (population variances): 1 = the critic predicts the returns perfectly.
+     * Under {@code launch}, over every rank's tokens (their sums all-reduced, as {@link #whiten}).
+     */
     public static double explainedVariance(Tensor returns, Tensor values, Tensor mask) {
         Tensor m = mask.to(ScalarType.Double), r = returns.to(ScalarType.Double).mul(m), d = r.sub(values.to(ScalarType.Double).mul(m));
-        double k = Torch.item(m.sum());
+        double[] sums = Distributed.get().sum(new double[]{Torch.item(m.sum()), Torch.item(r.sum()), Torch.item(d.sum()), Torch.item(r.mul(r).sum()),
+                Torch.item(d.mul(d).sum())});
+        double k = sums[0];
         if (k == 0) return Double.NaN;
-        double mr = Torch.item(r.sum()) / k, md = Torch.item(d.sum()) / k;
-        double varR = Torch.item(r.mul(r).sum()) / k - mr * mr, varD = Torch.item(d.mul(d).sum()) / k - md * md;
+        double mr = sums[1] / k, md = sums[2] / k;
+        double varR = sums[3] / k - mr * mr, varD = sums[4] / k - md * md;
         return varR <= 0 ? Double.NaN : 1 - varD / varR;
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.align4j.core.Configs;
+import dev.align4j.core.Distributed;
 import dev.align4j.core.Torch;
 import dev.align4j.core.UserError;
 import dev.align4j.loss.PolicyLoss;
@@ -192,10 +193,13 @@ public final class Ppo {
                           List<Task.Example> prompts, Config cfg, Session io, KlController klCoef) implements Loop.Recipe {
         @Override
         public void step(Loop.Step s) {
-            // 1. rollout and scores
-            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            // 1. rollout and scores; under launch this rank's share of the prompts (rows [offset, offset + n) of the whole
+            //    rollout of W·n rows), as GRPO's
+            Distributed dist = Distributed.get();
+            Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
             double[] scores = ro.score(reward, s.metrics);
-            int n = ro.size();
+            Rollout.gatherRewards(scores, s.metrics);
+            int n = ro.size(), total = n * dist.world, offset = dist.rank * n;
             List<Integer> all = new ArrayList<>();
             for (int i = 0; i < n; i++) all.add(i);
             SeqBatch sb = ro.batch(all, io.tok().padId);
@@ -212,27 +216,39 @@ public final class Ppo {
             Tensor tokenRewards = kl.mul(Torch.s(-klCoef.beta)).add(Advantages.lastToken(mask).to(ScalarType.Double).mul(Torch.doubles(scores, n).unsqueeze(1)));
             Tensor[] ar = Advantages.gae(tokenRewards, values, mask, cfg.gamma(), cfg.lambda());
             Tensor adv = (cfg.whiten() ? Advantages.whiten(ar[0], mask) : ar[0]).to(ScalarType.Float), ret = ar[1].to(ScalarType.Float);
-            double klMean = Torch.item(kl.mul(mask).sum()) / n;                                    // mean over sequences of Σ_t KL
+            double klMean = dist.sum(Torch.item(kl.mul(mask).sum())) / total;                     // mean over every rank's sequences of Σ_t KL
             s.metrics.put("kl", klMean);
             s.metrics.put("kl_coef", klCoef.beta);
             s.metrics.put("explained_variance", Advantages.explainedVariance(ar[1], values, mask));
-            // 4. epochs × minibatches of policy and value updates
+            // 4. epochs × minibatches of policy and value updates: every rank shuffles the whole rollout's rows alike and trains
+            //    the rows of each minibatch it holds, its token-mean losses weighted by its share of the minibatch's tokens
             Random shuffle = new Random(cfg.run().seed() * 104_729 + s.step);
+            List<Integer> everyRow = new ArrayList<>();
+            for (int i = 0; i < total; i++) everyRow.add(i);
             for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                List<Integer> order = new ArrayList<>(all);
+                List<Integer> order = new ArrayList<>(everyRow);
                 Collections.shuffle(order, shuffle);
                 for (int mb = 0; mb < cfg.miniBatches(); mb++) {
-                    List<Integer> idx = order.subList(mb * n / cfg.miniBatches(), (mb + 1) * n / cfg.miniBatches());
-                    s.update(1, (micro, m) -> minibatchLoss(ro.batch(idx, io.tok().padId), Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size()),
-                            old, adv, ret, values, m));
+                    List<Integer> idx = new ArrayList<>();
+                    for (int g : order.subList(mb * total / cfg.miniBatches(), (mb + 1) * total / cfg.miniBatches()))
+                        if (g >= offset && g < offset + n) idx.add(g - offset);
+                    Tensor rows = Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size());
+                    double weight = dist.meanWeight(idx.isEmpty() ? 0 : Torch.item(mask.index_select(0, rows).sum()));     // 1 in one process
+                    List<Integer> batch = idx.isEmpty() ? List.of(0) : idx;           // a rank without rows steps with a zero loss
+                    Tensor batchRows = idx.isEmpty() ? Torch.longs(new long[]{0}, 1) : rows;
+                    s.update(1, (micro, m) -> minibatchLoss(ro.batch(batch, io.tok().padId), batchRows, old, adv, ret, values, m, idx.isEmpty() ? 0 : weight));
                 }
             }
             // 5. adaptive KL controller
             if (cfg.klTarget() > 0 && Double.isFinite(klMean)) klCoef.beta = Advantages.adaptiveKl(klCoef.beta, klMean, cfg.klTarget(), n, cfg.klHorizon());
         }
 
-        /** The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors. */
-        Tensor minibatchLoss(SeqBatch mb, Tensor rows, Tensor old, Tensor adv, Tensor ret, Tensor values, Map<String, Double> m) {
+        /**
+         * The clipped policy loss plus the (weighted) value loss on one minibatch; rows {@code rows} of the rollout tensors.
+         * Both are token means; under launch they and the metrics are multiplied by {@code weight}, this rank's share of the
+         * minibatch's tokens (W·k_r / Σk), so that the ranks' average is the token mean over the whole minibatch.
+         */
+        Tensor minibatchLoss(SeqBatch mb, Tensor rows, Tensor old, Tensor adv, Tensor ret, Tensor values, Map<String, Double> m, double weight) {
             long t = mb.length() - 1;
             Tensor oldT = old.index_select(0, rows).narrow(1, 0, t), advT = adv.index_select(0, rows).narrow(1, 0, t);
             Tensor retT = ret.index_select(0, rows).narrow(1, 0, t), valT = values.index_select(0, rows).narrow(1, 0, t);
@@ -248,7 +264,10 @@ public final class Ppo {
             m.put("entropy", Torch.item(sc.entropy().sum()) / tokens);
             m.put("clip_ratio", o.clipFraction());
             m.put("value_clip_ratio", v.clipFraction());
-            return o.loss().add(valueHead != null ? v.loss().mul(Torch.s(cfg.vfCoef())) : v.loss());    // disjoint graphs with a separate critic
+            Tensor loss = o.loss().add(valueHead != null ? v.loss().mul(Torch.s(cfg.vfCoef())) : v.loss());    // disjoint graphs with a separate critic
+            if (weight == 1) return loss;
+            m.replaceAll((k, x) -> x * weight);
+            return loss.mul(Torch.s(weight));
         }
 
         @Override
