@@ -63,7 +63,14 @@ public final class Sampler {
     public static List<Completion> generateMixture(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg) {
         if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("mixture coefficient must be in [0, 1]: " + beta);
         if (model.config.vocabSize() != ref.config.vocabSize()) throw new UserError("a geometric mixture needs one vocabulary: " + model.config.vocabSize() + " vs " + ref.config.vocabSize());
-        return generate(model, ref, beta, tok, prompts, cfg, null);
+        return generateMixture(model, ref, beta, tok, prompts, cfg, null);
+    }
+
+    /** The same, this rank's rows of a sampling sharded over ranks ({@link Shard}; null: all rows in one process). */
+    public static List<Completion> generateMixture(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg, Shard shard) {
+        if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("mixture coefficient must be in [0, 1]: " + beta);
+        if (model.config.vocabSize() != ref.config.vocabSize()) throw new UserError("a geometric mixture needs one vocabulary: " + model.config.vocabSize() + " vs " + ref.config.vocabSize());
+        return generate(model, ref, beta, tok, prompts, cfg, shard);
     }
 
     private static List<Completion> generate(LlamaModel model, LlamaModel ref, double beta, Tokenizer tok, List<int[]> prompts, SamplingConfig cfg, Shard shard) {

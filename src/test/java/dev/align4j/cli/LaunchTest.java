@@ -104,14 +104,41 @@ class LaunchTest {
     @ParameterizedTest
     @ValueSource(strings = {"sft", "dpo", "grpo", "reinforce++", "online-dpo", "ppo"})
     void twoRanksEqualOneProcessWithTheSameGlobalBatch(String trainer) throws Exception {
+        assertTwoRanksEqualOne(trainer, COMMANDS.get(trainer));
+    }
+
+    /**
+     * The self-play trainers shard their prompts (Nash-MD its mixture opponents too; INPO skips the label draws of the
+     * earlier ranks' pairs). Their judge here is a random Bradley–Terry reward model: a random policy's sort answers all
+     * score 0 under the gold judge, and ties teach nothing. Three steps at lr 1e-4 (SPPO's second round starts at step 3):
+     * their losses regress log π − log π_t, a difference of two float32 sums near −38 nats, onto targets of a few
+     * thousandths, so the rounding of a batch split in two (1e-7 relative) is ~1e-3 of the gradient, and Adam turns the
+     * near-zero gradient elements' rounding into steps of a share of lr. Measured for SPPO: 3.7e-9 after 1 and 2 steps,
+     * 5.6e-9 after 3, 1.0e-6 after 4 (6.5e-6 after 4 at lr 1e-3), with the same samples and step 1's gradient norm equal
+     * to every digit; a sharding error shows at step 1.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sppo", "inpo", "nash-md"})
+    void selfPlayTwoRanksEqualOneProcess(String trainer) throws Exception {
+        Path rm = dir.resolve("rm");
+        CliTest.Result r = CliTest.run("reward", "--init", "nano", "--task", "sort", "--pairs", "16", "--steps", "1", "--batch-size", "4", "--eval-prompts", "4",
+                "--threads", "1", "--output", rm.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> cmd = new ArrayList<>(List.of(trainer, "--init", "nano", "--task", "sort", "--judge", "rm:" + rm.resolve("final"), "--prompts-per-step", "4",
+                "--samples-per-prompt", "2", "--max-new-tokens", "8", "--steps", "3", "--eval-prompts", "4", "--lr", "1e-4", "--warmup-steps", "0"));
+        if (!trainer.equals("nash-md")) cmd.addAll(List.of("--iterations", "2"));
+        assertTwoRanksEqualOne(trainer, cmd);
+    }
+
+    void assertTwoRanksEqualOne(String trainer, List<String> command) throws Exception {
         Path one = dir.resolve("one"), two = dir.resolve("two");
-        Process p1 = start(1, COMMANDS.get(trainer), one), p2 = start(2, COMMANDS.get(trainer), two);
+        Process p1 = start(1, command, one), p2 = start(2, command, two);
         assertEquals(0, p1.waitFor(), () -> read(log(one)));
         assertEquals(0, p2.waitFor(), () -> read(log(two)));
         assertTrue(read(log(two)).contains("launch: rank 1 is pid"), read(log(two)));
 
         // the single run trained: some step had a gradient
-        String stage = COMMANDS.get(trainer).get(0);                     // the command, which names the metrics stage
+        String stage = command.get(0);                                   // the command, which names the metrics stage
         List<JsonNode> r1 = rows(one, stage), r2 = rows(two, stage);
         assertTrue(r1.stream().anyMatch(o -> o.path("grad_norm").asDouble() > 0), trainer + ": no step had a gradient; the comparison would prove nothing");
         double d = maxDiff(one.resolve("final"), two.resolve("final"));
@@ -124,6 +151,7 @@ class LaunchTest {
         // rank 0 alone wrote: one metrics file, one final model, the config once
         assertTrue(Files.exists(two.resolve("final/model.safetensors")) && Files.exists(two.resolve(stage + "_config.json")));
     }
+
 
     @Test
     void launchRefusesWhatItCannotRunWithOneLine() {

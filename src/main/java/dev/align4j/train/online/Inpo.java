@@ -93,7 +93,8 @@ public final class Inpo {
             iterates.begin(s.step);
             s.metrics.put("iteration", (double) iterates.iteration(s.step));
             // 1. samples from the current policy, paired consecutively within a prompt
-            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            //    (under launch, this rank's share of whole groups, so of the pairs: equal shares, the mean loss averages exactly)
+            Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
             int k = cfg.rollouts().samplesPerPrompt();
             s.metrics.put("completion_length", ro.outs().stream().mapToInt(o -> o.tokens().length).average().orElse(0));
             List<Task.Example> ex = new ArrayList<>();
@@ -108,6 +109,7 @@ public final class Inpo {
             double[] p = judge.prob(ex, a, b);
             boolean sampled = cfg.labels() == Labels.SAMPLED;
             Random draw = new Random(cfg.run().seed() * 1_000_003 + s.step);
+            if (sampled) for (long x = 0; x < (long) dev.align4j.core.Distributed.get().rank * p.length; x++) draw.nextDouble();   // earlier ranks' pairs' draws
             List<Integer> first = new ArrayList<>(), second = new ArrayList<>();
             double agree = 0;
             for (int x = 0; x < p.length; x++) {

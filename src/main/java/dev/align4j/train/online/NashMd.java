@@ -63,8 +63,9 @@ public final class NashMd {
         @Override
         public void step(Loop.Step s) {
             // 1. samples from the policy, and as many opponents from the geometric mixture, for the same prompts
-            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-            Rollout mix = Rollout.sampleMixture(policy, reference, cfg.mixtureCoef(), io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            //    (under launch, this rank's share of the prompts for both: equal shares, so the mean loss averages exactly)
+            Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            Rollout mix = Rollout.sampleMixtureShard(policy, reference, cfg.mixtureCoef(), io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
             int g = cfg.rollouts().samplesPerPrompt();
             s.metrics.put("completion_length", ro.outs().stream().mapToInt(o -> o.tokens().length).average().orElse(0));
             // 2. the judge: P(y_i ≻ y'_i)

@@ -71,6 +71,11 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         return sample(policy, ref, beta, tok, prompts, cfg, seed, step, false);
     }
 
+    /** This rank's share of {@link #sampleMixture} under {@code ./align4j launch} (the prompts of {@link #sampleShard}). */
+    public static Rollout sampleMixtureShard(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step) {
+        return sample(policy, ref, beta, tok, prompts, cfg, seed, step, Distributed.get().isDistributed());
+    }
+
     /**
      * The same prompts as {@link #sample} at this step, one completion of each from {@code model} (a reference policy), with
      * an independent sampling seed: the reference samples ỹ ∼ π_ref of XPO, SELM and VPO.
@@ -140,7 +145,8 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
         }
         List<Completion> outs = ref == null
                 ? Sampler.generate(policy, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 31 + step, List.of()), shard ? SHARD : null)
-                : Sampler.generateMixture(policy, ref, beta, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 37 + step + 1_000_003, List.of()));
+                : Sampler.generateMixture(policy, ref, beta, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 37 + step + 1_000_003, List.of()),
+                        shard ? SHARD : null);
         return new Rollout(batch, promptIds, outs, cfg.samplesPerPrompt());
     }
 

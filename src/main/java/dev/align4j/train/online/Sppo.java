@@ -82,12 +82,14 @@ public final class Sppo {
             iterates.begin(s.step);
             s.metrics.put("iteration", (double) iterates.iteration(s.step));
             // 1. K samples per prompt from the current policy
-            Rollout ro = Rollout.sample(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
+            //    (under launch, this rank's share of whole groups: win rates are within a group, the mean loss over equal shares)
+            Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
             int k = cfg.rollouts().samplesPerPrompt();
             s.metrics.put("completion_length", ro.outs().stream().mapToInt(o -> o.tokens().length).average().orElse(0));
             // 2. each sample's win rate against the policy, from the judge
             double[] w = winRates(judge, ro, k);
-            s.metrics.put("win_rate_std", Torch.item(Torch.doubles(w, w.length).std()));
+            double[] allW = dev.align4j.core.Distributed.get().allGather(w);             // every rank's, for the std
+            s.metrics.put("win_rate_std", Torch.item(Torch.doubles(allW, allW.length).std()));
             // 3. log π_t of every sample, without gradients
             SeqBatch sb = ro.batch(IntStream.range(0, ro.size()).boxed().toList(), io.tok().padId);
             Tensor iterLogp, winRate = Torch.doubles(w, w.length);
