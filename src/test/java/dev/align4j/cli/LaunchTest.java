@@ -153,6 +153,37 @@ class LaunchTest {
     }
 
 
+    /**
+     * Two "machines" on loopback: two launches of one rank each, --nnodes 2 with node ranks 0 and 1, meeting at one
+     * rendezvous port, each writing into its own directory (as machines without a shared file system would); the job
+     * equals one process, and only node 0's rank writes.
+     */
+    @Test
+    void twoNodesOnLoopbackEqualOneProcess() throws Exception {
+        List<String> sft = COMMANDS.get("sft");
+        int port;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) { port = ss.getLocalPort(); }
+        Path one = dir.resolve("one"), n0 = dir.resolve("node0"), n1 = dir.resolve("node1");
+        Process single = start(1, sft, one);
+        List<Process> nodes = new ArrayList<>();
+        for (int node = 0; node < 2; node++) {
+            List<String> cmd = new ArrayList<>(List.of("launch", "--nnodes", "2", "--node-rank", String.valueOf(node), "--nproc", "1",
+                    "--master-addr", "127.0.0.1", "--master-port", String.valueOf(port)));
+            cmd.addAll(sft);
+            nodes.add(start(1, cmd, node == 0 ? n0 : n1));
+        }
+        for (int node = 0; node < 2; node++) {
+            Path out = node == 0 ? n0 : n1;
+            assertEquals(0, nodes.get(node).waitFor(), () -> read(log(out)));
+        }
+        assertEquals(0, single.waitFor(), () -> read(log(one)));
+        assertTrue(read(log(n1)).contains("launch: 2 ranks (1 on this machine)"), read(log(n1)));
+        double d = maxDiff(one.resolve("final"), n0.resolve("final"));
+        System.out.printf("LaunchTest two nodes: 2 ranks on 2 launches vs 1 process, max |Δw| = %.2e%n", d);
+        assertTrue(d <= 1e-6, "two nodes vs 1 process, max |Δw| = " + d);
+        assertFalse(Files.exists(n1.resolve("final")) || Files.exists(n1.resolve("metrics.jsonl")), "node 1's rank wrote outputs");
+    }
+
     @Test
     void launchRefusesWhatItCannotRunWithOneLine() {
         CliTest.Result r = CliTest.run("launch", "--nproc", "2", "reward", "--init", "nano", "--task", "sort", "--output", dir.resolve("r").toString());
