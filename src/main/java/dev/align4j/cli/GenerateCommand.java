@@ -84,7 +84,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--revise", defaultValue = "0", description = "Revision rounds K after the first attempt (self-correction, needs --task); 0 = off (default: ${DEFAULT-VALUE}).")
     int revise;
-    @Option(names = "--critic", paramLabel = "DIR", description = "With --revise: a model that writes a one-line critique of each attempt ('Critique:'), shown before the revision instead of the fixed instruction.")
+    @Option(names = "--critic", paramLabel = "DIR|gold", description = {"With --revise: a model that writes a one-line critique of each attempt ('Critique:'), shown before the revision instead of the fixed instruction;",
+            "'gold' writes the task's gold critique (an oracle critic: the ceiling of a critic for this generator)."})
     Path critic;
 
     @Override
@@ -142,6 +143,8 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
+    static final String GOLD_CRITIC = "gold";
+
     /** {@code --revise K}: attempt 1 and K revisions of the task's prompts, by plain sampling; the self-correction summary. */
     private int revise() {
         if (task == null) throw new UserError("--revise needs --task NAME: attempts are judged by the task's gold check");
@@ -150,11 +153,12 @@ final class GenerateCommand implements Callable<Integer> {
         Task.Split s = split();
         int budget = maxNewTokens > 0 ? maxNewTokens : Math.max(4, t.maxCompletionChars() + 4);
         SamplingConfig sc = new SamplingConfig(budget, temperature, topK, topP, seed, List.of());
-        if (critic != null && !java.nio.file.Files.isDirectory(critic)) throw new UserError("--critic " + critic + ": not a model directory");
-        try (HfModel.Loaded l = m.load(); HfModel.Loaded c = critic == null ? null : HfModel.load(critic, m.scalarType())) {
+        boolean gold = critic != null && critic.toString().equals(GOLD_CRITIC);
+        if (critic != null && !gold && !java.nio.file.Files.isDirectory(critic)) throw new UserError("--critic " + critic + ": not a model directory (or 'gold')");
+        try (HfModel.Loaded l = m.load(); HfModel.Loaded c = critic == null || gold ? null : HfModel.load(critic, m.scalarType())) {
             Revision format = Revision.text();
-            Revisions.Critic writer = c == null ? null : Revisions.modelCritic(c.model(), c.tokenizer(), format, sc);
             List<Task.Example> ex = t.examples(s, prompts, seed);
+            Revisions.Critic writer = gold ? Revisions.goldCritic(t, ex) : c == null ? null : Revisions.modelCritic(c.model(), c.tokenizer(), format, sc);
             Revisions.Result r = Revisions.evaluate(l.model(), l.tokenizer(), format, writer, t, ex, revise, sc, 100);
             java.util.Map<String, Double> mt = r.metrics();
             if (json) {

@@ -41,6 +41,25 @@ public final class Revisions {
     }
 
     /**
+     * The oracle critic: the task's gold critique of each attempt ({@link dev.align4j.task.Critiques#of}), for the prompts
+     * of {@code examples} (a prompt that is not among them is an error). The ceiling a trained critic can reach with a
+     * given generator.
+     */
+    public static Critic goldCritic(Task task, List<Task.Example> examples) {
+        Map<String, Task.Example> byPrompt = new java.util.HashMap<>();
+        for (Task.Example e : examples) byPrompt.put(e.prompt(), e);
+        return (prompts, attempts) -> {
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                Task.Example e = byPrompt.get(prompts.get(i));
+                if (e == null) throw new IllegalArgumentException("the gold critic knows no answer for prompt " + prompts.get(i));
+                out.add(dev.align4j.task.Critiques.of(task, e, attempts.get(i)));
+            }
+            return out;
+        };
+    }
+
+    /**
      * Every attempt's text and correctness per prompt, and the summary.
      *
      * @param attempts  attempts[i][k] = attempt k + 1 of prompt i

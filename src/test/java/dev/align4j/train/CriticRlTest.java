@@ -90,4 +90,13 @@ class CriticRlTest {
             }
         }
     }
+
+    @Test
+    void theGoldCriticWritesTheTasksCritiqueAndRefusesUnknownPrompts() {
+        Task sort = Task.byName("sort");
+        List<Task.Example> ex = List.of(new Task.Example("sort 3 1 3:", "1 3 3"), new Task.Example("sort 2 1:", "1 2"));
+        dev.align4j.eval.Revisions.Critic gold = dev.align4j.eval.Revisions.goldCritic(sort, ex);
+        assertEquals(List.of("missing 3", "correct"), gold.critique(List.of("sort 3 1 3:", "sort 2 1:"), List.of("1 3", "1 2")));
+        assertThrows(IllegalArgumentException.class, () -> gold.critique(List.of("sort 9:"), List.of("9")));
+    }
 }
