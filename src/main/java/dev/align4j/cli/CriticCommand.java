@@ -1,7 +1,5 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Configs;
-import dev.align4j.core.Metrics;
 import dev.align4j.core.UserError;
 import dev.align4j.data.SftExample;
 import dev.align4j.eval.Revisions;
@@ -12,7 +10,6 @@ import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.train.Session;
-import dev.align4j.train.offline.Sft;
 import dev.align4j.train.online.Advantages;
 import dev.align4j.train.online.CriticRl;
 import dev.align4j.train.online.Score;
@@ -99,32 +96,24 @@ final class CriticCommand implements Callable<Integer>, ConfigFile.Configured {
 
     /** Teaches the generator to revise after gold critiques; OUTPUT/generator/ (reloaded on --resume). */
     private void generatorWarmup(HfModel.Loaded gen, Task task, List<Task.Example> prompts, Revision format, int answer, CriticRl.Config cfg, Session io) {
+        if (TrainRun.resumeWarmup(io, "generator", gen.model(), "critic")) return;
         Path saved = io.output() == null ? null : io.output().resolve("generator");
-        if (io.resume() != null && saved != null && Files.isDirectory(saved)) {
-            try (HfModel.Loaded w = HfModel.load(saved, gen.model().dtype)) { gen.model().loadFrom(w.model()); }
-            System.err.println("critic: resuming; the warmed-up generator is " + saved);
-            return;
-        }
         long seed = cfg.run().seed();
         List<SftExample> demos = Score.demonstrations(gen.model(), gen.tokenizer(), task, prompts, format, cfg.generatorSftExamples(), answer,
                 cfg.attemptTemperature(), seed + 201, true);
         System.err.printf("critic: generator warm-up, %d SFT steps on %d demonstrations of revising after a gold critique%n", cfg.generatorSftSteps(), demos.size());
-        sft(gen.model(), demos, cfg.generatorSftSteps(), cfg, seed + 202, io, "generator-sft");
+        TrainRun.warmupSft(gen.model(), demos, cfg.generatorSftSteps(), cfg.sftLr(), cfg.sftBatchSize(), seed + 202, io, "generator-sft");
         if (saved != null) HfModel.save(saved, gen.model(), gen.tokenizer());
     }
 
     /** Teaches the critic the gold critiques of the generator's answers; OUTPUT/warmup/ (reloaded on --resume); the RL reference is it. */
     private void criticWarmup(HfModel.Loaded l, CriticRl.Generator g, Task task, List<Task.Example> prompts, Revision format, CriticRl.Config cfg, Session io) {
+        if (TrainRun.resumeWarmup(io, "warmup", l.model(), "critic")) return;
         Path saved = io.output() == null ? null : io.output().resolve("warmup");
-        if (io.resume() != null && saved != null && Files.isDirectory(saved)) {
-            try (HfModel.Loaded w = HfModel.load(saved, l.model().dtype)) { l.model().loadFrom(w.model()); }
-            System.err.println("critic: resuming; the warmed-up critic is " + saved);
-            return;
-        }
         long seed = cfg.run().seed();
         List<SftExample> demos = CriticRl.critiqueDemonstrations(g, task, prompts, format, cfg.sftExamples(), seed + 101);
         System.err.printf("critic: critic warm-up, %d SFT steps on %d gold critiques%n", cfg.sftSteps(), demos.size());
-        sft(l.model(), demos, cfg.sftSteps(), cfg, seed + 102, io, "warmup-sft");
+        TrainRun.warmupSft(l.model(), demos, cfg.sftSteps(), cfg.sftLr(), cfg.sftBatchSize(), seed + 102, io, "warmup-sft");
         if (saved != null) HfModel.save(saved, l.model(), l.tokenizer());
         if (io.eval() != null) {
             Map<String, Double> m = io.eval().evaluate(0);
@@ -133,11 +122,4 @@ final class CriticCommand implements Callable<Integer>, ConfigFile.Configured {
         }
     }
 
-    private static void sft(LlamaModel model, List<SftExample> demos, int steps, CriticRl.Config cfg, long seed, Session io, String stage) {
-        Sft.Config sc = Configs.with(Sft.Config.DEFAULTS, "steps", steps, "lr", cfg.sftLr(), "warmupSteps", Math.min(20, steps / 10),
-                "batchSize", cfg.sftBatchSize(), "maxLength", 128, "seed", seed);
-        try (Metrics sm = io.output() == null ? Metrics.inMemory().quiet(true) : Metrics.fresh(io.output().resolve(stage))) {
-            Sft.train(model, demos, sc, new Session(io.tok(), null, sm, null, null));
-        }
-    }
 }

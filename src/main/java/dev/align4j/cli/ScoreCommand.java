@@ -1,7 +1,5 @@
 package dev.align4j.cli;
 
-import dev.align4j.core.Configs;
-import dev.align4j.core.Metrics;
 import dev.align4j.core.UserError;
 import dev.align4j.data.SftExample;
 import dev.align4j.eval.Revisions;
@@ -12,7 +10,6 @@ import dev.align4j.model.HfModel;
 import dev.align4j.model.LlamaModel;
 import dev.align4j.task.Task;
 import dev.align4j.train.Session;
-import dev.align4j.train.offline.Sft;
 import dev.align4j.train.online.Advantages;
 import dev.align4j.train.online.Score;
 import picocli.CommandLine.Command;
@@ -78,23 +75,12 @@ final class ScoreCommand implements Callable<Integer>, ConfigFile.Configured {
 
     /** The supervised warm-up on two-attempt demonstrations; its metrics in OUTPUT/warmup-sft/, the model in OUTPUT/warmup/. */
     private void warmup(HfModel.Loaded l, Task task, List<Task.Example> prompts, Revision format, Score.Config cfg, Session io) {
-        if (io.resume() != null && io.output() != null && java.nio.file.Files.isDirectory(io.output().resolve("warmup"))) {
-            // a resumed run: the warm-up is done, and the RL reference is the model it saved
-            try (HfModel.Loaded w = HfModel.load(io.output().resolve("warmup"), l.model().dtype)) {
-                l.model().loadFrom(w.model());
-            }
-            System.err.println("score: resuming; the warm-up model is " + io.output().resolve("warmup"));
-            return;
-        }
+        if (TrainRun.resumeWarmup(io, "warmup", l.model(), "score")) return;      // a resumed run: the RL reference is the saved warm-up
         long seed = cfg.run().seed();
         List<SftExample> demos = Score.demonstrations(l.model(), l.tokenizer(), task, prompts, format, cfg.sftExamples(), cfg.rollouts().maxNewTokens(),
                 cfg.rollouts().temperature(), seed + 101);
-        Sft.Config sc = Configs.with(Sft.Config.DEFAULTS, "steps", cfg.sftSteps(), "lr", cfg.sftLr(), "warmupSteps", Math.min(20, cfg.sftSteps() / 10),
-                "batchSize", cfg.sftBatchSize(), "maxLength", 128, "seed", seed + 102);
         System.err.printf("score: warm-up SFT, %d steps on %d two-attempt demonstrations%n", cfg.sftSteps(), demos.size());
-        try (Metrics sm = io.output() == null ? Metrics.inMemory().quiet(true) : Metrics.fresh(io.output().resolve("warmup-sft"))) {
-            Sft.train(l.model(), demos, sc, new Session(io.tok(), null, sm, null, null));
-        }
+        TrainRun.warmupSft(l.model(), demos, cfg.sftSteps(), cfg.sftLr(), cfg.sftBatchSize(), seed + 102, io, "warmup-sft");
         if (io.output() != null) HfModel.save(io.output().resolve("warmup"), l.model(), l.tokenizer());
         if (io.eval() != null) {
             var m = io.eval().evaluate(0);

@@ -102,4 +102,27 @@ final class TrainRun {
                 : String.format("reward %.3f", m.get("reward"));
         return m.containsKey("exploitability") ? s + String.format(", exploitability %.3f, win rate vs start %.3f", m.get("exploitability"), m.get("win_rate")) : s;
     }
+
+    /**
+     * A warm-up stage that saved its model as {@code OUTPUT/NAME/}: on {@code --resume}, when that directory exists, its
+     * weights are loaded into {@code model} and true is returned (the stage is done); otherwise false (train it).
+     */
+    static boolean resumeWarmup(dev.align4j.train.Session io, String name, dev.align4j.model.LlamaModel model, String stage) {
+        if (io.resume() == null || io.output() == null || !java.nio.file.Files.isDirectory(io.output().resolve(name))) return false;
+        try (HfModel.Loaded w = HfModel.load(io.output().resolve(name), model.dtype)) {
+            model.loadFrom(w.model());
+        }
+        System.err.println(stage + ": resuming; the warmed-up model is " + io.output().resolve(name));
+        return true;
+    }
+
+    /** A warm-up's supervised fine-tuning of {@code model} on {@code rows}; its metrics in {@code OUTPUT/STAGE/} (in memory without an output). */
+    static void warmupSft(dev.align4j.model.LlamaModel model, List<dev.align4j.data.SftExample> rows, int steps, double lr, int batchSize, long seed,
+                          dev.align4j.train.Session io, String stage) {
+        dev.align4j.train.offline.Sft.Config sc = dev.align4j.core.Configs.with(dev.align4j.train.offline.Sft.Config.DEFAULTS, "steps", steps, "lr", lr,
+                "warmupSteps", Math.min(20, steps / 10), "batchSize", batchSize, "maxLength", 128, "seed", seed);
+        try (Metrics sm = io.output() == null ? Metrics.inMemory().quiet(true) : Metrics.fresh(io.output().resolve(stage))) {
+            dev.align4j.train.offline.Sft.train(model, rows, sc, new dev.align4j.train.Session(io.tok(), null, sm, null, null));
+        }
+    }
 }

@@ -88,7 +88,7 @@ class SelfCorrectionCliTest {
                 "--samples-per-prompt", "2", "--max-new-tokens", "4", "--sft-steps", "2", "--sft-examples", "8", "--sft-batch-size", "4", "--eval-prompts", "4",
                 "--output", out.toString(), "--resume");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("the warm-up model is") && !r.err().contains("warm-up SFT,"), r.err());
+        assertTrue(r.err().contains("the warmed-up model is " + out.resolve("warmup")) && !r.err().contains("warm-up SFT,"), r.err());
     }
 
     @Test
@@ -115,7 +115,8 @@ class SelfCorrectionCliTest {
         resumed.add("--resume");
         r = CliTest.run(resumed.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("the warmed-up generator is") && r.err().contains("the warmed-up critic is") && !r.err().contains("warm-up, "), r.err());
+        assertTrue(r.err().contains("the warmed-up model is " + out.resolve("generator")) && r.err().contains("the warmed-up model is " + out.resolve("warmup"))
+                && !r.err().contains("warm-up, "), r.err());
     }
 
     @Test
