@@ -171,7 +171,8 @@ public final class CriticRl {
             List<String> revisions = generator.revise(rp, ra, rc, seed * 43 + s.step + 2_000_003);
             // 4. rewards of the revisions and GRPO advantages over the critiques of one attempt
             List<dev.align4j.reward.RewardFunction.Sample> samples = new ArrayList<>();
-            for (int i = 0; i < n; i++) samples.add(new dev.align4j.reward.RewardFunction.Sample(batch.get(i / g), revisions.get(i), revisions.get(i).length(), false));
+            for (int i = 0; i < n; i++)
+                samples.add(new dev.align4j.reward.RewardFunction.Sample(batch.get(i / g), revisions.get(i), io.tok().encode(revisions.get(i), false).length, false));
             double[] r = reward.score(samples).total();
             Tensor adv = Advantages.grpo(Torch.doubles(r, n), g, cfg.scale()).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);   // (N)
             metrics(batch, attempts, rc, revisions, r, s);
