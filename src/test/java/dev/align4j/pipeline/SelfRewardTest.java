@@ -79,6 +79,24 @@ class SelfRewardTest {
     }
 
     @Test
+    void aCritiqueFirstJudgeWritesItsCritiqueBeforeTheVerdictAndSavesItsFormat() throws Exception {
+        Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
+        LetterTask task = new LetterTask();
+        Path out = dir.resolve("out");
+        try (LlamaModel m = halfRight(tok, task, 4)) {
+            Metrics metrics = Metrics.inMemory().quiet(true);
+            SelfReward.Config cfg = Configs.with(SelfReward.Config.DEFAULTS, "iterations", 1, "samples", 4, "promptsPerIteration", 16, "steps", 2,
+                    "lr", 1e-3, "warmupSteps", 0, "batchSize", 16, "eftSteps", 20, "eftPrompts", 20, "eftLr", 1e-2, "seed", 4L,
+                    "eftCritique", true, "metaJudge", true, "judgments", 2);
+            SelfReward.Result r = SelfReward.train(m, null, task.examples(Task.Split.TRAIN, 100, 4), task, cfg, new Session(tok, out, metrics, null, null));
+            Map<String, Double> it = r.iterations().get(0);
+            assertTrue(it.get("judge_accuracy") >= 0 && it.get("judge_accuracy") <= 1 && it.containsKey("meta/pairs"), it.toString());
+            // the checkpoint says how to read its judge: critique first, then the verdict
+            assertTrue(dev.align4j.reward.GenerativeJudge.Format.read(r.lastCheckpoint()).critique(), "judge.json: critique");
+        }
+    }
+
+    @Test
     void implicitSelfJudgeScoresByTheDpoImplicitRewardAgainstTheReference() {
         Tokenizer tok = Tokenizer.writeBuiltin(dir.resolve("tok"));
         LetterTask task = new LetterTask();
