@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel scaling on one machine: 1 process x 2 threads vs 2 processes x 1 thread, interleaved repeats.
 # TRAINER=sft (default: SFT on the small config, batch 16) or TRAINER=grpo (GRPO on the small config, 8 prompts x 4
-# samples of up to 16 tokens: sampling is sharded over the ranks). Output in out/ddp-scale (sft) or out/ddp-scale-grpo.
+# samples of up to 16 tokens, sampling sharded over the ranks; a random model's answers score 0, so the advantages are 0
+# but every step still samples full-length completions, scores them, runs backward and all-reduces the gradient). Output in out/ddp-scale (sft) or out/ddp-scale-grpo.
 # Usage: [TRAINER=grpo] bench/ddp/scale.sh [STEPS] [REPEATS...]   e.g. bench/ddp/scale.sh 30 1 2 3
 # Then: python3 bench/ddp/summary.py out/ddp-scale[-grpo]
 set -euo pipefail
