@@ -121,7 +121,7 @@ class TrainCliTest {
                 if (o.defaultValue() == null) assertEquals(d.getValue(), o.defaultValueString(), e.getKey() + " --" + d.getKey() + ": the help shows the config's default");
             }
         }
-        assertEquals(27, commands, "sft, dpo, kto, listwise, reward, preference-model, prm, grpo, rloo, reinforce++, ppo, online-dpo, sppo, inpo, nash-md, dno, spo, rft, score, judge, self-reward, mcts, value-model, best-of-n, eval, quickstart, study");
+        assertEquals(28, commands, "sft, dpo, kto, listwise, reward, preference-model, prm, grpo, rloo, reinforce++, ppo, online-dpo, sppo, inpo, nash-md, dno, spo, rft, score, critic, judge, self-reward, mcts, value-model, best-of-n, eval, quickstart, study");
         // the method's own defaults, not one shared value: sft and dpo differ in --lr, grpo and rloo in --estimator
         assertTrue(CliTest.run("sft", "--help").out().replaceAll("\\s+", " ").contains("(default: 0.001)"));
         assertTrue(CliTest.run("rloo", "--help").out().replaceAll("\\s+", " ").contains("default: rloo)"));
