@@ -78,6 +78,10 @@ final class RewardFlags {
             } catch (NumberFormatException e) {
                 throw new UserError("--reward " + reward.get(i) + ": weight '" + nw[1] + "' is not a number");
             }
+            if (task != null && task.objectives().size() > 1 && task.objectives().contains(nw[0])) {      // one objective of a multi-objective task
+                fns.add(Rewards.objective(task, nw[0]));
+                continue;
+            }
             fns.add(switch (nw[0]) {
                 case "gold" -> {
                     if (task == null) throw new UserError("--reward gold needs --task; a prompt file is scored with answer, partial, format, json, cmd, http, rm or prm");
@@ -110,7 +114,8 @@ final class RewardFlags {
                     ProcessRewards.Aggregate how = ProcessRewards.Aggregate.parse(prmAggregate);
                     yield ProcessRewards.load(prmModel, Torch.dtype("float32")).reward(how);
                 }
-                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, prm, json, cmd, http or judge:DIR");
+                default -> throw new UserError("--reward " + nw[0] + ": unknown reward function; expected gold, answer, partial, format, length, overlong, rm, prm, json, cmd, http, judge:DIR"
+                        + (task != null && task.objectives().size() > 1 ? " or one of the task's objectives " + String.join(", ", task.objectives()) : ""));
             });
         }
         return new Rewards.Weighted(fns, w);

@@ -26,6 +26,13 @@ public final class Rewards {
         return fn("gold", s -> task.reward(s.example(), s.completion()));
     }
 
+    /** One objective of a multi-objective task ({@link Task#rewards}, e.g. brief-arith's {@code correct} or {@code brief}), named by it. */
+    public static RewardFunction objective(Task task, String name) {
+        int k = task.objectives().indexOf(name);
+        if (k < 0) throw new UserError("task " + task.name() + " has no objective '" + name + "' (it has " + String.join(", ", task.objectives()) + ")");
+        return fn(name, s -> task.rewards(s.example(), s.completion())[k]);
+    }
+
     /** The default answer extractor: the last number in the completion's first line (−12, 3.5, 1,024 → 1024). */
     public static final Pattern LAST_NUMBER = Pattern.compile("-?\\d[\\d,]*(?:\\.\\d+)?");
 

@@ -93,24 +93,40 @@ public final class Grpo {
      * sample's win rate against its group under a judge ({@link dev.align4j.reward.Judges#winRateReward}).
      */
     public static Result train(String stage, LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg, Session io) {
+        return train(stage, policy, reference, reward, null, prompts, cfg, io);
+    }
+
+    /**
+     * With {@code constraints} (null: none), the reward is the Lagrangian r_obj + Σ_c μ_c·s_c·r_c of {@link Constraints}, and
+     * the multipliers take a dual step after every rollout; they go through checkpoints.
+     */
+    public static Result train(String stage, LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, Constraints constraints, List<Task.Example> prompts,
+                               Config cfg, Session io) {
+        if (constraints != null) constraints.check(reward);
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
         if (prompts.isEmpty()) throw new UserError(stage + ": no prompts");
         UserError.check(!(cfg.dynamicSampling() && Distributed.get().isDistributed()),
                 "%s: --dynamic-sampling drops a different number of rows on each rank and is not supported under launch yet", stage);
         Loop.Plan plan = new Loop.Plan(stage, cfg.run(), cfg, List.of(Loop.Group.of(policy, cfg.run().lr())), cfg.updatesPerRollout(), 1);
-        Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, reference, reward, prompts, cfg, io));
+        Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, reference, reward, constraints, prompts, cfg, io));
         return new Result(out.get("reward"), out.lastCheckpoint());
     }
 
     /** One step of the method, top to bottom. */
-    private record Recipe(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts, Config cfg,
+    private record Recipe(LlamaModel policy, LlamaModel reference, Rewards.Weighted reward, Constraints constraints, List<Task.Example> prompts, Config cfg,
                           Session io) implements Loop.Recipe {
         @Override
         public void step(Loop.Step s) {
             // 1. rollout: B prompts (a fixed function of the step), G samples each, and their rewards; under launch, this rank's
-            //    share of whole groups, with the rewards of every rank gathered for batch statistics
+            //    share of whole groups, with the rewards of every rank gathered for batch statistics; with constraints, the
+            //    Lagrangian reward at the current multipliers, which then take their dual step
             Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-            double[] rewards = ro.score(reward, s.metrics);
+            double[] rewards;
+            if (constraints == null) rewards = ro.score(reward, s.metrics);
+            else {
+                rewards = constraints.rewards(reward, ro.scoreAll(reward, s.metrics), s.metrics);
+                constraints.update(s.metrics);
+            }
             double[] all = Rollout.gatherRewards(rewards, s.metrics);
             int g = cfg.rollouts().samplesPerPrompt();
             Advantages.Estimator estimator = cfg.estimator();
@@ -158,5 +174,9 @@ public final class Grpo {
                 });
             }
         }
+
+        @Override public void save(com.fasterxml.jackson.databind.node.ObjectNode state, Path dir) { if (constraints != null) constraints.save(state); }
+
+        @Override public void restore(com.fasterxml.jackson.databind.JsonNode state, Path checkpoint) { if (constraints != null) constraints.restore(state, checkpoint); }
     }
 }

@@ -157,13 +157,18 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
      * per component when there are several, {@code completion_length} (mean tokens).
      */
     public double[] score(Rewards.Weighted reward, Map<String, Double> m) {
+        return scoreAll(reward, m).total();
+    }
+
+    /** {@link #score}, with every reward function's own values (unweighted), e.g. for {@link Constraints}. */
+    public Rewards.Scored scoreAll(Rewards.Weighted reward, Map<String, Double> m) {
         Rewards.Scored scored = reward.score(samples());
         double[] total = scored.total();
         m.put("reward", Arrays.stream(total).average().orElse(0));
         m.put("reward_std", Torch.item(Torch.doubles(total, total.length).std()));                 // sample std (n − 1)
         if (scored.components().size() > 1) scored.componentMeans().forEach((k, v) -> m.put("reward/" + k, v));
         m.put("completion_length", outs.stream().mapToInt(o -> o.tokens().length).average().orElse(0));
-        return total;
+        return scored;
     }
 
     /** Sequences {@code rows} as one right-padded batch of prompt + completion. */
