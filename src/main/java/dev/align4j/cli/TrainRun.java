@@ -94,7 +94,10 @@ final class TrainRun {
     private static Map<String, Double> evaluate(Task t, HfModel.Loaded l, List<Task.Example> test, Rewards.Weighted reward, int maxNewTokens) {
         if (t == null) return Evaluator.evaluate(l.model(), l.tokenizer(), test, reward, maxNewTokens, 100);
         Evaluator.Result r = Evaluator.evaluate(l.model(), l.tokenizer(), t, test, 100, false);
-        return Map.of("gold_reward", r.reward(), "accuracy", r.accuracy());
+        Map<String, Double> m = new java.util.LinkedHashMap<>(Map.of("gold_reward", r.reward(), "accuracy", r.accuracy()));
+        if (t.objectives().size() > 1)                                      // a multi-objective task: each objective's mean too
+            for (int k = 0; k < t.objectives().size(); k++) m.put("objective/" + t.objectives().get(k), r.objectives()[k]);
+        return m;
     }
 
     private static String summary(Map<String, Double> m) {
