@@ -93,14 +93,16 @@ public final class SelfReward {
      * @param eftCritique         the judge writes a critique before its verdict (CLoud): EFT rows and the self-scores use it
      * @param metaJudge           Meta-Rewarding's judge pairs (llm judge): the policy also learns to judge from its own meta-judgments
      * @param judgments           K, judgments sampled per response for the meta-judge
+     * @param epochs              &gt; 0: each iteration's DPO runs this many passes over its pairs (⌈epochs · pairs / batch⌉
+     *                            steps) instead of {@code steps}, so few pairs are not trained for dozens of epochs
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, int iterations, int samples, int promptsPerIteration,
                          double temperature, int maxNewTokens, SelfJudge selfJudge, double beta, double lengthControl, double lengthPenalty,
-                         double minGap, int eftSteps, int eftPrompts, double eftLr, boolean eftCritique, boolean metaJudge, int judgments) {
+                         double minGap, int eftSteps, int eftPrompts, double eftLr, boolean eftCritique, boolean metaJudge, int judgments, double epochs) {
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 100, "lr", 5e-5, "warmupSteps", 10, "batchSize", 32,
                 "maxLength", 96, "saveEvery", 1, "evalEvery", 1, "iterations", 2, "samples", 4, "promptsPerIteration", 512, "temperature", 1.0,
                 "maxNewTokens", 0, "selfJudge", SelfJudge.LLM, "beta", 0.1, "lengthControl", 0.0, "lengthPenalty", 0.0, "minGap", 0.0,
-                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4, "eftCritique", false, "metaJudge", false, "judgments", 4);
+                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4, "eftCritique", false, "metaJudge", false, "judgments", 4, "epochs", 0.0);
 
         public Config {
             selfJudge = selfJudge == null ? SelfJudge.LLM : selfJudge;
@@ -115,6 +117,7 @@ public final class SelfReward {
             UserError.check(eftSteps >= 0 && eftPrompts >= 1 && eftLr > 0, "eft-steps must be >= 0, eft-prompts >= 1, eft-lr > 0");
             UserError.check(!(metaJudge || eftCritique) || selfJudge == SelfJudge.LLM, "--meta-judge and --eft-critique need --self-judge llm (the policy judges in words)");
             UserError.check(judgments >= 2, "judgments must be >= 2 (a judge pair needs two judgments): %s", judgments);
+            UserError.check(epochs >= 0, "epochs must be >= 0 (0 = --steps per iteration): %s", epochs);
         }
 
         /** The self-judge's format: pointwise, after a critique with {@code eftCritique}. */
@@ -200,7 +203,9 @@ public final class SelfReward {
                 else {
                     LlamaModel start = policy.copy(policy.dtype);
                     try (Metrics sm = JudgeTraining.sub(io, "dpo-" + it)) {
-                        Dpo.Result r = Dpo.train(policy, start, pairs, dpoConfig(cfg, seed + it), new Session(io.tok(), null, sm, null, null));
+                        Dpo.Config dc = dpoConfig(cfg, seed + it, pairs.size());
+                        m.put("dpo_steps", (double) dc.run().steps());
+                        Dpo.Result r = Dpo.train(policy, start, pairs, dc, new Session(io.tok(), null, sm, null, null));
                         m.put("dpo_loss", r.finalLoss());
                         m.put("dpo_accuracy", r.finalAccuracy());
                     }
@@ -342,10 +347,13 @@ public final class SelfReward {
         return right / score.length;
     }
 
-    static Dpo.Config dpoConfig(Config cfg, long seed) {
+    /** Each iteration's DPO: {@code steps}, or with {@code epochs} &gt; 0, ⌈epochs · pairs / batch⌉ steps (warm-up at most half of them). */
+    static Dpo.Config dpoConfig(Config cfg, long seed, int pairs) {
         RunConfig r = cfg.run();
         Batching b = cfg.batching();
-        return Configs.with(Dpo.Config.DEFAULTS, "steps", r.steps(), "lr", r.lr(), "beta", cfg.beta(), "warmupSteps", r.warmupSteps(), "weightDecay", r.weightDecay(),
+        int steps = cfg.epochs() > 0 ? (int) Math.max(1, Math.ceil(cfg.epochs() * pairs / b.batchSize())) : r.steps();
+        int warmup = cfg.epochs() > 0 ? Math.min(r.warmupSteps(), steps / 2) : r.warmupSteps();
+        return Configs.with(Dpo.Config.DEFAULTS, "steps", steps, "lr", r.lr(), "beta", cfg.beta(), "warmupSteps", warmup, "weightDecay", r.weightDecay(),
                 "maxGradNorm", r.maxGradNorm(), "gradAccum", r.gradAccum(), "onNonFinite", r.onNonFinite(), "loggingSteps", r.loggingSteps(),
                 "seed", seed, "batchSize", b.batchSize(), "maxLength", b.maxLength(), "truncation", b.truncation());
     }
