@@ -117,7 +117,11 @@ final class EvalCommand implements Callable<Integer>, ConfigFile.Configured {
                 ObjectNode settings = settings(cfg, budget, ref, suite);
                 Path page = ModelEval.write(output, settings, groups, h2h);
                 if (json) System.out.println(Json.compact(ModelEval.json(settings, groups, h2h)));
-                else System.out.print(ModelEval.table(groups) + (h2h.isEmpty() ? "" : "\n" + ModelEval.headToHeadTable(groups, h2h)));
+                else {
+                    System.out.print(ModelEval.table(groups) + (h2h.isEmpty() ? "" : "\n" + ModelEval.headToHeadTable(groups, h2h)));
+                    ModelEval.Pareto pf = ModelEval.pareto(groups);
+                    if (pf != null) System.out.println("\nPareto front over " + String.join(", ", pf.objectives()) + ": " + String.join(", ", pf.front()));
+                }
                 System.err.println("eval: " + page + " and " + output.resolve("eval.json"));
             }
         }

@@ -174,6 +174,12 @@ public final class ModelEval {
             }
             m.put("exploitability", Game.exploitability(Game.pooled(classes), g.payoff()));
         }
+        // 6. a multi-objective task: each objective's mean on the greedy completions (the axes of the Pareto front)
+        if (task != null && task.objectives().size() > 1)
+            for (int j = 0; j < task.objectives().size(); j++) {
+                int k2 = j;
+                m.put("objective/" + task.objectives().get(j), mean(greedy, s -> task.rewards(s.example(), s.completion())[k2]));
+            }
         m.put("completion_length", mean(greedy, s -> s.completionTokens()));
         return new Run(m, new Profile(suite.judge(greedy), classes));
     }
@@ -306,6 +312,44 @@ public final class ModelEval {
     /** Everything as one JSON object: the settings, and per model each run's metrics and the aggregate over its seeds. */
     public static ObjectNode json(ObjectNode settings, List<Group> groups) { return json(settings, groups, List.of()); }
 
+    /**
+     * The Pareto front of the evaluated models over a multi-objective task's objectives ({@code objective/NAME}, all to be
+     * maximised), each model at its mean over seeds: the labels no other model dominates (at least as good on every
+     * objective and better on one). Null with fewer than two objectives.
+     */
+    public record Pareto(List<String> objectives, List<String> labels, double[][] points, List<String> front) {}
+
+    public static Pareto pareto(List<Group> groups) {
+        if (groups.isEmpty()) return null;
+        List<String> objectives = groups.get(0).runs().get(0).keySet().stream().filter(k -> k.startsWith("objective/")).toList();
+        if (objectives.size() < 2) return null;
+        double[][] pts = new double[groups.size()][objectives.size()];
+        for (int i = 0; i < groups.size(); i++)
+            for (int j = 0; j < objectives.size(); j++) {
+                Stats.Summary sm = groups.get(i).aggregate().get(objectives.get(j));
+                pts[i][j] = sm == null ? Double.NaN : sm.mean();
+            }
+        boolean[] keep = nonDominated(pts);
+        List<String> front = new ArrayList<>();
+        for (int i = 0; i < groups.size(); i++) if (keep[i]) front.add(groups.get(i).label());
+        return new Pareto(objectives, groups.stream().map(Group::label).toList(), pts, front);
+    }
+
+    /** Which points no other dominates (maximising every coordinate; a point with a NaN coordinate is never on the front). */
+    public static boolean[] nonDominated(double[][] pts) {
+        boolean[] keep = new boolean[pts.length];
+        for (int i = 0; i < pts.length; i++) {
+            keep[i] = Arrays.stream(pts[i]).allMatch(Double::isFinite);
+            for (int o = 0; o < pts.length && keep[i]; o++) {
+                if (o == i || !Arrays.stream(pts[o]).allMatch(Double::isFinite)) continue;
+                boolean geq = true, gt = false;
+                for (int j = 0; j < pts[i].length; j++) { geq &= pts[o][j] >= pts[i][j]; gt |= pts[o][j] > pts[i][j]; }
+                if (geq && gt) keep[i] = false;
+            }
+        }
+        return keep;
+    }
+
     /** {@link #json(ObjectNode, List)} with the head-to-head win rates ({@code head_to_head}: a, b, judge, mean, min, max, runs). */
     public static ObjectNode json(ObjectNode settings, List<Group> groups, List<HeadToHead> h2h) {
         ObjectNode root = Json.object();
@@ -322,6 +366,14 @@ public final class ModelEval {
             ObjectNode agg = o.putObject("aggregate");
             g.aggregate().forEach((k, s) -> agg.putObject(k).put("iqm", s.iqm()).put("ci_low", s.ciLow()).put("ci_high", s.ciHigh())
                     .put("mean", s.mean()).put("min", s.min()).put("max", s.max()));
+        }
+        Pareto pf = pareto(groups);
+        if (pf != null) {
+            ObjectNode o = root.putObject("pareto");
+            var obj = o.putArray("objectives");
+            pf.objectives().forEach(obj::add);
+            var fr = o.putArray("front");
+            pf.front().forEach(fr::add);
         }
         if (!h2h.isEmpty()) {
             var arr = root.putArray("head_to_head");

@@ -51,6 +51,41 @@ public final class Plot {
         write(file, img);
     }
 
+    /**
+     * Labelled points (x, y), those in {@code highlighted} filled and joined in x order (a Pareto front), the rest hollow.
+     */
+    public static void scatter(Path file, String title, String xLabel, String yLabel, List<String> labels, double[][] xy, java.util.Set<String> highlighted) {
+        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = setup(img, title);
+        double x0 = Double.MAX_VALUE, x1 = -Double.MAX_VALUE, y0 = Double.MAX_VALUE, y1 = -Double.MAX_VALUE;
+        for (double[] p : xy) {
+            if (!Double.isFinite(p[0]) || !Double.isFinite(p[1])) continue;
+            x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
+        }
+        if (x0 > x1) { x0 = 0; x1 = 1; y0 = 0; y1 = 1; }
+        double px = Math.max(1e-3, (x1 - x0) * 0.08), py = Math.max(1e-3, (y1 - y0) * 0.08);
+        x0 -= px; x1 += px; y0 -= py; y1 += py;
+        axes(g, x0, x1, y0, y1, xLabel, yLabel);
+        List<double[]> front = new java.util.ArrayList<>();
+        for (int i = 0; i < xy.length; i++) if (highlighted.contains(labels.get(i)) && Double.isFinite(xy[i][0]) && Double.isFinite(xy[i][1])) front.add(xy[i]);
+        front.sort(java.util.Comparator.comparingDouble(p -> p[0]));
+        g.setColor(PALETTE[3]);
+        g.setStroke(new BasicStroke(1.5f));
+        for (int k = 1; k < front.size(); k++)
+            g.drawLine(px(front.get(k - 1)[0], x0, x1), py(front.get(k - 1)[1], y0, y1), px(front.get(k)[0], x0, x1), py(front.get(k)[1], y0, y1));
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        for (int i = 0; i < xy.length; i++) {
+            if (!Double.isFinite(xy[i][0]) || !Double.isFinite(xy[i][1])) continue;
+            int cx = px(xy[i][0], x0, x1), cy = py(xy[i][1], y0, y1);
+            g.setColor(PALETTE[i % PALETTE.length]);
+            if (highlighted.contains(labels.get(i))) g.fillOval(cx - 5, cy - 5, 10, 10);
+            else g.drawOval(cx - 5, cy - 5, 10, 10);
+            g.setColor(Color.BLACK);
+            g.drawString(labels.get(i), cx + 8, cy - 6);
+        }
+        write(file, img);
+    }
+
     /** Grouped bar chart: groups (e.g. stages) × bars (e.g. metrics), values in [0, yMax]. */
     public static void bars(Path file, String title, List<String> groups, Map<String, double[]> bars, double yMax) {
         bars(file, title, groups, bars, Map.of(), yMax);

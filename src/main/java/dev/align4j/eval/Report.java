@@ -160,6 +160,15 @@ public final class Report {
         }
         h.append("</table>\n");
         if (!drawn.isEmpty()) h.append("<img src=\"eval.png\" alt=\"bar chart of ").append(esc(String.join(", ", drawn))).append("\">\n");
+        ModelEval.Pareto pf = ModelEval.pareto(groups);
+        if (pf != null) {
+            String xo = pf.objectives().get(0), yo = pf.objectives().get(1);
+            double[][] xy = java.util.Arrays.stream(pf.points()).map(p -> new double[]{p[0], p[1]}).toArray(double[][]::new);
+            Plot.scatter(dir.resolve("pareto.png"), "Pareto front (mean over seeds; filled: not dominated)", xo, yo, pf.labels(), xy, new java.util.HashSet<>(pf.front()));
+            h.append("<h2>Pareto front</h2>\n<p>Over ").append(esc(String.join(", ", pf.objectives())))
+                    .append(" (each model at its mean over seeds, every objective maximised): the models no other model beats on one objective without losing on another: <b>")
+                    .append(esc(String.join(", ", pf.front()))).append("</b>. The plot shows the first two objectives.</p>\n<img src=\"pareto.png\" alt=\"Pareto front\">\n");
+        }
         if (!h2h.isEmpty()) {
             h.append("<h2>Head to head</h2>\n<p>Cell (row, column): the row model's win rate against the column model under the ")
                     .append(esc(h2h.get(0).judge())).append(", mean over paired seeds (seed i against seed i) with min–max; ½ means neither is preferred.</p>\n<table><tr><th></th>");

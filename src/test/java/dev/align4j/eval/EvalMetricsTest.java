@@ -166,4 +166,27 @@ class EvalMetricsTest {
         assertTrue(table.lines().anyMatch(l -> l.startsWith("dpo") && l.contains("0.250 [")), table);
         assertTrue(table.lines().anyMatch(l -> l.startsWith("sft") && l.contains("0.500") && !l.contains("[")), table);
     }
+
+    @Test
+    void theParetoFrontKeepsTheModelsNoOtherDominates() {
+        // (correct, brief): a (0.4, 0.9) and b (0.2, 1.0) trade off; c (0.3, 0.8) is dominated by a; d (0.4, 0.9) ties a (neither
+        // dominates the other); e has a NaN and is left out
+        boolean[] keep = ModelEval.nonDominated(new double[][]{{0.4, 0.9}, {0.2, 1.0}, {0.3, 0.8}, {0.4, 0.9}, {Double.NaN, 1.0}});
+        assertArrayEquals(new boolean[]{true, true, false, true, false}, keep);
+        assertArrayEquals(new boolean[]{true}, ModelEval.nonDominated(new double[][]{{0, 0}}));
+        // groups: the front uses each model's mean over seeds (a: (0.3 + 0.5) / 2 = 0.4, (0.8 + 1.0) / 2 = 0.9)
+        ModelEval.Group a = new ModelEval.Group("a", List.of(Path.of("a0"), Path.of("a1")),
+                List.of(Map.of("objective/correct", 0.3, "objective/brief", 0.8), Map.of("objective/correct", 0.5, "objective/brief", 1.0)));
+        ModelEval.Group c = new ModelEval.Group("c", List.of(Path.of("c")), List.of(Map.of("objective/correct", 0.3, "objective/brief", 0.85)));
+        ModelEval.Group b = new ModelEval.Group("b", List.of(Path.of("b")), List.of(Map.of("objective/correct", 0.2, "objective/brief", 1.0)));
+        ModelEval.Pareto pf = ModelEval.pareto(List.of(a, c, b));
+        assertEquals(List.of("a", "b"), pf.front());
+        assertEquals(2, pf.objectives().size());
+        assertArrayEquals(new double[]{0.4, 0.9}, new double[]{pf.points()[0][pf.objectives().indexOf("objective/correct")], pf.points()[0][pf.objectives().indexOf("objective/brief")]}, 1e-12);
+        // one objective: no front; the json and the report carry it otherwise
+        assertNull(ModelEval.pareto(List.of(new ModelEval.Group("x", List.of(Path.of("x")), List.of(Map.of("accuracy", 0.5))))));
+        assertEquals("[\"a\",\"b\"]", ModelEval.json(Json.object(), List.of(a, c, b)).path("pareto").path("front").toString());
+        ModelEval.write(dir.resolve("pareto"), Json.object(), List.of(a, c, b));
+        assertTrue(java.nio.file.Files.exists(dir.resolve("pareto/pareto.png")));
+    }
 }
