@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "grpo", description = {"Online RL with GRPO (and Dr. GRPO, DAPO, GSPO options), RLOO or REINFORCE++ on a built-in task's prompts.",
@@ -24,13 +23,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin MethodFlags.BetaFlag b = new MethodFlags.BetaFlag();
     @Mixin RewardFlags rf = new RewardFlags();
 
-    @Option(names = "--constraint", paramLabel = "NAME>=X|NAME<=X", description = {"Constrain the mean of reward function NAME (one of --reward) instead of adding it:",
-            "Lagrangian relaxation with a multiplier per constraint, raised while the constraint is violated (repeatable; e.g. --reward correct,brief --constraint brief>=0.9)."})
-    List<String> constraints;
-    @Option(names = "--dual-lr", defaultValue = "0.5", description = "Step size of the Lagrange multipliers, eta (default: ${DEFAULT-VALUE}).")
-    double dualLr;
-    @Option(names = "--lagrange-init", defaultValue = "0", description = "Every multiplier's start value (default: ${DEFAULT-VALUE}).")
-    double lagrangeInit;
+    @Mixin MethodFlags.ConstraintFlags cf = new MethodFlags.ConstraintFlags();
 
     /** The estimator this command runs by default: grpo here, rloo / reinforce++ for those commands. */
     Advantages.Estimator defaultEstimator() { return Advantages.Estimator.GRPO; }
@@ -56,8 +49,7 @@ class GrpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Override
     public Integer call() {
         Grpo.Config cfg = f.config((Grpo.Config) defaults());
-        Constraints cons = constraints == null ? null : new Constraints(constraints.stream().map(Constraints.Constraint::parse).toList(), dualLr, lagrangeInit);
-        if (cons != null) System.err.printf("%s: constraints %s (dual lr %s, multipliers from %s)%n", cfg.stage(), cons.list(), dualLr, lagrangeInit);
+        Constraints cons = cf.build(cfg.stage());
         TrainRun.online(cfg.stage(), f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().reference() : null) {
                 Grpo.train(cfg.stage(), l.model(), ref, reward, cons, prompts, cfg, io);

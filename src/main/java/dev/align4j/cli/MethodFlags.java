@@ -123,6 +123,25 @@ final class MethodFlags {
     }
 
     /** The method's β: the KL / temperature coefficient its loss or reward uses. */
+    /** Lagrangian constraints on reward functions ({@code train.online.Constraints}): grpo, rloo, reinforce++ and ppo. */
+    static final class ConstraintFlags {
+        @Option(names = "--constraint", paramLabel = "NAME>=X|NAME<=X", description = {"Constrain the mean of reward function NAME (one of --reward) instead of adding it:",
+                "Lagrangian relaxation with a multiplier per constraint, raised while the constraint is violated (repeatable; e.g. --reward correct,brief --constraint brief>=0.9)."})
+        java.util.List<String> constraints;
+        @Option(names = "--dual-lr", defaultValue = "0.5", description = "Step size of the Lagrange multipliers, eta (default: ${DEFAULT-VALUE}).")
+        double dualLr;
+        @Option(names = "--lagrange-init", defaultValue = "0", description = "Every multiplier's start value (default: ${DEFAULT-VALUE}).")
+        double lagrangeInit;
+
+        /** The constraints, or null without --constraint; announced on stderr. */
+        dev.align4j.train.online.Constraints build(String stage) {
+            if (constraints == null) return null;
+            var c = new dev.align4j.train.online.Constraints(constraints.stream().map(dev.align4j.train.online.Constraints.Constraint::parse).toList(), dualLr, lagrangeInit);
+            System.err.printf("%s: constraints %s (dual lr %s, multipliers from %s)%n", stage, c.list(), dualLr, lagrangeInit);
+            return c;
+        }
+    }
+
     static final class BetaFlag {
         @Option(names = "--beta", description = "The method's beta: KL coefficient or implicit-reward temperature (default: ${DEFAULT-VALUE}).")
         double beta;

@@ -24,6 +24,7 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
     @Mixin RewardFlags rf = new RewardFlags();
     @Mixin MethodFlags.ValueHeadFlags vh = new MethodFlags.ValueHeadFlags();   // --value-loss mse|hl-gauss|two-hot, --value-bins, …
 
+    @Mixin MethodFlags.ConstraintFlags cf = new MethodFlags.ConstraintFlags();
     @Option(names = "--critic-model", paramLabel = "DIR", description = "Initialise the critic from this model (e.g. a reward model); default: the policy's trunk with a new value head.")
     Path criticModel;
     @Option(names = "--shared-trunk", description = "Put the value head on the policy's own trunk (one model, one optimizer, loss = policy + vf-coef x value) instead of a separate critic.")
@@ -59,9 +60,10 @@ final class PpoCommand implements Callable<Integer>, ConfigFile.Configured {
         if (sharedTrunk && criticModel != null)
             throw new UserError("--shared-trunk trains the value head with the policy: --critic-model and --critic-lr do not apply");
         Ppo.Config cfg = f.config(Ppo.Config.DEFAULTS);
+        var cons = cf.build("ppo");
         TrainRun.online("ppo", f, tf, pf, rf, cfg.rollouts().maxNewTokens(), cfg, (l, prompts, reward, io) -> {
             try (LlamaModel ref = cfg.beta() > 0 ? l.model().reference() : null; LlamaModel critic = critic(l, cfg.value().labels())) {
-                Ppo.train(l.model(), critic, ref, reward, prompts, cfg, io);
+                Ppo.train(l.model(), critic, ref, reward, cons, prompts, cfg, io);
             }
         });
         return 0;

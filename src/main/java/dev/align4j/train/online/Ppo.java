@@ -126,6 +126,16 @@ public final class Ppo {
      */
     public static Result train(LlamaModel policy, LlamaModel critic, LlamaModel reference, Rewards.Weighted reward, List<Task.Example> prompts,
                                Config cfg, Session io) {
+        return train(policy, critic, reference, reward, null, prompts, cfg, io);
+    }
+
+    /**
+     * With {@code constraints} (null: none), the sequence score is the Lagrangian r_obj + Σ_c μ_c·s_c·r_c of {@link Constraints}
+     * (PPO-Lagrangian, as Safe RLHF), the multipliers take a dual step after every rollout and go through checkpoints.
+     */
+    public static Result train(LlamaModel policy, LlamaModel critic, LlamaModel reference, Rewards.Weighted reward, Constraints constraints,
+                               List<Task.Example> prompts, Config cfg, Session io) {
+        if (constraints != null) constraints.check(reward);
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference model");
         if (cfg.sharedTrunk() != (critic == null)) throw new IllegalArgumentException("a separate critic exactly when the trunk is not shared");
         if (critic != null && critic.config.numLabels() != cfg.value().labels())
@@ -141,7 +151,7 @@ public final class Ppo {
         KlController klCoef = new KlController(cfg.beta());
         try {
             Loop.Plan plan = new Loop.Plan("ppo", cfg.run(), cfg, groups, cfg.epochs() * cfg.miniBatches(), 1);
-            Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, critic, reference, valueHead, reward, prompts, cfg, io, klCoef));
+            Loop.Outcome out = Loop.run(io, plan, new Recipe(policy, critic, reference, valueHead, reward, constraints, prompts, cfg, io, klCoef));
             return new Result(out.get("reward"), klCoef.beta, out.lastCheckpoint());
         } finally {
             if (valueHead != null) valueHead.close();
@@ -189,7 +199,7 @@ public final class Ppo {
     }
 
     /** One step of PPO, top to bottom; the value function is a separate critic or the value head on the policy's trunk. */
-    private record Recipe(LlamaModel policy, LlamaModel critic, LlamaModel reference, Tensor valueHead, Rewards.Weighted reward,
+    private record Recipe(LlamaModel policy, LlamaModel critic, LlamaModel reference, Tensor valueHead, Rewards.Weighted reward, Constraints constraints,
                           List<Task.Example> prompts, Config cfg, Session io, KlController klCoef) implements Loop.Recipe {
         @Override
         public void step(Loop.Step s) {
@@ -197,7 +207,12 @@ public final class Ppo {
             //    rollout of W·n rows), as GRPO's
             Distributed dist = Distributed.get();
             Rollout ro = Rollout.sampleShard(policy, io.tok(), prompts, cfg.rollouts(), cfg.run().seed(), s.step);
-            double[] scores = ro.score(reward, s.metrics);
+            double[] scores;
+            if (constraints == null) scores = ro.score(reward, s.metrics);
+            else {                                                                               // the Lagrangian score, then the dual step
+                scores = constraints.rewards(reward, ro.scoreAll(reward, s.metrics), s.metrics);
+                constraints.update(s.metrics);
+            }
             Rollout.gatherRewards(scores, s.metrics);
             int n = ro.size(), total = n * dist.world, offset = dist.rank * n;
             List<Integer> all = new ArrayList<>();
@@ -273,6 +288,7 @@ public final class Ppo {
         @Override
         public void save(ObjectNode state, Path dir) {
             state.put("kl_coef", klCoef.beta);
+            if (constraints != null) constraints.save(state);
             if (valueHead != null) Safetensors.write(dir.resolve(VALUE_HEAD_FILE), Map.of(VALUE_HEAD, valueHead), valueHead.scalar_type(), Map.of());
             cfg.value().writeTo(valueHead != null ? dir : dir.resolve("critic"));             // how to read the head's outputs
         }
@@ -281,6 +297,7 @@ public final class Ppo {
         public void restore(JsonNode state, Path checkpoint) {
             requireSameValueFunction(checkpoint, cfg.sharedTrunk());
             klCoef.beta = state.path("kl_coef").asDouble(klCoef.beta);
+            if (constraints != null) constraints.restore(state, checkpoint);
             if (valueHead != null) restoreValueHead(checkpoint, valueHead);
         }
     }
