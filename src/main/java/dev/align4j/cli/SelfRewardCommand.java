@@ -58,8 +58,8 @@ final class SelfRewardCommand implements Callable<Integer>, ConfigFile.Configure
     boolean metaJudge;
     @Option(names = "--judgments", description = "Judgments sampled per response for --meta-judge, K (default: ${DEFAULT-VALUE}).")
     int judgments;
-    @Option(names = "--epochs", description = "> 0: each iteration's DPO makes this many passes over its pairs (ceil(epochs x pairs / batch) steps) instead of --steps (default: ${DEFAULT-VALUE}).")
-    double epochs;
+    @Option(names = "--dpo-epochs", description = "> 0: each iteration's DPO makes this many passes over its pairs (ceil(epochs x pairs / batch) steps) instead of --steps (default: ${DEFAULT-VALUE}).")
+    double dpoEpochs;
     @Option(names = "--ref-model", paramLabel = "DIR", description = "--self-judge implicit: the model the policy was DPO-trained from (iteration 1's reference).")
     Path refModel;
     @Option(names = "--batch-size", description = "DPO pairs per micro-batch (and EFT rows) (default: ${DEFAULT-VALUE}).")

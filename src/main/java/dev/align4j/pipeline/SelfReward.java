@@ -93,16 +93,16 @@ public final class SelfReward {
      * @param eftCritique         the judge writes a critique before its verdict (CLoud): EFT rows and the self-scores use it
      * @param metaJudge           Meta-Rewarding's judge pairs (llm judge): the policy also learns to judge from its own meta-judgments
      * @param judgments           K, judgments sampled per response for the meta-judge
-     * @param epochs              &gt; 0: each iteration's DPO runs this many passes over its pairs (⌈epochs · pairs / batch⌉
+     * @param dpoEpochs           &gt; 0: each iteration's DPO runs this many passes over its pairs (⌈epochs · pairs / batch⌉
      *                            steps) instead of {@code steps}, so few pairs are not trained for dozens of epochs
      */
     public record Config(@JsonUnwrapped RunConfig run, @JsonUnwrapped Batching batching, int iterations, int samples, int promptsPerIteration,
                          double temperature, int maxNewTokens, SelfJudge selfJudge, double beta, double lengthControl, double lengthPenalty,
-                         double minGap, int eftSteps, int eftPrompts, double eftLr, boolean eftCritique, boolean metaJudge, int judgments, double epochs) {
+                         double minGap, int eftSteps, int eftPrompts, double eftLr, boolean eftCritique, boolean metaJudge, int judgments, double dpoEpochs) {
         public static final Config DEFAULTS = Configs.of(Config.class, Batching.COMMON, "steps", 100, "lr", 5e-5, "warmupSteps", 10, "batchSize", 32,
                 "maxLength", 96, "saveEvery", 1, "evalEvery", 1, "iterations", 2, "samples", 4, "promptsPerIteration", 512, "temperature", 1.0,
                 "maxNewTokens", 0, "selfJudge", SelfJudge.LLM, "beta", 0.1, "lengthControl", 0.0, "lengthPenalty", 0.0, "minGap", 0.0,
-                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4, "eftCritique", false, "metaJudge", false, "judgments", 4, "epochs", 0.0);
+                "eftSteps", 300, "eftPrompts", 1000, "eftLr", 5e-4, "eftCritique", false, "metaJudge", false, "judgments", 4, "dpoEpochs", 0.0);
 
         public Config {
             selfJudge = selfJudge == null ? SelfJudge.LLM : selfJudge;
@@ -117,7 +117,7 @@ public final class SelfReward {
             UserError.check(eftSteps >= 0 && eftPrompts >= 1 && eftLr > 0, "eft-steps must be >= 0, eft-prompts >= 1, eft-lr > 0");
             UserError.check(!(metaJudge || eftCritique) || selfJudge == SelfJudge.LLM, "--meta-judge and --eft-critique need --self-judge llm (the policy judges in words)");
             UserError.check(judgments >= 2, "judgments must be >= 2 (a judge pair needs two judgments): %s", judgments);
-            UserError.check(epochs >= 0, "epochs must be >= 0 (0 = --steps per iteration): %s", epochs);
+            UserError.check(dpoEpochs >= 0, "dpo-epochs must be >= 0 (0 = --steps per iteration): %s", dpoEpochs);
         }
 
         /** The self-judge's format: pointwise, after a critique with {@code eftCritique}. */
@@ -347,12 +347,12 @@ public final class SelfReward {
         return right / score.length;
     }
 
-    /** Each iteration's DPO: {@code steps}, or with {@code epochs} &gt; 0, ⌈epochs · pairs / batch⌉ steps (warm-up at most half of them). */
+    /** Each iteration's DPO: {@code steps}, or with {@code dpoEpochs} &gt; 0, ⌈dpoEpochs · pairs / batch⌉ steps (warm-up at most half of them). */
     static Dpo.Config dpoConfig(Config cfg, long seed, int pairs) {
         RunConfig r = cfg.run();
         Batching b = cfg.batching();
-        int steps = cfg.epochs() > 0 ? (int) Math.max(1, Math.ceil(cfg.epochs() * pairs / b.batchSize())) : r.steps();
-        int warmup = cfg.epochs() > 0 ? Math.min(r.warmupSteps(), steps / 2) : r.warmupSteps();
+        int steps = cfg.dpoEpochs() > 0 ? (int) Math.max(1, Math.ceil(cfg.dpoEpochs() * pairs / b.batchSize())) : r.steps();
+        int warmup = cfg.dpoEpochs() > 0 ? Math.min(r.warmupSteps(), steps / 2) : r.warmupSteps();
         return Configs.with(Dpo.Config.DEFAULTS, "steps", steps, "lr", r.lr(), "beta", cfg.beta(), "warmupSteps", warmup, "weightDecay", r.weightDecay(),
                 "maxGradNorm", r.maxGradNorm(), "gradAccum", r.gradAccum(), "onNonFinite", r.onNonFinite(), "loggingSteps", r.loggingSteps(),
                 "seed", seed, "batchSize", b.batchSize(), "maxLength", b.maxLength(), "truncation", b.truncation());

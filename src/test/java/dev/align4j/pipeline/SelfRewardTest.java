@@ -100,13 +100,13 @@ class SelfRewardTest {
     void epochsSizeEachIterationsDpoByItsPairs() {
         SelfReward.Config steps = Configs.with(SelfReward.Config.DEFAULTS, "steps", 40, "batchSize", 16, "warmupSteps", 10);
         assertEquals(40, SelfReward.dpoConfig(steps, 0, 20).run().steps());                  // epochs 0: --steps, whatever the pairs
-        SelfReward.Config epochs = Configs.with(steps, "epochs", 2.0);
+        SelfReward.Config epochs = Configs.with(steps, "dpoEpochs", 2.0);
         assertEquals(3, SelfReward.dpoConfig(epochs, 0, 20).run().steps());                  // ⌈2 · 20 / 16⌉ = ⌈2.5⌉ = 3
         assertEquals(1, SelfReward.dpoConfig(epochs, 0, 20).run().warmupSteps());            // min(10, 3 / 2) = 1
         assertEquals(25, SelfReward.dpoConfig(epochs, 0, 200).run().steps());                // ⌈2 · 200 / 16⌉ = 25
         assertEquals(10, SelfReward.dpoConfig(epochs, 0, 200).run().warmupSteps());          // min(10, 12) = 10
-        assertEquals(1, SelfReward.dpoConfig(Configs.with(steps, "epochs", 0.1), 0, 3).run().steps());   // at least one step
-        assertThrows(dev.align4j.core.UserError.class, () -> Configs.with(steps, "epochs", -1.0));
+        assertEquals(1, SelfReward.dpoConfig(Configs.with(steps, "dpoEpochs", 0.1), 0, 3).run().steps());   // at least one step
+        assertThrows(dev.align4j.core.UserError.class, () -> Configs.with(steps, "dpoEpochs", -1.0));
     }
 
     @Test
