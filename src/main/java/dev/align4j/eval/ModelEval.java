@@ -326,8 +326,8 @@ public final class ModelEval {
         double[][] pts = new double[groups.size()][objectives.size()];
         for (int i = 0; i < groups.size(); i++)
             for (int j = 0; j < objectives.size(); j++) {
-                Stats.Summary sm = groups.get(i).aggregate().get(objectives.get(j));
-                pts[i][j] = sm == null ? Double.NaN : sm.mean();
+                String k = objectives.get(j);
+                pts[i][j] = groups.get(i).runs().stream().mapToDouble(r -> r.getOrDefault(k, Double.NaN)).average().orElse(Double.NaN);
             }
         boolean[] keep = nonDominated(pts);
         List<String> front = new ArrayList<>();

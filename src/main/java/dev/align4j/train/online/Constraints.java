@@ -61,8 +61,8 @@ public final class Constraints {
         UserError.check(!list.isEmpty(), "constraints: at least one --constraint");
         UserError.check(dualLr > 0, "dual-lr must be > 0: %s", dualLr);
         UserError.check(mu0 >= 0, "lagrange-init must be >= 0: %s", mu0);
-        List<String> names = new ArrayList<>();
-        for (Constraint c : list) UserError.check(!names.contains(c.name()) && names.add(c.name()), "--constraint %s is given twice", c.name());
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Constraint c : list) UserError.check(names.add(c.name()), "--constraint %s is given twice", c.name());
         this.list = List.copyOf(list);
         this.dualLr = dualLr;
         this.mu = new double[list.size()];

@@ -151,10 +151,8 @@ public final class CriticRl {
             int b = cfg.rollouts().promptsPerStep(), g = cfg.rollouts().samplesPerPrompt(), n = b * g;
             long seed = cfg.run().seed();
             // 1. B prompts (a pure function of seed and step) and the generator's attempt 1 of each
-            Random pick = new Random(seed * 7_919 + s.step);
-            List<Task.Example> batch = new ArrayList<>();
-            List<String> texts = new ArrayList<>();
-            for (int i = 0; i < b; i++) { batch.add(prompts.get(pick.nextInt(prompts.size()))); texts.add(batch.get(i).prompt()); }
+            List<Task.Example> batch = Rollout.drawPrompts(prompts, b, seed, s.step);
+            List<String> texts = batch.stream().map(Task.Example::prompt).toList();
             List<String> attempts = generator.attempt(texts, seed * 31 + s.step);
             // 2. G critiques of each attempt
             List<int[]> criticIds = new ArrayList<>();

@@ -248,7 +248,7 @@ public final class Ppo {
                     for (int g : order.subList(mb * total / cfg.miniBatches(), (mb + 1) * total / cfg.miniBatches()))
                         if (g >= offset && g < offset + n) idx.add(g - offset);
                     Tensor rows = Torch.longs(idx.stream().mapToLong(Integer::longValue).toArray(), idx.size());
-                    double weight = dist.meanWeight(idx.isEmpty() ? 0 : Torch.item(mask.index_select(0, rows).sum()));     // 1 in one process
+                    double weight = !dist.isDistributed() ? 1 : dist.meanWeight(idx.isEmpty() ? 0 : Torch.item(mask.index_select(0, rows).sum()));
                     List<Integer> batch = idx.isEmpty() ? List.of(0) : idx;           // a rank without rows steps with a zero loss
                     Tensor batchRows = idx.isEmpty() ? Torch.longs(new long[]{0}, 1) : rows;
                     s.update(1, (micro, m) -> minibatchLoss(ro.batch(batch, io.tok().padId), batchRows, old, adv, ret, values, m, idx.isEmpty() ? 0 : weight));

@@ -132,12 +132,12 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
      */
     private static Rollout sample(LlamaModel policy, LlamaModel ref, double beta, Tokenizer tok, List<Task.Example> prompts, RolloutConfig cfg, long seed, long step,
                                   long promptSeed, boolean shard) {
-        Random pick = new Random(promptSeed * 7_919 + step);
+        List<Task.Example> all = drawPrompts(prompts, cfg.promptsPerStep(), promptSeed, step);   // every rank draws all B, in the same order
         List<Task.Example> batch = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
         int[] mine = shard ? Distributed.get().range(cfg.promptsPerStep(), "--prompts-per-step") : new int[]{0, cfg.promptsPerStep()};
         for (int i = 0; i < cfg.promptsPerStep(); i++) {
-            Task.Example e = prompts.get(pick.nextInt(prompts.size()));   // every rank draws all B, in the same order
+            Task.Example e = all.get(i);
             if (i < mine[0] || i >= mine[0] + mine[1]) continue;
             batch.add(e);
             int[] ids = tok.encode(e.prompt(), true);
@@ -148,6 +148,14 @@ public record Rollout(List<Task.Example> examples, List<int[]> promptIds, List<C
                 : Sampler.generateMixture(policy, ref, beta, tok, promptIds, new SamplingConfig(cfg.maxNewTokens(), cfg.temperature(), 0, 1.0, seed * 37 + step + 1_000_003, List.of()),
                         shard ? SHARD : null);
         return new Rollout(batch, promptIds, outs, cfg.samplesPerPrompt());
+    }
+
+    /** The B prompts of step {@code step}: drawn with replacement, a pure function of the run's seed and the step (exact resume). */
+    public static List<Task.Example> drawPrompts(List<Task.Example> prompts, int b, long seed, long step) {
+        Random pick = new Random(seed * 7_919 + step);
+        List<Task.Example> out = new ArrayList<>(b);
+        for (int i = 0; i < b; i++) out.add(prompts.get(pick.nextInt(prompts.size())));
+        return out;
     }
 
     public int size() { return outs.size(); }
